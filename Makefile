@@ -1,0 +1,35 @@
+# Every target bootstraps .venv from the exact pins in requirements.lock.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export PYTHONHASHSEED ?= 0
+
+.PHONY: install repro test lock clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --requirement requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --editable .
+	touch $(STAMP)
+
+repro: $(STAMP)
+	$(BIN)/dvc repro
+	$(BIN)/deepfake-audio metrics
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+# Re-resolve the pins from pyproject.toml's direct dependencies (needs the registry).
+lock:
+	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
+	.lockenv/bin/pip install --quiet --disable-pip-version-check . pytest setuptools
+	(echo '# Exact pins for Python 3.11 (x86_64 Linux). Regenerate with `make lock`.'; \
+	 .lockenv/bin/pip freeze --exclude deepfake-audio --all | grep -v '^pip==' | sort -f) > requirements.lock
+	rm -rf .lockenv
+
+clean:
+	rm -rf $(VENV)

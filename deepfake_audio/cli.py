@@ -1,0 +1,44 @@
+"""The `deepfake-audio` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from deepfake_audio import paths
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="deepfake-audio", description="Detect replayed and synthesised speech.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    show = commands.add_parser(
+        "metrics", help="print the headline metrics of the trained models",
+        description="Print dev and eval EER and ROC AUC of each model from metrics/<model>.json.")
+    show.add_argument("--metrics-dir", type=Path, default=paths.METRICS,
+                      help="folder holding <model>.json files (default: %(default)s)")
+    args = parser.parse_args(argv)
+    return print_metrics(args.metrics_dir)
+
+
+def print_metrics(metrics_dir: Path) -> int:
+    rows = []
+    for model in paths.MODEL_NAMES:
+        file = metrics_dir / f"{model}.json"
+        if not file.is_file():
+            print(f"error: {file}: not found; run `make repro` first", file=sys.stderr)
+            return 1
+        metrics = json.loads(file.read_text())
+        rows.append((model, *(f"{metrics[split][key]:.{digits}f}"
+                              for split in ("dev", "eval") for key, digits in (("eer", 2), ("roc_auc", 4)))))
+    header = ("model", "dev EER %", "dev AUC", "eval EER %", "eval AUC")
+    widths = [max(len(str(row[i])) for row in (header, *rows)) for i in range(len(header))]
+    for row in (header, *rows):
+        print("  ".join(str(cell).rjust(width) for cell, width in zip(row, widths)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,185 @@
+"""Typed pipeline parameters, loaded once from ``params.yaml``.
+
+Every section of ``params.yaml`` maps to a model below. Unknown keys and values of the
+wrong type are refused with a message that names the offending key, so a typo never
+silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from deepfake_audio.errors import InputError
+
+DEFAULT_PARAMS_FILE = Path("params.yaml")
+SPLITS = ("train", "dev", "eval")
+
+
+class ParamsError(InputError):
+    """params.yaml is missing, unreadable or does not match the schema."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class DataParams(Section):
+    source: Literal["synthetic", "asvspoof2017", "custom"] = "synthetic"
+    # Where the corpus lives; by default data/raw/<source>.
+    root: str | None = None
+    # Custom datasets only: the CSV listing path, label and split of each file.
+    protocol: str | None = None
+    sample_rate: int = Field(16000, ge=8000, le=48000)
+
+    @property
+    def corpus_dir(self) -> Path:
+        return Path(self.root) if self.root else Path("data/raw") / self.source
+
+
+class SyntheticSplit(Section):
+    """Size of one split of the embedded corpus."""
+
+    speakers: int = Field(ge=1)
+    genuine: int = Field(ge=1)
+    spoof: int = Field(ge=1)
+    environments: int = Field(ge=1)
+    playback_devices: int = Field(ge=1)
+    recorders: int = Field(ge=1)
+    # Distinct (environment, playback, recorder) triples the spoofs are drawn from.
+    replay_configs: int = Field(ge=1)
+
+
+class SyntheticParams(Section):
+    phrases: int = Field(10, ge=1, le=10)
+    train: SyntheticSplit
+    dev: SyntheticSplit
+    eval: SyntheticSplit
+    snr_db: tuple[float, float] = (15.0, 35.0)
+    # Quality range of the playback loudspeakers: 0 is a cheap phone speaker, 1 studio grade.
+    playback_quality: tuple[float, float] = (0.2, 0.95)
+    # Plant the ASVspoof 2017 artefact: a click at the start of genuine files and a tone
+    # in the leading silence of spoofed ones.
+    artefact: bool = False
+
+    def split(self, name: str) -> SyntheticSplit:
+        return getattr(self, name)
+
+    @model_validator(mode="after")
+    def _ranges_are_ordered(self) -> SyntheticParams:
+        for key in ("snr_db", "playback_quality"):
+            low, high = getattr(self, key)
+            if low > high:
+                raise ValueError(f"{key} must be [low, high], got [{low}, {high}]")
+        if not 0.0 <= self.playback_quality[0] <= self.playback_quality[1] <= 1.0:
+            raise ValueError("playback_quality must lie within [0, 1]")
+        return self
+
+
+class SpectrogramParams(Section):
+    n_frames: int = Field(200, ge=8)
+    pad: Literal["repeat", "zeros"] = "repeat"
+    normalize: Literal["utterance", "none"] = "utterance"
+
+
+class FeaturesParams(Section):
+    n_fft: int = Field(512, ge=64)
+    win_length: int = Field(400, ge=16)
+    hop_length: int = Field(160, ge=1)
+    n_mels: int = Field(64, ge=8)
+    n_mfcc: int = Field(20, ge=2)
+    fmin: float = Field(0.0, ge=0.0)
+    fmax: float | None = None
+    spectrogram: SpectrogramParams = SpectrogramParams()
+
+    @model_validator(mode="after")
+    def _window_fits(self) -> FeaturesParams:
+        if self.win_length > self.n_fft:
+            raise ValueError(f"win_length ({self.win_length}) must not exceed n_fft ({self.n_fft})")
+        if self.n_mfcc > self.n_mels:
+            raise ValueError(f"n_mfcc ({self.n_mfcc}) must not exceed n_mels ({self.n_mels})")
+        return self
+
+
+class TrainSvcParams(Section):
+    kernel: Literal["rbf", "linear", "poly", "sigmoid"] = "rbf"
+    C: float = Field(1.0, gt=0.0)
+    gamma: Literal["scale", "auto"] | float = "scale"
+    class_weight: Literal["balanced"] | None = "balanced"
+
+
+class TrainCnnParams(Section):
+    filters: tuple[int, ...] = (16, 32, 64)
+    dropout: float = Field(0.3, ge=0.0, lt=1.0)
+    epochs: int = Field(20, ge=1)
+    batch_size: int = Field(32, ge=1)
+    learning_rate: float = Field(1e-3, gt=0.0)
+    # Stop when the dev loss has not improved for this many epochs; keep the best weights.
+    patience: int = Field(5, ge=1)
+
+
+class ComputeParams(Section):
+    n_jobs: int = Field(2, ge=1)
+
+
+class Params(Section):
+    seed: int = Field(2017, ge=0)
+    data: DataParams = DataParams()
+    synthetic: SyntheticParams
+    features: FeaturesParams = FeaturesParams()
+    train_svc: TrainSvcParams = TrainSvcParams()
+    train_cnn: TrainCnnParams = TrainCnnParams()
+    compute: ComputeParams = ComputeParams()
+
+
+def load_params(path: str | Path = DEFAULT_PARAMS_FILE) -> Params:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ParamsError(f"{path}: file not found") from None
+    except yaml.YAMLError as err:
+        raise ParamsError(f"{path}: not valid YAML: {err}") from None
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{path}: expected a mapping of sections, got {type(raw).__name__}")
+    return parse_params(raw, source=str(path))
+
+
+def parse_params(raw: dict, source: str = "params") -> Params:
+    try:
+        return Params.model_validate(_lists_to_tuples(raw))
+    except ValidationError as err:
+        raise ParamsError(_describe(err, source)) from None
+
+
+def _lists_to_tuples(value):
+    # YAML has no tuples; strict mode would refuse a list where a tuple is declared.
+    if isinstance(value, dict):
+        return {key: _lists_to_tuples(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return tuple(_lists_to_tuples(item) for item in value)
+    return value
+
+
+def _describe(err: ValidationError, source: str) -> str:
+    lines = []
+    for problem in err.errors():
+        # Union members add their type name to the location; keep only the user's keys.
+        key = ".".join(str(part) for part in problem["loc"] if not _is_type_tag(part))
+        if problem["type"] == "extra_forbidden":
+            reason = "unknown key"
+        elif problem["type"] == "missing":
+            reason = "required key is missing"
+        else:
+            reason = f"{problem['msg']} (got {problem.get('input')!r})"
+        lines.append(f"{source}: {key or '<top>'}: {reason}")
+    return "\n".join(dict.fromkeys(lines))
+
+
+def _is_type_tag(part) -> bool:
+    return isinstance(part, str) and (
+        part.startswith(("literal[", "function-")) or part in {"float", "int", "str", "bool", "none"}
+    )

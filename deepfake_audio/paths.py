@@ -1,0 +1,28 @@
+"""Where each stage reads and writes, relative to the project root (DESIGN.md's contracts)."""
+
+from pathlib import Path
+
+RAW = Path("data/raw")
+MANIFEST = Path("data/prepared/manifest.csv")
+FEATURES = Path("data/features")
+SCORES = Path("data/scores")
+MODELS = Path("models")
+METRICS = Path("metrics")
+PLOTS = Path("plots")
+
+DATA_METRICS = METRICS / "data.json"
+TRAIN_CNN_PLOTS = PLOTS / "train_cnn"
+EVALUATE_PLOTS = PLOTS / "evaluate"
+MODEL_NAMES = ("svc", "cnn")
+
+
+def scores_file(model: str) -> Path:
+    return SCORES / f"{model}.csv"
+
+
+def metrics_file(name: str) -> Path:
+    return METRICS / f"{name}.json"
+
+
+def roc_file(model: str) -> Path:
+    return EVALUATE_PLOTS / f"roc_{model}.csv"

@@ -1,0 +1,30 @@
+"""DVC stage `evaluate`: score dev and eval with every model; metrics and ROC plot data."""
+
+import pandas as pd
+
+from deepfake_audio import paths
+from deepfake_audio.errors import run_stage
+from deepfake_audio.features.store import read_feature_table, read_log_mel
+from deepfake_audio.io import write_csv, write_json
+from deepfake_audio.metrics import evaluate_scores, roc_points
+from deepfake_audio.models import cnn, svc
+
+
+def main() -> None:
+    table = read_feature_table(paths.FEATURES)
+    rows = table.index[table["split"].isin(["dev", "eval"])].to_numpy()
+    scored = table.loc[rows, ["utt_id", "split", "label"]].reset_index(drop=True)
+    model_scores = {
+        "svc": svc.svc_scores(svc.load_svc(paths.MODELS / svc.MODEL_FILE), table.loc[rows]),
+        "cnn": cnn.cnn_scores(cnn.load_cnn(paths.MODELS / cnn.MODEL_FILE), read_log_mel(paths.FEATURES)[rows]),
+    }
+    for name, values in model_scores.items():
+        scores = scored.assign(score=values.round(6))
+        write_csv(paths.scores_file(name), scores)
+        write_json(paths.metrics_file(name), evaluate_scores(scores))
+        eval_part = scores[scores["split"] == "eval"]
+        write_csv(paths.roc_file(name), pd.DataFrame(roc_points(eval_part["label"], eval_part["score"])).round(6))
+
+
+if __name__ == "__main__":
+    run_stage(main)

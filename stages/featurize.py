@@ -1,0 +1,17 @@
+"""DVC stage `featurize`: named utterance features and log-Mel spectrograms for every utterance."""
+
+from deepfake_audio import paths
+from deepfake_audio.corpus.manifest import read_manifest
+from deepfake_audio.errors import run_stage
+from deepfake_audio.features.store import extract_features
+from deepfake_audio.params import load_params
+
+
+def main() -> None:
+    params = load_params()
+    extract_features(read_manifest(paths.MANIFEST), paths.FEATURES, params.features,
+                     sample_rate=params.data.sample_rate, n_jobs=params.compute.n_jobs)
+
+
+if __name__ == "__main__":
+    run_stage(main)
