@@ -1,0 +1,36 @@
+import numpy as np
+import pytest
+import soundfile as sf
+
+from deepfake_audio.corpus import asvspoof2017
+from deepfake_audio.corpus.asvspoof2017 import ProtocolEntry
+
+SAMPLE_RATE = 16000
+
+
+def tone(freq_hz: float, seconds: float = 0.5, sample_rate: int = SAMPLE_RATE, amplitude: float = 0.3):
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    return (amplitude * np.sin(2 * np.pi * freq_hz * t)).astype(np.float32)
+
+
+def write_small_corpus(root, per_split: int = 2, seconds: float = 0.5):
+    """A corpus in ASVspoof 2017 V2 layout: ``per_split`` genuine and spoof files per split."""
+    for split in ("train", "dev", "eval"):
+        entries = []
+        for index in range(2 * per_split):
+            is_spoof = index % 2 == 1
+            entry = ProtocolEntry(
+                asvspoof2017.file_name(split, index), "spoof" if is_spoof else "genuine",
+                f"M{split[0].upper()}{index // 2:02d}", "S01",
+                *(("E01", "P01", "R01") if is_spoof else ("-", "-", "-")))
+            entries.append(entry)
+            path = asvspoof2017.audio_dir(root, split) / entry.file
+            path.parent.mkdir(parents=True, exist_ok=True)
+            sf.write(path, tone(300 + 100 * index, seconds), SAMPLE_RATE, subtype="PCM_16")
+        asvspoof2017.write_protocol(asvspoof2017.protocol_path(root, split), entries)
+    return root
+
+
+@pytest.fixture
+def small_corpus(tmp_path):
+    return write_small_corpus(tmp_path / "corpus")
