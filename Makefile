@@ -3,8 +3,8 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-export TF_CPP_MIN_LOG_LEVEL ?= 2
-export PYTHONHASHSEED ?= 0
+# dvc.yaml's commands call `python`: make it the one in .venv.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: install repro test lock clean
 

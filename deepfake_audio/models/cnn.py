@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
+import numpy as np
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-from deepfake_audio.errors import InputError  # noqa: E402
-from deepfake_audio.io import atomic_path  # noqa: E402
-from deepfake_audio.params import TrainCnnParams  # noqa: E402
+from deepfake_audio.errors import InputError
+from deepfake_audio.io import atomic_path
+from deepfake_audio.params import TrainCnnParams
 
 MODEL_FILE = "cnn.keras"
 

@@ -1,0 +1,24 @@
+import json
+
+from deepfake_audio.cli import main
+
+
+def write_metrics(folder, model, dev_eer, eval_eer):
+    folder.mkdir(exist_ok=True)
+    (folder / f"{model}.json").write_text(json.dumps({
+        "dev": {"eer": dev_eer, "roc_auc": 0.99}, "eval": {"eer": eval_eer, "roc_auc": 0.9}}))
+
+
+def test_metrics_prints_one_row_per_model(tmp_path, capsys):
+    write_metrics(tmp_path, "svc", 1.234, 12.5)
+    write_metrics(tmp_path, "cnn", 0.5, 7.25)
+    assert main(["metrics", "--metrics-dir", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["model", "dev", "EER", "%", "dev", "AUC", "eval", "EER", "%", "eval", "AUC"]
+    assert lines[1].split() == ["svc", "1.23", "0.9900", "12.50", "0.9000"]
+    assert lines[2].split() == ["cnn", "0.50", "0.9900", "7.25", "0.9000"]
+
+
+def test_metrics_without_a_run_says_what_to_do(tmp_path, capsys):
+    assert main(["metrics", "--metrics-dir", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == f"error: {tmp_path}/svc.json: not found; run `make repro` first\n"
