@@ -52,6 +52,14 @@ class SyntheticSplit(Section):
     # Distinct (environment, playback, recorder) triples the spoofs are drawn from.
     replay_configs: int = Field(ge=1)
 
+    @model_validator(mode="after")
+    def _every_speaker_has_both_classes(self) -> SyntheticSplit:
+        for label in ("genuine", "spoof"):
+            if self.speakers > getattr(self, label):
+                raise ValueError(f"speakers ({self.speakers}) exceeds {label} ({getattr(self, label)}): "
+                                 "every speaker needs at least one genuine and one spoofed file")
+        return self
+
 
 class SyntheticParams(Section):
     phrases: int = Field(10, ge=1, le=10)

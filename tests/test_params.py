@@ -75,3 +75,9 @@ def test_missing_and_malformed_files(tmp_path):
     bad.write_text("- just\n- a list\n")
     with pytest.raises(ParamsError, match=r"bad.yaml: expected a mapping of sections, got list"):
         load_params(bad)
+
+
+def test_a_split_with_more_speakers_than_files_is_refused(raw):
+    raw["synthetic"]["dev"].update(speakers=6, genuine=5, spoof=20)
+    with pytest.raises(ParamsError, match=r"^p: synthetic.dev: Value error, speakers \(6\) exceeds genuine \(5\)"):
+        parse_params(raw, "p")

@@ -1,0 +1,899 @@
+"""The embedded replay-attack corpus: a miniature of ASVspoof 2017, simulated offline.
+
+ASVspoof 2017 asks whether a recording of a passphrase is bona fide (the speaker talked
+into the recorder) or a replay (an attacker's recording of the speaker, played through
+a loudspeaker into the recorder). This module generates a corpus with the same layout
+and the same kind of difference, from a seed, in seconds and without any download.
+
+Source speech
+    Every speaker has a pitch range (male or female), a vocal-tract length that scales
+    the formants, a speaking rate, a voice quality (open quotient, spectral tilt, jitter,
+    shimmer, breathiness) and small idiosyncratic formant offsets. The passphrases are
+    fixed sequences of phones derived from the phrase index alone, so every speaker says
+    the same content, as in RedDots. Each take is synthesised source-filter style: a
+    Rosenberg glottal pulse train following an f0 contour (declination, accents on the
+    stressed syllables, jitter), shaped by a cascade of formant resonators (F1-F4 follow
+    the phones, F5 is fixed) whose targets glide from phone to phone (short blocks, each
+    filtered with its own resonators, crossfaded), plus band-passed noise for fricatives
+    and stop bursts and aspiration noise through the vocal tract. Takes differ in timing, pitch and the
+    length of the leading and trailing non-speech.
+
+Genuine recording
+    The speaker talks in one of the split's rooms into one of the split's recorders:
+    room impulse response (direct sound, early reflections, a decaying noise tail whose
+    high frequencies die faster), the room's coloured noise and hum at an SNR drawn from
+    ``snr_db``, the recorder's response (high-pass, low-pass, peaking/dipping bands) and
+    self-noise, a random recording level, 16-bit quantisation.
+
+Replay (spoof)
+    An attacker's close-talk recording of a take (small room, mild microphone colouring,
+    little noise) is played through one of the split's loudspeakers, whose quality is
+    spread over ``playback_quality`` (0: cheap phone speaker, strong band limitation,
+    cabinet resonances, soft clipping, hum and hiss; 1: studio monitor, subtle), and
+    recorded by the same room/recorder chain as genuine speech. Room and recorder are
+    therefore no shortcut: only the playback chain, and the second acoustic chain the
+    replay went through, set spoofs apart.
+
+Splits
+    Speakers, rooms, loudspeakers and recorders (hence replay configurations) are
+    disjoint between train, dev and eval, so dev and eval measure generalisation to
+    unseen devices.
+
+Artefact option
+    With ``artefact: true`` the corpus carries the ASVspoof 2017 dataset artefact found
+    by Chettri et al. (2020): a click in the first 100 ms of every genuine file and a
+    faint tone in the leading non-speech (up to 250 ms) of every spoofed one. Nothing
+    else changes.
+
+Determinism: every random draw comes from a ``numpy.random.Generator`` seeded through a
+``SeedSequence`` keyed by the corpus seed, the split and the utterance, so a corpus is
+byte-identical for the same seed and params, whatever ``n_jobs``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from joblib import Parallel, delayed
+from scipy import signal
+from scipy.fft import irfft, next_fast_len, rfftfreq
+from scipy.ndimage import uniform_filter1d
+
+from deepfake_audio.corpus.asvspoof2017 import (
+    ProtocolEntry,
+    audio_dir,
+    file_name,
+    protocol_path,
+    write_protocol,
+)
+from deepfake_audio.errors import InputError
+from deepfake_audio.params import SPLITS, SyntheticParams, SyntheticSplit
+
+__all__ = ["generate_corpus", "plan_corpus", "Utterance"]
+
+# Phrases depend on their index only, never on the corpus seed: like RedDots, the
+# passphrases are fixed and the seed only changes who says them and how.
+_PHRASE_ENTROPY = 20170502
+# Sub-streams of the corpus seed, one per kind of draw, so that (say) adding a recorder
+# does not change the speakers.
+_SPEAKERS, _ROOMS, _RECORDERS, _PLAYBACKS, _ASSIGNMENT, _UTTERANCE = range(6)
+_CHUNK = 16  # utterances per parallel task; results do not depend on it
+
+# Blocks over which the vocal tract is held still; neighbours are crossfaded.
+_BLOCK_S, _FADE_S, _WARM_S = 0.020, 0.005, 0.020
+_F0_STEP_S = 0.005
+# A fixed fifth resonance, as in Klatt's cascade synthesiser, keeps some energy above F4.
+_F5_HZ, _F5_BANDWIDTH_HZ = 4500.0, 300.0
+_LEAD_S, _TRAIL_S = (0.10, 0.50), (0.10, 0.50)
+# Loudspeaker properties at quality 0 (cheap phone speaker) and 1 (studio monitor);
+# a device's quality interpolates between them. Even a monitor leaves a trace.
+_LOUDSPEAKER_HIGHPASS_HZ = (600.0, 120.0)
+_LOUDSPEAKER_LOWPASS = (0.45, 0.80)  # fraction of Nyquist
+_LOUDSPEAKER_RESONANCE_DB = (10.0, 3.0)
+_LOUDSPEAKER_DRIVE = (2.5, 0.6)  # soft clipping
+_LOUDSPEAKER_HISS_DB = (-45.0, -65.0)
+_LOUDSPEAKER_HUM_DB = (-40.0, -75.0)
+ARTEFACT_TONE_HZ = (900.0, 1100.0)
+_TARGET_LEVEL_DBFS = (-30.0, -18.0)
+_PEAK_LIMIT = 0.95
+
+
+# --------------------------------------------------------------------------- phones
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of the vocal tract in one state; phones are one or more segments."""
+
+    duration: float  # seconds at a neutral speaking rate
+    voicing: float = 0.0  # amplitude of the glottal source
+    aspiration: float = 0.0  # noise through the vocal tract (h, stop release)
+    frication: float = 0.0  # noise through a band-pass at the constriction
+    band: tuple[float, float] | None = None  # frication band, Hz
+    formants: tuple[float, ...] | None = None  # F1-F4 at the start; None: the neighbours'
+    formants_end: tuple[float, ...] | None = None  # at the end (glides, diphthongs)
+    bandwidths: tuple[float, ...] = (60.0, 90.0, 150.0, 220.0)
+
+    @property
+    def sonorant(self) -> bool:
+        return self.formants is not None
+
+
+def _vowel(f, end=None, duration=0.11, voicing=1.0, bandwidths=(60.0, 90.0, 150.0, 220.0)):
+    return (Segment(duration, voicing=voicing, formants=f, formants_end=end or f, bandwidths=bandwidths),)
+
+
+def _nasal(f):
+    return _vowel(f, duration=0.065, voicing=0.35, bandwidths=(100.0, 200.0, 300.0, 400.0))
+
+
+def _fricative(band, level, duration=0.095, voiced=False):
+    return (Segment(duration, voicing=0.3 if voiced else 0.0, frication=level * (0.6 if voiced else 1.0), band=band),)
+
+
+def _stop(band, voiced):
+    return (
+        Segment(0.055, voicing=0.06 if voiced else 0.0),  # closure (voice bar if voiced)
+        Segment(0.012, frication=0.5, band=band),  # burst
+        Segment(0.015, voicing=0.5) if voiced else Segment(0.045, aspiration=0.25),
+    )
+
+
+# Formants after Peterson & Barney / Hillenbrand (adult male); speakers rescale them.
+PHONES: dict[str, tuple[Segment, ...]] = {
+    "iy": _vowel((270, 2290, 3010, 3700)),
+    "ih": _vowel((390, 1990, 2550, 3600), duration=0.09),
+    "eh": _vowel((530, 1840, 2480, 3600), duration=0.095),
+    "ae": _vowel((660, 1720, 2410, 3600)),
+    "aa": _vowel((730, 1090, 2440, 3500)),
+    "ao": _vowel((570, 840, 2410, 3400)),
+    "uh": _vowel((440, 1020, 2240, 3400), duration=0.09),
+    "uw": _vowel((300, 870, 2240, 3400)),
+    "ah": _vowel((640, 1190, 2390, 3500), duration=0.09),
+    "er": _vowel((490, 1350, 1690, 3300)),
+    "ay": _vowel((730, 1090, 2440, 3500), (300, 2200, 2900, 3600), duration=0.16),
+    "ey": _vowel((530, 1840, 2480, 3600), (300, 2200, 2900, 3600), duration=0.15),
+    "ow": _vowel((570, 840, 2410, 3400), (330, 800, 2250, 3400), duration=0.15),
+    "aw": _vowel((730, 1090, 2440, 3500), (330, 800, 2250, 3400), duration=0.16),
+    "oy": _vowel((570, 840, 2410, 3400), (300, 2200, 2900, 3600), duration=0.17),
+    "l": _vowel((360, 1000, 2700, 3600), duration=0.06, voicing=0.6),
+    "r": _vowel((310, 1060, 1380, 3300), duration=0.06, voicing=0.6),
+    "w": _vowel((300, 610, 2200, 3300), duration=0.055, voicing=0.6),
+    "y": _vowel((260, 2070, 3020, 3600), duration=0.055, voicing=0.6),
+    "m": _nasal((250, 1000, 2200, 3300)),
+    "n": _nasal((250, 1500, 2500, 3300)),
+    "ng": _nasal((250, 2000, 2700, 3300)),
+    "s": _fricative((4000, 7500), 0.22),
+    "z": _fricative((4000, 7500), 0.22, duration=0.075, voiced=True),
+    "sh": _fricative((2200, 5500), 0.22),
+    "zh": _fricative((2200, 5500), 0.22, duration=0.075, voiced=True),
+    "f": _fricative((1500, 7500), 0.07),
+    "v": _fricative((1500, 7500), 0.07, duration=0.06, voiced=True),
+    "th": _fricative((1500, 7500), 0.06),
+    "dh": _fricative((1500, 7500), 0.06, duration=0.05, voiced=True),
+    "h": (Segment(0.06, aspiration=0.25),),
+    "p": _stop((500, 2000), voiced=False),
+    "b": _stop((500, 2000), voiced=True),
+    "t": _stop((3000, 7000), voiced=False),
+    "d": _stop((3000, 7000), voiced=True),
+    "k": _stop((1500, 3200), voiced=False),
+    "g": _stop((1500, 3200), voiced=True),
+}
+_VOWELS = ("iy", "ih", "eh", "ae", "aa", "ao", "uh", "uw", "ah", "er", "ay", "ey", "ow", "aw", "oy")
+_ONSETS = (
+    "p", "t", "k", "b", "d", "g", "m", "n", "f", "s", "sh", "v", "z", "h", "l", "r", "w", "y",
+    "th", "dh", "p r", "t r", "k r", "b r", "g r", "p l", "k l", "f l", "f r", "s t", "s p", "s k",
+)
+_CODAS = ("m", "n", "ng", "t", "d", "k", "p", "s", "z", "l", "r", "f", "v", "n d", "n t", "s t", "k s")
+
+
+@dataclass(frozen=True)
+class Phone:
+    symbol: str  # a key of PHONES, or "pau" for a short pause between words
+    stressed: bool = False
+    final: bool = False  # in the last syllable of the phrase (lengthened)
+
+
+@lru_cache(maxsize=None)
+def phrase_phones(index: int) -> tuple[Phone, ...]:
+    """The phones of passphrase ``index`` (1-based): the same for every speaker and seed."""
+    rng = np.random.default_rng(np.random.SeedSequence(_PHRASE_ENTROPY, spawn_key=(index,)))
+    words = _draw_words(rng)
+    phones: list[Phone] = []
+    for number, word in enumerate(words):
+        if number and rng.random() < 0.3:
+            phones.append(Phone("pau"))
+        last_word = number == len(words) - 1
+        for position, (onset, vowel, coda, stressed) in enumerate(word):
+            final = last_word and position == len(word) - 1
+            phones += [Phone(symbol, final=final) for symbol in onset]
+            phones.append(Phone(vowel, stressed=stressed, final=final))
+            phones += [Phone(symbol, final=final) for symbol in coda]
+    return tuple(phones)
+
+
+def _draw_words(rng):
+    """Six to ten syllables of pseudo-words, one stressed syllable per word."""
+    words = []
+    n_syllables = 0
+    while n_syllables < 6 or (n_syllables < 10 and rng.random() < 0.5):
+        size = int(rng.choice([1, 2, 3], p=[0.45, 0.4, 0.15]))
+        stress = int(rng.integers(size))
+        word = []
+        for position in range(size):
+            onset = _ONSETS[rng.integers(len(_ONSETS))].split() if rng.random() < 0.8 else []
+            coda = _CODAS[rng.integers(len(_CODAS))].split() if rng.random() < 0.45 else []
+            vowel = _VOWELS[rng.integers(len(_VOWELS))]
+            word.append((onset, vowel, coda, position == stress))
+        words.append(word)
+        n_syllables += size
+    return words
+
+
+# --------------------------------------------------------------------------- profiles
+
+@dataclass(frozen=True)
+class SpeakerProfile:
+    """A talker's voice: pitch range, vocal tract and voice quality."""
+
+    speaker_id: str
+    f0_range: tuple[float, float]  # Hz
+    vocal_tract: float  # formant scale: > 1 is a shorter tract
+    formant_offsets: tuple[float, ...]  # idiosyncratic per-formant scale
+    bandwidth_scale: float
+    rate: float  # duration scale: > 1 is slower
+    open_quotient: float
+    tilt: float  # one-pole low-pass coefficient of the glottal source
+    jitter: float
+    shimmer: float
+    breathiness: float
+
+
+@dataclass(frozen=True)
+class RoomProfile:
+    """An environment (``E..``): reverberation and background noise."""
+
+    environment_id: str
+    rt60: float  # s
+    drr_db: float  # direct-to-reverberant ratio
+    reflections: tuple[tuple[float, float], ...]  # (delay s, relative gain) of early reflections
+    early_share: float  # fraction of the reverberant energy in the early reflections
+    high_decay: float  # RT60 of the highs relative to the lows
+    noise_slope: float  # noise spectrum falls as f ** -slope (power)
+    hums: tuple[tuple[float, float], ...]  # (frequency Hz, level dB re noise) of tonal noise
+
+
+@dataclass(frozen=True)
+class RecorderProfile:
+    """A recording device (``R..``): frequency response and self-noise."""
+
+    recorder_id: str
+    highpass: tuple[float, int]  # cut-off Hz, order
+    lowpass: tuple[float, int]  # cut-off as a fraction of Nyquist, order
+    bands: tuple[tuple[float, float, float], ...]  # peaking EQ: (Hz, gain dB, Q)
+    self_noise_db: float  # re speech level
+
+
+@dataclass(frozen=True)
+class PlaybackProfile:
+    """A loudspeaker with its amplifier (``P..``)."""
+
+    playback_id: str
+    quality: float  # 0: cheap phone speaker ... 1: studio monitor
+    highpass: tuple[float, int]  # cut-off Hz, order
+    lowpass: tuple[float, int]  # cut-off as a fraction of Nyquist, order
+    resonances: tuple[tuple[float, float, float], ...]  # cabinet: (Hz, gain dB, Q)
+    drive: float  # soft-clipping drive; ~0 is linear
+    even_harmonics: float  # asymmetric distortion (second-harmonic) coefficient
+    hiss_db: float  # amplifier noise re programme level
+    hum: tuple[float, float]  # mains frequency Hz, level dB re programme
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One file of the corpus: what is said, by whom, and through which chain."""
+
+    split: str
+    file: str
+    speaker: SpeakerProfile
+    phrase: int  # 1-based
+    room: RoomProfile
+    recorder: RecorderProfile
+    playback: PlaybackProfile | None  # None: genuine
+    seed_key: tuple[int, ...]  # spawn key of its SeedSequence under the corpus seed
+
+    @property
+    def label(self) -> str:
+        return "genuine" if self.playback is None else "spoof"
+
+    def protocol_entry(self) -> ProtocolEntry:
+        phrase = f"S{self.phrase:02d}"
+        if self.playback is None:
+            return ProtocolEntry(self.file, "genuine", self.speaker.speaker_id, phrase)
+        return ProtocolEntry(self.file, "spoof", self.speaker.speaker_id, phrase, self.room.environment_id,
+                             self.playback.playback_id, self.recorder.recorder_id)
+
+
+def draw_speaker(rng: np.random.Generator, number: int, *, female: bool) -> SpeakerProfile:
+    if female:
+        low = rng.uniform(165, 195)
+        f0_range = (low, min(low + rng.uniform(40, 65), 255.0))
+        vocal_tract = rng.uniform(1.05, 1.15)
+    else:
+        low = rng.uniform(85, 110)
+        f0_range = (low, min(low + rng.uniform(30, 50), 155.0))
+        vocal_tract = rng.uniform(0.85, 1.0)
+    return SpeakerProfile(
+        speaker_id=f"{'F' if female else 'M'}{number:04d}",
+        f0_range=f0_range,
+        vocal_tract=vocal_tract,
+        formant_offsets=tuple(rng.uniform(0.95, 1.05, 4).tolist()),
+        bandwidth_scale=rng.uniform(0.8, 1.3),
+        rate=rng.uniform(0.85, 1.15),
+        open_quotient=rng.uniform(0.45, 0.7),
+        tilt=rng.uniform(0.0, 0.5),
+        jitter=rng.uniform(0.003, 0.015),
+        shimmer=rng.uniform(0.02, 0.08),
+        breathiness=rng.uniform(0.02, 0.15),
+    )
+
+
+def draw_room(rng: np.random.Generator, environment_id: str, *, close_talk: bool = False) -> RoomProfile:
+    """A room; ``close_talk`` gives the small quiet room of an attacker's capture."""
+    n_reflections = int(rng.integers(3, 8))
+    return RoomProfile(
+        environment_id=environment_id,
+        rt60=float(np.exp(rng.uniform(np.log(0.1), np.log(0.3)) if close_talk
+                          else rng.uniform(np.log(0.2), np.log(0.9)))),
+        drr_db=rng.uniform(8.0, 18.0) if close_talk else rng.uniform(0.0, 12.0),
+        reflections=tuple(zip(np.sort(rng.uniform(0.001, 0.025, n_reflections)).tolist(),
+                              (rng.uniform(0.2, 0.6, n_reflections) * rng.choice([-1, 1], n_reflections)).tolist())),
+        early_share=rng.uniform(0.2, 0.6),
+        high_decay=rng.uniform(0.35, 0.8),
+        noise_slope=rng.uniform(0.3, 2.0),
+        hums=tuple((rng.uniform(80, 600), rng.uniform(-15, 0)) for _ in range(int(rng.integers(0, 3)))),
+    )
+
+
+def draw_recorder(rng: np.random.Generator, recorder_id: str, *, close_talk: bool = False) -> RecorderProfile:
+    n_bands = 1 if close_talk else int(rng.integers(2, 4))
+    max_gain = 3.0 if close_talk else 5.0
+    return RecorderProfile(
+        recorder_id=recorder_id,
+        highpass=(float(np.exp(rng.uniform(np.log(40), np.log(200)))), int(rng.integers(1, 4))),
+        lowpass=(rng.uniform(0.80, 0.97), int(rng.integers(2, 7))),
+        bands=tuple((float(np.exp(rng.uniform(np.log(200), np.log(6000)))), rng.uniform(-max_gain, max_gain),
+                     rng.uniform(0.7, 2.5)) for _ in range(n_bands)),
+        self_noise_db=rng.uniform(-50, -38),
+    )
+
+
+def draw_playback(rng: np.random.Generator, playback_id: str, quality: float) -> PlaybackProfile:
+    """A loudspeaker of the given quality, with some spread between devices of equal quality."""
+
+    def between(bad, good):
+        return (bad + (good - bad) * quality) * rng.uniform(0.85, 1.15)
+
+    def between_log(bad, good):  # for frequencies
+        return float(np.exp(np.log(bad) + (np.log(good) - np.log(bad)) * quality) * rng.uniform(0.85, 1.15))
+
+    return PlaybackProfile(
+        playback_id=playback_id,
+        quality=quality,
+        highpass=(between_log(*_LOUDSPEAKER_HIGHPASS_HZ), 4 if quality < 0.5 else 3),
+        lowpass=(min(between(*_LOUDSPEAKER_LOWPASS), 0.97), int(rng.integers(2, 5))),
+        resonances=tuple((float(np.exp(rng.uniform(np.log(250), np.log(5000)))),
+                          between(*_LOUDSPEAKER_RESONANCE_DB) * float(rng.choice([-0.6, 1.0])), rng.uniform(1.0, 4.0))
+                         for _ in range(int(rng.integers(1, 4)))),
+        drive=between(*_LOUDSPEAKER_DRIVE),
+        even_harmonics=0.15 * (1.0 - quality) ** 2 * rng.uniform(0.5, 1.0),
+        hiss_db=between(*_LOUDSPEAKER_HISS_DB),
+        hum=(float(rng.choice([50.0, 60.0])), between(*_LOUDSPEAKER_HUM_DB)),
+    )
+
+
+def spread_qualities(rng: np.random.Generator, count: int, quality_range: tuple[float, float]) -> np.ndarray:
+    """Loudspeaker qualities stratified over the range, so every split has cheap and good ones."""
+    low, high = quality_range
+    return low + (high - low) * (rng.permutation(count) + rng.random(count)) / count
+
+
+# --------------------------------------------------------------------------- planning
+
+def plan_corpus(params: SyntheticParams, seed: int) -> dict[str, list[Utterance]]:
+    """Who says what through which chain, for every file of every split (no audio)."""
+    issued = dict.fromkeys(("speakers", "environments", "playback_devices", "recorders"), 0)
+
+    def numbers(kind, sizes):  # ids run on across splits, so no two splits share one
+        first = issued[kind]
+        issued[kind] += getattr(sizes, kind)
+        return range(first + 1, issued[kind] + 1)
+
+    plan = {}
+    for split_index, split in enumerate(SPLITS):
+        sizes = params.split(split)
+        speaker_rng, room_rng, recorder_rng, playback_rng, assignment_rng = (
+            _rng(seed, split_index, stream) for stream in (_SPEAKERS, _ROOMS, _RECORDERS, _PLAYBACKS, _ASSIGNMENT))
+        sexes = speaker_rng.permutation(np.arange(sizes.speakers) % 2 == 1)  # as many women as men, give or take one
+        speakers = [draw_speaker(speaker_rng, number, female=bool(female))
+                    for number, female in zip(numbers("speakers", sizes), sexes)]
+        rooms = [draw_room(room_rng, f"E{number:02d}") for number in numbers("environments", sizes)]
+        recorders = [draw_recorder(recorder_rng, f"R{number:02d}") for number in numbers("recorders", sizes)]
+        qualities = spread_qualities(playback_rng, sizes.playback_devices, params.playback_quality)
+        playbacks = [draw_playback(playback_rng, f"P{number:02d}", float(quality))
+                     for number, quality in zip(numbers("playback_devices", sizes), qualities)]
+        plan[split] = _assign(split, split_index, sizes, params.phrases, speakers, rooms, recorders, playbacks,
+                              assignment_rng)
+    return plan
+
+
+def _assign(split, split_index, sizes: SyntheticSplit, n_phrases, speakers, rooms, recorders, playbacks,
+            rng) -> list[Utterance]:
+    """Speakers, phrases and chains for the split's files, balanced, in shuffled order."""
+    configs = choose_replay_configs(rng, len(rooms), len(playbacks), len(recorders), sizes.replay_configs)
+    rows = []
+    for label, count in (("genuine", sizes.genuine), ("spoof", sizes.spoof)):
+        who = _balanced(rng, range(len(speakers)), count)
+        what = _balanced(rng, range(1, n_phrases + 1), count)
+        if label == "genuine":
+            where = [(room, None, recorder) for room, recorder in
+                     _balanced(rng, list(itertools.product(range(len(rooms)), range(len(recorders)))), count)]
+        else:
+            where = _balanced(rng, configs, count)
+        rows += zip(who, what, where)
+    order = rng.permutation(len(rows))
+    utterances = []
+    for index, row_index in enumerate(order):
+        speaker, phrase, (room, playback, recorder) = rows[row_index]
+        utterances.append(Utterance(
+            split=split, file=file_name(split, index), speaker=speakers[speaker], phrase=phrase,
+            room=rooms[room], recorder=recorders[recorder],
+            playback=None if playback is None else playbacks[playback],
+            seed_key=(split_index, _UTTERANCE, index),
+        ))
+    return utterances
+
+
+def choose_replay_configs(rng, n_rooms, n_playbacks, n_recorders, wanted) -> list[tuple[int, int, int]]:
+    """Distinct (room, playback, recorder) triples, covering every device when ``wanted`` allows."""
+    candidates = list(itertools.product(range(n_rooms), range(n_playbacks), range(n_recorders)))
+    candidates = [candidates[i] for i in rng.permutation(len(candidates))]
+    chosen, used = [], [set(), set(), set()]
+    for _ in range(min(wanted, len(candidates))):
+        # The first candidate (in shuffled order) that brings the most devices not yet used.
+        best = max(candidates, key=lambda triple: sum(part not in seen for part, seen in zip(triple, used)))
+        candidates.remove(best)
+        chosen.append(best)
+        for part, seen in zip(best, used):
+            seen.add(part)
+    return chosen
+
+
+def _balanced(rng, options, count):
+    """``count`` draws that cycle through ``options`` in freshly shuffled rounds."""
+    options = list(options)
+    rounds = -(-count // len(options))
+    return [options[i] for _ in range(rounds) for i in rng.permutation(len(options))][:count]
+
+
+def _rng(seed: int, *key: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+
+
+# --------------------------------------------------------------------------- generation
+
+def generate_corpus(root: Path, params: SyntheticParams, *, sample_rate: int, seed: int, n_jobs: int = 1) -> None:
+    """Write the whole corpus under ``root`` (absent or empty) in ASVspoof 2017 V2 layout."""
+    root = Path(root)
+    if root.exists() and any(root.iterdir()):
+        raise InputError(f"{root}: the corpus folder must be absent or empty")
+    plan = plan_corpus(params, seed)
+    for split in SPLITS:
+        audio_dir(root, split).mkdir(parents=True, exist_ok=True)
+    jobs = [utt for split in SPLITS for utt in plan[split]]
+    chunks = [jobs[start:start + _CHUNK] for start in range(0, len(jobs), _CHUNK)]
+    Parallel(n_jobs=n_jobs)(
+        delayed(_render_chunk)(chunk, root, sample_rate, seed, params.snr_db, params.artefact) for chunk in chunks)
+    for split in SPLITS:
+        write_protocol(protocol_path(root, split), [utt.protocol_entry() for utt in plan[split]])
+
+
+def _render_chunk(chunk, root, sample_rate, seed, snr_db, artefact) -> None:
+    for utt in chunk:
+        pcm = render_utterance(utt, sample_rate=sample_rate, seed=seed, snr_db=snr_db, artefact=artefact)
+        sf.write(audio_dir(root, utt.split) / utt.file, pcm, sample_rate, subtype="PCM_16", format="WAV")
+
+
+def render_utterance(utt: Utterance, *, sample_rate: int, seed: int, snr_db: tuple[float, float],
+                     artefact: bool) -> np.ndarray:
+    """The 16-bit samples of one file."""
+    # The artefact has a stream of its own, so switching it leaves everything else as is.
+    take_seq, chain_seq, artefact_seq = np.random.SeedSequence(seed, spawn_key=utt.seed_key).spawn(3)
+    take_rng, chain_rng = np.random.default_rng(take_seq), np.random.default_rng(chain_seq)
+    speech = synthesise_speech(utt.speaker, utt.phrase, take_rng, sample_rate)
+    snr = chain_rng.uniform(*snr_db)
+    if utt.playback is None:
+        audio = render_genuine(speech, utt.room, utt.recorder, snr, chain_rng, sample_rate)
+    else:
+        audio = render_spoof(speech, utt.playback, utt.room, utt.recorder, snr, chain_rng, sample_rate)
+    audio *= 10 ** (chain_rng.uniform(*_TARGET_LEVEL_DBFS) / 20) / _rms(audio[speech.span])
+    if artefact:
+        audio = plant_artefact(audio, utt.playback is not None, speech,
+                               np.random.default_rng(artefact_seq), sample_rate)
+    return to_pcm16(audio)
+
+
+# --------------------------------------------------------------------------- source
+
+@dataclass(frozen=True)
+class Speech:
+    samples: np.ndarray
+    start: int  # first and one-past-last sample of the speech proper
+    stop: int
+
+    @property
+    def span(self) -> slice:
+        return slice(self.start, self.stop)
+
+
+def synthesise_speech(speaker: SpeakerProfile, phrase: int, rng: np.random.Generator, sr: int) -> Speech:
+    """One take of a passphrase by a speaker, normalised to unit RMS over the speech."""
+    segments, durations, accents = _timed_segments(phrase_phones(phrase), speaker, rng)
+    lead, trail = rng.uniform(*_LEAD_S), rng.uniform(*_TRAIL_S)
+    edges = np.round((lead + np.concatenate([[0.0], np.cumsum(durations)])) * sr).astype(int)
+    n = int(edges[-1] + round(trail * sr))
+    lengths = np.diff(edges)
+    starts = edges[:-1]
+
+    def track(values):
+        return _smooth(np.concatenate([np.zeros(edges[0]), np.repeat(values, lengths), np.zeros(n - edges[-1])]),
+                       int(0.008 * sr))
+
+    voicing = track([s.voicing for s in segments])
+    aspiration = track([s.aspiration for s in segments])
+    f0 = _f0_contour(speaker, accents, lead, edges[-1] / sr, n, rng, sr)
+    tract_input = glottal_source(f0, voicing, aspiration, speaker, rng, sr)
+    formants, bandwidths = _formant_tracks(segments, starts, lengths, speaker, n, sr)
+    out = vocal_tract_filter(tract_input, formants, bandwidths, sr)
+    out /= _rms(out[voicing > 0.5])  # frication levels below are relative to the vowels
+    out += _frication(segments, starts, lengths, speaker, n, rng, sr)
+    start, stop = int(edges[0]), int(edges[-1])
+    return Speech(out / _rms(out[start:stop]), start, stop)
+
+
+def _timed_segments(phones, speaker, rng):
+    """Segments of a take with their durations (s), and the times of the pitch accents."""
+    take_rate = speaker.rate * rng.uniform(0.93, 1.07)
+    segments, durations, accents = [], [], []
+    elapsed = 0.0
+    for phone in phones:
+        if phone.symbol == "pau":
+            elapsed += (d := rng.uniform(0.04, 0.12) * take_rate)
+            segments.append(Segment(d))
+            durations.append(d)
+            continue
+        stretch = take_rate * (1.3 if phone.stressed else 1.0) * (1.35 if phone.final else 1.0)
+        for segment in PHONES[phone.symbol]:
+            d = segment.duration * stretch * rng.lognormal(0.0, 0.08)
+            if phone.stressed and segment.sonorant:
+                accents.append(elapsed + d / 2)
+            segments.append(segment)
+            durations.append(d)
+            elapsed += d
+    return segments, np.array(durations), accents
+
+
+def _f0_contour(speaker, accents, speech_start, speech_stop, n, rng, sr):
+    """Declination, accents on stressed vowels, a final fall, slow drift and jitter (Hz per sample)."""
+    low, high = speaker.f0_range
+    middle = (low + high) / 2 * rng.uniform(0.95, 1.05)
+    span = (high - low) / 2
+    t = np.arange(0.0, n / sr + _F0_STEP_S, _F0_STEP_S)  # the intonation is smooth: a coarse grid will do
+    progress = np.clip((t - speech_start) / max(speech_stop - speech_start, 1e-3), 0.0, 1.0)
+    f0 = middle + span * (0.4 - 0.8 * progress)  # declination
+    for time, height in zip(accents, rng.uniform(0.3, 0.9, len(accents))):
+        f0 += span * height * np.exp(-0.5 * ((t - speech_start - time) / 0.08) ** 2)
+    f0 -= span * 0.6 * np.clip((progress - 0.85) / 0.15, 0.0, 1.0)  # final fall
+    f0 *= 1.0 + 0.01 * _smooth(rng.standard_normal(t.size), 10)  # slow drift
+    f0 = np.interp(np.arange(n) / sr, t, f0)
+    period = max(int(sr / middle), 1)
+    jitter = rng.standard_normal(-(-n // period)) * speaker.jitter
+    f0 *= 1.0 + np.repeat(jitter, period)[:n]  # roughly one draw per glottal period
+    return np.clip(f0, 0.8 * low, 1.2 * high)
+
+
+def glottal_source(f0, voicing, aspiration, speaker: SpeakerProfile, rng, sr):
+    """The input of the vocal tract.
+
+    The derivative of a Rosenberg glottal flow (lip radiation included) with shimmer,
+    plus breath noise during voicing and aspiration noise (h, stop release), through the
+    speaker's spectral tilt.
+    """
+    phase = np.cumsum(f0) / sr
+    period = phase.astype(np.int64)
+    position = phase - period
+    opening, closing = 0.6 * speaker.open_quotient, 0.4 * speaker.open_quotient
+    rising = position < opening
+    # One cosine serves the opening phase (rising half-cosine) and the closing phase
+    # (falling quarter-cosine); past the closure the clipped angle gives a closed glottis.
+    angle = np.where(rising, np.pi * position / opening, np.pi / 2 * (position - opening) / closing)
+    closing_cosine = np.cos(np.minimum(angle, np.pi / 2))
+    flow = np.where(rising, 0.5 - 0.5 * closing_cosine, closing_cosine)
+    flow *= 1.0 + speaker.shimmer * rng.standard_normal(period[-1] + 1)[period]
+    excitation = np.diff(flow * voicing, prepend=0.0)
+    excitation /= _rms(excitation[voicing > 0.5])
+    noise_envelope = (0.3 + 0.7 * flow) * voicing * speaker.breathiness * 4.0 + 3.0 * aspiration
+    excitation += rng.standard_normal(f0.size) * noise_envelope
+    return signal.lfilter([1 - speaker.tilt], [1, -speaker.tilt], excitation)
+
+
+def _formant_tracks(segments, starts, lengths, speaker, n, sr):
+    """Formant frequencies and bandwidths per block of _BLOCK_S, gliding between phones."""
+    own = [s.formants for s in segments]
+    # Obstruents and pauses take the vocal tract of the next sonorant (or the last one).
+    inherited = list(own)
+    following = next((f for f in reversed(own) if f is not None), (500, 1500, 2500, 3500))
+    for i in range(len(segments) - 1, -1, -1):
+        if own[i] is not None:
+            following = own[i]
+        inherited[i] = following
+    knots_t, knots_f, knots_b = [], [], []
+    for segment, start, length, f in zip(segments, starts, lengths, inherited):
+        end = segment.formants_end if segment.sonorant else f
+        knots_t += [start, start + max(length - 1, 1)]
+        knots_f += [f, end]
+        knots_b += [segment.bandwidths, segment.bandwidths]
+    block = int(_BLOCK_S * sr)
+    centres = (np.arange(-(-n // block)) + 0.5) * block
+    knots_t = np.array(knots_t, dtype=float)
+    scale = speaker.vocal_tract * np.array(speaker.formant_offsets + (1.0,))
+    formants = np.stack([np.interp(centres, knots_t, np.array(knots_f)[:, k]) for k in range(4)]
+                        + [np.full(centres.size, _F5_HZ)], axis=1) * scale
+    bandwidths = np.stack([np.interp(centres, knots_t, np.array(knots_b)[:, k]) for k in range(4)]
+                          + [np.full(centres.size, _F5_BANDWIDTH_HZ)], axis=1)
+    kernel = np.array([0.25, 0.5, 0.25])  # coarticulation: smooth the targets over ~40 ms
+    for _ in range(2):
+        formants = np.stack([np.convolve(np.pad(col, 1, mode="edge"), kernel, "valid") for col in formants.T], 1)
+    return formants, bandwidths * speaker.bandwidth_scale
+
+
+def vocal_tract_filter(x, formants, bandwidths, sr):
+    """Filter ``x`` block by block through cascaded formant resonators, crossfading blocks."""
+    block, fade, warm = int(_BLOCK_S * sr), int(_FADE_S * sr), int(_WARM_S * sr)
+    gains, denominators = _resonator_cascades(formants, bandwidths, sr)
+    n_blocks = gains.size
+    pad_front = fade + warm
+    padded = np.concatenate([np.zeros(pad_front), x, np.zeros(n_blocks * block - x.size + fade)])
+    ramp = np.sin(np.linspace(0, np.pi / 2, 2 * fade, endpoint=False) + np.pi / (8 * fade)) ** 2
+    window = np.concatenate([ramp, np.ones(block - 2 * fade), ramp[::-1]])  # neighbours sum to 1
+    out = np.zeros(padded.size)
+    for b in range(n_blocks):
+        start = warm + b * block  # the block's window covers [start, start + block + 2 fade)
+        piece = padded[start - warm:start + block + 2 * fade]
+        if not piece.any():
+            continue
+        # The filter runs from ``warm`` before the window so that it has rung in.
+        out[start:start + block + 2 * fade] += signal.lfilter(gains[b:b + 1], denominators[b], piece)[warm:] * window
+    return out[pad_front:pad_front + x.size]
+
+
+def _resonator_cascades(formants, bandwidths, sr):
+    """Cascaded Klatt resonators (unit gain at DC), as one transfer function per block.
+
+    One ``lfilter`` per block is several times faster than ``sosfilt`` on such short
+    pieces, and accurate enough in double precision for these pole radii.
+    """
+    r = np.exp(-np.pi * bandwidths / sr)
+    c = 2 * r * np.cos(2 * np.pi * formants / sr)
+    sections = np.stack([np.ones_like(c), -c, r**2], axis=-1)
+    above = formants >= 0.45 * sr  # leave out formants the sample rate cannot carry
+    sections[above] = [1.0, 0.0, 0.0]
+    gains = np.prod(np.where(above, 1.0, 1 - c + r**2), axis=1)
+    denominators = sections[:, 0]
+    for k in range(1, sections.shape[1]):
+        denominators = _polymul_rows(denominators, sections[:, k])
+    return gains, denominators
+
+
+def _polymul_rows(p, q):
+    out = np.zeros((p.shape[0], p.shape[1] + q.shape[1] - 1))
+    for j in range(q.shape[1]):
+        out[:, j:j + p.shape[1]] += p * q[:, j:j + 1]
+    return out
+
+
+def _frication(segments, starts, lengths, speaker, n, rng, sr):
+    """Band-passed noise for fricatives and stop bursts, at levels relative to the vowels."""
+    out = np.zeros(n)
+    ramp = int(0.006 * sr)
+    warm = 256  # let the band-pass settle before the noise is used
+    for segment, start, length in zip(segments, starts, lengths):
+        if not segment.frication:
+            continue
+        lo, hi = (np.array(segment.band) * speaker.vocal_tract ** 0.5).tolist()  # smaller mouth, higher band
+        hi = min(hi, 0.45 * sr)
+        lo = min(lo, 0.6 * hi)
+        begin, end = max(start - ramp, 0), min(start + length + ramp, n)
+        noise = signal.sosfilt(_bandpass(lo, hi, sr), rng.standard_normal(end - begin + warm))[warm:]
+        distance_to_edge = np.minimum(np.arange(end - begin), np.arange(end - begin)[::-1]) + 1
+        envelope = np.minimum(1.0, distance_to_edge / (2 * ramp))
+        out[begin:end] += segment.frication * noise / _rms(noise) * envelope
+    return out
+
+
+# --------------------------------------------------------------------------- chains
+
+def render_genuine(speech: Speech, room: RoomProfile, recorder: RecorderProfile, snr_db: float, rng, sr):
+    """The speaker talking in the room into the recorder."""
+    return record(speech.samples, speech.span, room, recorder, snr_db, rng, sr)
+
+
+def render_spoof(speech: Speech, playback: PlaybackProfile, room: RoomProfile, recorder: RecorderProfile,
+                 snr_db: float, rng, sr):
+    """An attacker's close-talk recording of the speaker, replayed into the room and recorder."""
+    capture_room = draw_room(rng, "-", close_talk=True)
+    capture_mic = draw_recorder(rng, "-", close_talk=True)
+    stolen = record(speech.samples, speech.span, capture_room, capture_mic, rng.uniform(30.0, 45.0), rng, sr)
+    emitted = play_back(stolen, playback, rng, sr)
+    return record(emitted, speech.span, room, recorder, snr_db, rng, sr)
+
+
+def record(sound, span: slice, room: RoomProfile, recorder: RecorderProfile, snr_db: float, rng, sr):
+    """Sound in a room, plus the room's noise at ``snr_db``, through a recorder."""
+    wet = signal.fftconvolve(sound, room_impulse_response(room, rng, sr))[:sound.size]
+    speech_level = _rms(wet[span])
+    noise = room_noise(room, sound.size, rng, sr)
+    wet += noise * speech_level * 10 ** (-snr_db / 20)
+    out = signal.sosfilt(_recorder_sections(recorder, sr), wet)
+    out += rng.standard_normal(out.size) * speech_level * 10 ** (recorder.self_noise_db / 20)
+    return out
+
+
+def room_impulse_response(room: RoomProfile, rng, sr):
+    """Direct sound, early reflections and a decaying noise tail at the room's DRR."""
+    rt60 = room.rt60 * rng.uniform(0.9, 1.1)
+    n = int(min(rt60, 1.0) * sr)  # down 60 dB by then
+    t = np.arange(n) / sr
+    lows, highs = (signal.sosfilt(_crossover(kind, sr), rng.standard_normal(n)) for kind in ("lowpass", "highpass"))
+    tail = lows * np.exp(-6.91 * t / rt60) + highs * np.exp(-6.91 * t / (rt60 * room.high_decay))
+    tail *= np.clip((t - 0.002) / 0.01, 0.0, 1.0)  # the tail builds up after the direct sound
+    early = np.zeros(n)
+    for delay, gain in room.reflections:  # talker and microphone move a little between takes
+        early[min(int(delay * rng.uniform(0.85, 1.15) * sr), n - 1)] += gain
+    reverberant = (np.sqrt(room.early_share / np.sum(early**2)) * early
+                   + np.sqrt((1 - room.early_share) / np.sum(tail**2)) * tail)
+    drr_db = room.drr_db + rng.uniform(-2.0, 2.0)
+    reverberant *= 10 ** (-drr_db / 20)
+    reverberant[0] += 1.0  # the direct sound
+    return reverberant
+
+
+def room_noise(room: RoomProfile, n, rng, sr):
+    """Coloured background noise with the room's hums, unit RMS."""
+    size = next_fast_len(n)
+    freqs = rfftfreq(size, 1 / sr)
+    # A random Gaussian spectrum shaped directly: the same noise as filtering white noise.
+    spectrum = rng.standard_normal((freqs.size, 2)).view(np.complex128)[:, 0]
+    spectrum *= (np.maximum(freqs, 20.0) / 100.0) ** (-room.noise_slope / 2)
+    noise = irfft(spectrum, size)[:n]
+    noise /= _rms(noise)
+    for freq, level_db in room.hums:
+        noise += np.sqrt(2) * 10 ** (level_db / 20) * _sine(freq, n, sr, rng.uniform(0, 1))
+    return noise / _rms(noise)
+
+
+def play_back(sound, device: PlaybackProfile, rng, sr):
+    """A loudspeaker playing ``sound``: amplifier hum and hiss, distortion, then its response."""
+    x = sound / np.max(np.abs(sound)) * rng.uniform(0.5, 1.0)  # playback volume
+    level = _rms(x)
+    mains, hum_db = device.hum
+    hum = sum(_sine(k * mains, x.size, sr) / k for k in (1, 2, 3))
+    x = x + level * (10 ** (hum_db / 20) * hum + 10 ** (device.hiss_db / 20) * rng.standard_normal(x.size))
+    x = np.tanh(device.drive * x) / np.tanh(device.drive) + device.even_harmonics * x**2
+    return signal.sosfilt(_playback_sections(device, sr), x)
+
+
+def _recorder_sections(recorder: RecorderProfile, sr: int):
+    return _response_sections(recorder.highpass, recorder.lowpass, recorder.bands, sr)
+
+
+def _playback_sections(device: PlaybackProfile, sr: int):
+    return _response_sections(device.highpass, device.lowpass, device.resonances, sr)
+
+
+@lru_cache(maxsize=256)
+def _response_sections(highpass, lowpass, bands, sr):
+    """High-pass (Hz, order), low-pass (fraction of Nyquist, order) and peaking bands."""
+    return np.concatenate([
+        _butter(highpass[1], highpass[0], "highpass", sr),
+        _butter(lowpass[1], lowpass[0] * sr / 2, "lowpass", sr),
+        *(_peaking(freq, gain, q, sr) for freq, gain, q in bands),
+    ])
+
+
+def _butter(order, cutoff, kind, sr):
+    """A Butterworth low- or high-pass as second-order sections.
+
+    Pairs the poles directly: ``scipy.signal.butter(output="sos")`` spends most of its
+    time pairing them generically, and many filters here are designed once per file.
+    """
+    zeros, poles, gain = signal.butter(order, min(cutoff, 0.45 * sr), kind, fs=sr, output="zpk")
+    zero = -1.0 if kind == "lowpass" else 1.0  # all zeros of a Butterworth sit at z = -1 or z = +1
+    pairs = [p for p in poles if p.imag > 0]
+    sections = [[1.0, -2 * zero, 1.0, 1.0, -2 * p.real, abs(p) ** 2] for p in pairs]
+    sections += [[1.0, -zero, 0.0, 1.0, -p.real, 0.0] for p in poles if p.imag == 0]
+    sos = np.array(sections)
+    sos[0, :3] *= gain
+    return sos
+
+
+@lru_cache(maxsize=1024)
+def _bandpass(lo, hi, sr):
+    return signal.butter(2, (lo, hi), "bandpass", fs=sr, output="sos")
+
+
+@lru_cache(maxsize=8)
+def _crossover(kind, sr):
+    return signal.butter(2, 1500.0, kind, fs=sr, output="sos")
+
+
+def _peaking(freq, gain_db, q, sr):
+    """An RBJ peaking-EQ biquad as one second-order section."""
+    freq = min(freq, 0.45 * sr)
+    a = 10 ** (gain_db / 40)
+    w0 = 2 * np.pi * freq / sr
+    alpha = np.sin(w0) / (2 * q)
+    b = np.array([1 + alpha * a, -2 * np.cos(w0), 1 - alpha * a])
+    den = np.array([1 + alpha / a, -2 * np.cos(w0), 1 - alpha / a])
+    return np.concatenate([b / den[0], den / den[0]])[None, :]
+
+
+# --------------------------------------------------------------------------- finishing
+
+def plant_artefact(audio, spoof: bool, speech: Speech, rng, sr):
+    """The ASVspoof 2017 artefact (Chettri et al., 2020), for studying shortcut learning.
+
+    Genuine files get a click (a decaying noise burst) within the first 100 ms; spoofed
+    files a faint tone through their leading non-speech, up to 250 ms.
+    """
+    audio = audio.copy()
+    speech_level = _rms(audio[speech.span])
+    if spoof:
+        n = min(int(0.25 * sr), speech.start)  # the leading non-speech is at least 100 ms
+        fades = np.minimum(1.0, np.minimum(np.arange(n), np.arange(n)[::-1]) / (0.01 * sr))
+        level = speech_level * 10 ** (rng.uniform(-16.0, -10.0) / 20) * np.sqrt(2)
+        audio[:n] += level * fades * _sine(rng.uniform(*ARTEFACT_TONE_HZ), n, sr, rng.uniform(0, 1))
+    else:
+        length = int(rng.uniform(0.010, 0.020) * sr)
+        start = int(rng.uniform(0.005, 0.1 - 0.020) * sr)
+        burst = rng.standard_normal(length) * np.exp(-np.arange(length) / (0.003 * sr))
+        audio[start:start + length] += speech_level * rng.uniform(4.0, 8.0) * burst / np.max(np.abs(burst))
+    return audio
+
+
+def to_pcm16(audio):
+    """Quantise to 16 bit, scaling down first if the peak would clip."""
+    peak = np.max(np.abs(audio))
+    if peak > _PEAK_LIMIT:
+        audio = audio * (_PEAK_LIMIT / peak)
+    return np.clip(np.round(audio * 32767), -32768, 32767).astype(np.int16)
+
+
+def _smooth(x, width):
+    """Triangular moving average (two box filters) of about ``2 * width`` samples."""
+    return uniform_filter1d(uniform_filter1d(x, width, mode="nearest"), width, mode="nearest")
+
+
+def _sine(freq, n, sr, phase=0.0):
+    """``sin(2 pi (freq t + phase))``; single precision is plenty here, and many times faster."""
+    cycles = freq / sr * np.arange(n) + phase
+    cycles -= np.floor(cycles)
+    return np.sin((2 * np.pi * cycles).astype(np.float32)).astype(np.float64)
+
+
+def _rms(x) -> float:
+    return float(np.sqrt(np.mean(np.square(x)))) or 1e-12

@@ -1,0 +1,230 @@
+"""The embedded synthetic replay corpus: determinism, layout, disjoint splits, artefact."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from deepfake_audio.corpus.asvspoof2017 import (
+    NOT_APPLICABLE,
+    PROTOCOL_FILES,
+    audio_dir,
+    parse_protocol,
+    protocol_path,
+)
+from deepfake_audio.corpus.synthetic import ARTEFACT_TONE_HZ, generate_corpus, plan_corpus
+from deepfake_audio.errors import InputError
+from deepfake_audio.params import SPLITS, SyntheticParams, SyntheticSplit
+
+SAMPLE_RATE = 16000
+SEED = 7
+
+
+def tiny_params(**overrides) -> SyntheticParams:
+    split = SyntheticSplit(speakers=2, genuine=3, spoof=3, environments=2, playback_devices=2, recorders=2,
+                           replay_configs=3)
+    fields = {"phrases": 3, "train": split, "dev": split, "eval": split, **overrides}
+    return SyntheticParams(**fields)
+
+
+def generate(root: Path, params: SyntheticParams | None = None, *, seed: int = SEED, n_jobs: int = 1,
+             sample_rate: int = SAMPLE_RATE) -> Path:
+    generate_corpus(root, params or tiny_params(), sample_rate=sample_rate, seed=seed, n_jobs=n_jobs)
+    return root
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    return generate(tmp_path_factory.mktemp("synthetic") / "corpus")
+
+
+@pytest.fixture(scope="module")
+def artefact_corpus(tmp_path_factory) -> Path:
+    return generate(tmp_path_factory.mktemp("synthetic") / "artefact", tiny_params(artefact=True))
+
+
+def corpus_files(root: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(root)): path.read_bytes() for path in sorted(root.rglob("*")) if path.is_file()}
+
+
+def entries(root: Path, split: str):
+    return parse_protocol(protocol_path(root, split))
+
+
+def read(root: Path, split: str, file: str) -> np.ndarray:
+    samples, _ = sf.read(audio_dir(root, split) / file, dtype="float64")
+    return samples
+
+
+# --------------------------------------------------------------------------- determinism
+
+def test_same_seed_gives_byte_identical_corpus_whatever_n_jobs(corpus, tmp_path):
+    reference = corpus_files(corpus)
+    assert corpus_files(generate(tmp_path / "again")) == reference
+    assert corpus_files(generate(tmp_path / "parallel", n_jobs=2)) == reference
+
+
+def test_different_seed_gives_different_corpus(corpus, tmp_path):
+    reference = corpus_files(corpus)
+    other = corpus_files(generate(tmp_path / "other", seed=SEED + 1))
+    assert other.keys() == reference.keys()
+    wavs = [name for name in reference if name.endswith(".wav")]
+    assert all(other[name] != reference[name] for name in wavs)
+    assert any(other[name] != reference[name] for name in reference if name.endswith(".txt"))
+
+
+# --------------------------------------------------------------------------- layout
+
+def test_layout_matches_asvspoof2017_v2(corpus):
+    params = tiny_params()
+    for split in SPLITS:
+        assert protocol_path(corpus, split).name == PROTOCOL_FILES[split]
+        rows = entries(corpus, split)
+        listed = {row.file for row in rows}
+        on_disk = {path.name for path in audio_dir(corpus, split).iterdir()}
+        assert listed == on_disk
+        labels = [row.label for row in rows]
+        assert labels.count("genuine") == params.split(split).genuine
+        assert labels.count("spoof") == params.split(split).spoof
+        assert sorted(listed) == [row.file for row in rows]  # numbered in protocol order
+
+
+def test_wavs_are_16_bit_mono_at_the_requested_rate_and_sane(corpus):
+    for split in SPLITS:
+        for row in entries(corpus, split):
+            path = audio_dir(corpus, split) / row.file
+            info = sf.info(path)
+            assert (info.format, info.subtype, info.channels, info.samplerate) == ("WAV", "PCM_16", 1, SAMPLE_RATE)
+            assert 1.0 <= info.duration <= 5.0, row.file
+            samples = read(corpus, split, row.file)
+            assert np.all(np.isfinite(samples))
+            assert 0.01 < np.max(np.abs(samples)) <= 0.96, row.file  # audible, never clipped
+
+
+def test_other_sample_rates_are_honoured(tmp_path):
+    root = generate(tmp_path / "c", sample_rate=22050)
+    wav = next(audio_dir(root, "dev").iterdir())
+    assert sf.info(wav).samplerate == 22050
+
+
+def test_genuine_and_spoof_are_shuffled_within_a_split():
+    params = tiny_params(train=SyntheticSplit(speakers=4, genuine=40, spoof=40, environments=2,
+                                              playback_devices=3, recorders=2, replay_configs=5))
+    labels = [utt.label for utt in plan_corpus(params, SEED)["train"]]
+    assert labels[:40] != ["genuine"] * 40
+    assert labels != sorted(labels)
+
+
+# --------------------------------------------------------------------------- splits
+
+def test_speakers_and_devices_are_disjoint_between_splits(corpus):
+    seen: dict[str, set] = {}
+    for split in SPLITS:
+        spoofs = [row for row in entries(corpus, split) if row.label == "spoof"]
+        kinds = {
+            "speaker": {row.speaker for row in entries(corpus, split)},
+            "environment": {row.environment for row in spoofs},
+            "playback": {row.playback for row in spoofs},
+            "recorder": {row.recorder for row in spoofs},
+            "replay_config": {row.replay_config for row in spoofs},
+        }
+        for kind, values in kinds.items():
+            assert not values & seen.get(kind, set()), f"{kind} shared with an earlier split: {values}"
+            seen.setdefault(kind, set()).update(values)
+
+
+def test_genuine_recordings_use_their_own_splits_rooms_and_recorders():
+    params = tiny_params()
+    plan = plan_corpus(params, SEED)
+    for split in SPLITS:
+        others = [utt for other in SPLITS if other != split for utt in plan[other]]
+        foreign_rooms = {utt.room.environment_id for utt in others}
+        foreign_recorders = {utt.recorder.recorder_id for utt in others}
+        for utt in plan[split]:
+            assert utt.room.environment_id not in foreign_rooms
+            assert utt.recorder.recorder_id not in foreign_recorders
+
+
+def test_protocol_rows_are_well_formed(corpus):
+    for split in SPLITS:
+        rows = entries(corpus, split)
+        for row in rows:
+            assert re.fullmatch(r"[MF]\d{4}", row.speaker)
+            assert re.fullmatch(r"S0[1-3]", row.phrase)
+            if row.label == "genuine":
+                assert (row.environment, row.playback, row.recorder) == (NOT_APPLICABLE,) * 3
+            else:
+                assert re.fullmatch(r"E\d\d", row.environment)
+                assert re.fullmatch(r"P\d\d", row.playback)
+                assert re.fullmatch(r"R\d\d", row.recorder)
+        genuine_speakers = {row.speaker for row in rows if row.label == "genuine"}
+        spoof_speakers = {row.speaker for row in rows if row.label == "spoof"}
+        assert genuine_speakers == spoof_speakers
+        assert len(genuine_speakers) == tiny_params().split(split).speakers
+        assert len({row.replay_config for row in rows if row.label == "spoof"}) == 3
+
+
+def test_every_replay_config_and_device_is_used_when_counts_allow():
+    split = SyntheticSplit(speakers=3, genuine=20, spoof=30, environments=3, playback_devices=4, recorders=3,
+                           replay_configs=8)
+    plan = plan_corpus(tiny_params(eval=split), SEED)["eval"]
+    spoofs = [utt.protocol_entry() for utt in plan if utt.label == "spoof"]
+    assert len({row.replay_config for row in spoofs}) == 8
+    assert len({row.playback for row in spoofs}) == 4
+    assert len({row.environment for row in spoofs}) == 3
+    assert len({row.recorder for row in spoofs}) == 3
+
+
+def test_replay_configs_are_clipped_to_the_possible_triples():
+    split = SyntheticSplit(speakers=2, genuine=10, spoof=20, environments=1, playback_devices=2, recorders=2,
+                           replay_configs=50)
+    plan = plan_corpus(tiny_params(dev=split), SEED)["dev"]
+    assert len({utt.protocol_entry().replay_config for utt in plan if utt.label == "spoof"}) == 4
+
+
+# --------------------------------------------------------------------------- artefact
+
+def test_artefact_is_off_by_default():
+    assert tiny_params().artefact is False
+
+
+def leading_share(samples: np.ndarray, seconds: float, band: tuple[float, float] | None = None) -> float:
+    """Energy of the first ``seconds`` (optionally within a band) relative to the whole file."""
+    lead = samples[:int(seconds * SAMPLE_RATE)]
+    if band is not None:
+        spectrum = np.fft.rfft(lead)
+        freqs = np.fft.rfftfreq(lead.size, 1 / SAMPLE_RATE)
+        lead = np.fft.irfft(np.where((freqs >= band[0]) & (freqs <= band[1]), spectrum, 0), lead.size)
+    return float(np.sum(lead**2) / np.sum(samples**2))
+
+
+def test_artefact_plants_a_click_in_genuine_and_a_tone_in_spoofs(corpus, artefact_corpus):
+    band = (ARTEFACT_TONE_HZ[0] - 50, ARTEFACT_TONE_HZ[1] + 50)
+    for split in SPLITS:
+        for row in entries(corpus, split):
+            plain, planted = read(corpus, split, row.file), read(artefact_corpus, split, row.file)
+            if row.label == "genuine":
+                assert leading_share(planted, 0.1) > 3 * leading_share(plain, 0.1), row.file
+            else:
+                assert leading_share(planted, 0.1, band) > 3 * leading_share(plain, 0.1, band), row.file
+
+
+def test_artefact_changes_nothing_after_the_leading_region(corpus, artefact_corpus):
+    for split in SPLITS:
+        for row in entries(corpus, split):
+            plain, planted = read(corpus, split, row.file), read(artefact_corpus, split, row.file)
+            tail = slice(int(0.3 * SAMPLE_RATE), None)
+            # Equal up to the overall level (a loud click can make the peak limiter scale a file down).
+            scale = np.sum(plain[tail] * planted[tail]) / np.sum(plain[tail] ** 2)
+            assert np.max(np.abs(planted[tail] - scale * plain[tail])) < 1e-3, row.file
+
+
+# --------------------------------------------------------------------------- errors
+
+def test_a_non_empty_folder_is_refused(tmp_path):
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "keep.txt").write_text("mine")
+    with pytest.raises(InputError, match="must be absent or empty"):
+        generate(tmp_path / "c")
