@@ -121,6 +121,9 @@ class TrainSvcParams(Section):
 
 class TrainCnnParams(Section):
     filters: tuple[int, ...] = (16, 32, 64)
+    # Regularisers: the training split has few devices, and an unregularised CNN learns them.
+    input_noise: float = Field(0.3, ge=0.0)  # std of Gaussian noise added to the input in training
+    spatial_dropout: float = Field(0.2, ge=0.0, lt=1.0)  # drops whole feature maps after each block
     dropout: float = Field(0.3, ge=0.0, lt=1.0)
     epochs: int = Field(20, ge=1)
     batch_size: int = Field(32, ge=1)

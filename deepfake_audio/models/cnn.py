@@ -23,14 +23,19 @@ class TrainingSummary:
 
 
 def build_cnn(n_bands: int, n_frames: int, params: TrainCnnParams) -> keras.Model:
-    """Conv blocks, then average over time only, so the dense layer still sees each band."""
+    """Conv blocks, then average over time only, so the dense layer still sees each band.
+
+    Noise and dropout layers are active in training only.
+    """
     inputs = keras.Input(shape=(n_bands, n_frames), name="log_mel")
     x = keras.layers.Reshape((n_bands, n_frames, 1))(inputs)
+    x = keras.layers.GaussianNoise(params.input_noise)(x)
     for filters in params.filters:
         x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
         x = keras.layers.BatchNormalization()(x)
         x = keras.layers.ReLU()(x)
         x = keras.layers.MaxPooling2D(2)(x)
+        x = keras.layers.SpatialDropout2D(params.spatial_dropout)(x)
     x = keras.layers.AveragePooling2D(pool_size=(1, x.shape[2]))(x)
     x = keras.layers.Flatten()(x)
     x = keras.layers.Dropout(params.dropout)(x)
