@@ -61,13 +61,12 @@ def countermeasure_metrics(labels, scores, threshold: float) -> dict:
 
 def evaluate_scores(scores) -> dict:
     """``{"dev": {...}, "eval": {...}}`` from a score table; the dev EER threshold is applied to both."""
-    dev = scores[scores["split"] == "dev"]
+    splits = {name: scores[scores["split"] == name] for name in ("dev", "eval")}
+    dev = splits["dev"]
     _, threshold = equal_error_rate(dev.loc[dev["label"] == "bonafide", "score"],
                                     dev.loc[dev["label"] == "spoof", "score"])
-    return {
-        split: countermeasure_metrics(part["label"], part["score"], threshold)
-        for split, part in ((s, scores[scores["split"] == s]) for s in ("dev", "eval"))
-    }
+    return {name: countermeasure_metrics(part["label"], part["score"], threshold)
+            for name, part in splits.items()}
 
 
 def roc_points(labels, scores) -> dict[str, np.ndarray]:

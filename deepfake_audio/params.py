@@ -39,6 +39,13 @@ class DataParams(Section):
     def corpus_dir(self) -> Path:
         return Path(self.root) if self.root else Path("data/raw") / self.source
 
+    @model_validator(mode="after")
+    def _root_is_for_existing_corpora(self) -> DataParams:
+        if self.source == "synthetic" and self.root is not None:
+            raise ValueError("root must be null for the synthetic corpus, which is generated "
+                             "under data/raw/synthetic")
+        return self
+
 
 class SyntheticSplit(Section):
     """Size of one split of the embedded corpus."""

@@ -81,3 +81,9 @@ def test_a_split_with_more_speakers_than_files_is_refused(raw):
     raw["synthetic"]["dev"].update(speakers=6, genuine=5, spoof=20)
     with pytest.raises(ParamsError, match=r"^p: synthetic.dev: Value error, speakers \(6\) exceeds genuine \(5\)"):
         parse_params(raw, "p")
+
+
+def test_the_synthetic_corpus_has_no_root(raw):
+    raw["data"]["root"] = "/data/ASVspoof2017"
+    with pytest.raises(ParamsError, match=r"^p: data: Value error, root must be null for the synthetic corpus"):
+        parse_params(raw, "p")
