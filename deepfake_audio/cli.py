@@ -30,9 +30,14 @@ def print_metrics(metrics_dir: Path) -> int:
         if not file.is_file():
             print(f"error: {file}: not found; run `make repro` first", file=sys.stderr)
             return 1
-        metrics = json.loads(file.read_text())
-        rows.append((model, *(f"{metrics[split][key]:.{digits}f}"
-                              for split in ("dev", "eval") for key, digits in (("eer", 2), ("roc_auc", 4)))))
+        try:
+            metrics = json.loads(file.read_text())
+            rows.append((model, *(f"{metrics[split][key]:.{digits}f}"
+                                  for split in ("dev", "eval") for key, digits in (("eer", 2), ("roc_auc", 4)))))
+        except (ValueError, KeyError, TypeError) as err:
+            print(f"error: {file}: not a metrics file of this pipeline ({type(err).__name__}: {err})",
+                  file=sys.stderr)
+            return 1
     header = ("model", "dev EER %", "dev AUC", "eval EER %", "eval AUC")
     widths = [max(len(str(row[i])) for row in (header, *rows)) for i in range(len(header))]
     for row in (header, *rows):

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
 
 from deepfake_audio.errors import InputError
 
@@ -112,6 +112,8 @@ class FeaturesParams(Section):
 
     @model_validator(mode="after")
     def _window_fits(self) -> FeaturesParams:
+        if self.fmax is not None and self.fmax <= self.fmin:
+            raise ValueError(f"fmax ({self.fmax}) must exceed fmin ({self.fmin})")
         if self.win_length > self.n_fft:
             raise ValueError(f"win_length ({self.win_length}) must not exceed n_fft ({self.n_fft})")
         if self.n_mfcc > self.n_mels:
@@ -127,16 +129,16 @@ class TrainSvcParams(Section):
 
 
 class TrainCnnParams(Section):
-    filters: tuple[int, ...] = (16, 32, 64)
+    filters: tuple[PositiveInt, ...] = Field((16, 32, 64), min_length=1)
     # Regularisers: the training split has few devices, and an unregularised CNN learns them.
     input_noise: float = Field(0.3, ge=0.0)  # std of Gaussian noise added to the input in training
     spatial_dropout: float = Field(0.2, ge=0.0, lt=1.0)  # drops whole feature maps after each block
     dropout: float = Field(0.3, ge=0.0, lt=1.0)
-    epochs: int = Field(20, ge=1)
+    epochs: int = Field(30, ge=1)
     batch_size: int = Field(32, ge=1)
     learning_rate: float = Field(1e-3, gt=0.0)
     # Stop when the dev loss has not improved for this many epochs; keep the best weights.
-    patience: int = Field(5, ge=1)
+    patience: int = Field(8, ge=1)
 
 
 class ComputeParams(Section):
@@ -151,6 +153,15 @@ class Params(Section):
     train_svc: TrainSvcParams = TrainSvcParams()
     train_cnn: TrainCnnParams = TrainCnnParams()
     compute: ComputeParams = ComputeParams()
+
+    @model_validator(mode="after")
+    def _mel_range_below_nyquist(self) -> Params:
+        nyquist = self.data.sample_rate / 2
+        for key in ("fmin", "fmax"):
+            value = getattr(self.features, key)
+            if value is not None and value > nyquist:
+                raise ValueError(f"features.{key} ({value}) exceeds half of data.sample_rate ({nyquist:g} Hz)")
+        return self
 
 
 def load_params(path: str | Path = DEFAULT_PARAMS_FILE) -> Params:
@@ -191,9 +202,11 @@ def _describe(err: ValidationError, source: str) -> str:
             reason = "unknown key"
         elif problem["type"] == "missing":
             reason = "required key is missing"
+        elif problem["type"] == "value_error":  # our own checks: the message says it all
+            reason = problem["msg"]
         else:
             reason = f"{problem['msg']} (got {problem.get('input')!r})"
-        lines.append(f"{source}: {key or '<top>'}: {reason}")
+        lines.append(f"{source}: {key}: {reason}" if key else f"{source}: {reason}")
     return "\n".join(dict.fromkeys(lines))
 
 

@@ -4,22 +4,23 @@ import pandas as pd
 
 from deepfake_audio import paths
 from deepfake_audio.errors import run_stage
-from deepfake_audio.features.store import read_feature_table, read_log_mel
+from deepfake_audio.features.store import read_features, split_rows
 from deepfake_audio.io import write_csv, write_json
 from deepfake_audio.metrics import evaluate_scores, roc_points
 from deepfake_audio.models import cnn, svc
 
 
 def main() -> None:
-    table = read_feature_table(paths.FEATURES)
-    rows = table.index[table["split"].isin(["dev", "eval"])].to_numpy()
-    scored = table.loc[rows, ["utt_id", "split", "label"]].reset_index(drop=True)
+    table, log_mel = read_features(paths.FEATURES)
+    rows = split_rows(table, "dev", "eval")
+    scored = table.iloc[rows][["utt_id", "split", "label"]].reset_index(drop=True)
     model_scores = {
-        "svc": svc.svc_scores(svc.load_svc(paths.MODELS / svc.MODEL_FILE), table.loc[rows]),
-        "cnn": cnn.cnn_scores(cnn.load_cnn(paths.MODELS / cnn.MODEL_FILE), read_log_mel(paths.FEATURES)[rows]),
+        "svc": svc.svc_scores(svc.load_svc(paths.MODELS / svc.MODEL_FILE), table.iloc[rows]),
+        "cnn": cnn.cnn_scores(cnn.load_cnn(paths.MODELS / cnn.MODEL_FILE), log_mel[rows]),
     }
     for name, values in model_scores.items():
-        scores = scored.assign(score=values.round(6))
+        # Metrics are computed from the scores exactly as written, so the CSV reproduces them.
+        scores = scored.assign(score=values.astype(float).round(6))
         write_csv(paths.scores_file(name), scores)
         write_json(paths.metrics_file(name), evaluate_scores(scores))
         eval_part = scores[scores["split"] == "eval"]

@@ -3,7 +3,7 @@
 from deepfake_audio import paths
 from deepfake_audio.corpus.manifest import read_manifest
 from deepfake_audio.errors import run_stage
-from deepfake_audio.features.store import extract_features
+from deepfake_audio.features.extract import extract_features
 from deepfake_audio.params import load_params
 
 

@@ -2,7 +2,7 @@
 
 from deepfake_audio import paths
 from deepfake_audio.errors import run_stage
-from deepfake_audio.features.store import feature_columns, read_feature_table
+from deepfake_audio.features.store import feature_columns, read_feature_table, split_rows
 from deepfake_audio.io import write_json
 from deepfake_audio.metrics import equal_error_rate
 from deepfake_audio.models.svc import MODEL_FILE, save_svc, svc_scores, train_svc
@@ -12,7 +12,7 @@ from deepfake_audio.params import load_params
 def main() -> None:
     params = load_params()
     table = read_feature_table(paths.FEATURES)
-    train = table[table["split"] == "train"]
+    train = table.iloc[split_rows(table, "train")]
     model = train_svc(train[feature_columns(table)], train["label"], params.train_svc, params.seed)
     save_svc(model, paths.MODELS / MODEL_FILE)
 

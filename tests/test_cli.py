@@ -22,3 +22,11 @@ def test_metrics_prints_one_row_per_model(tmp_path, capsys):
 def test_metrics_without_a_run_says_what_to_do(tmp_path, capsys):
     assert main(["metrics", "--metrics-dir", str(tmp_path)]) == 1
     assert capsys.readouterr().err == f"error: {tmp_path}/svc.json: not found; run `make repro` first\n"
+
+
+def test_metrics_names_a_malformed_file(tmp_path, capsys):
+    write_metrics(tmp_path, "svc", 1.0, 2.0)
+    (tmp_path / "cnn.json").write_text('{"dev": {}}')
+    assert main(["metrics", "--metrics-dir", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {tmp_path}/cnn.json: not a metrics file of this pipeline (KeyError: 'eer')\n")

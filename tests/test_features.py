@@ -3,12 +3,12 @@ import pandas as pd
 import pytest
 
 from conftest import SAMPLE_RATE, tone
-from deepfake_audio.audio import AudioError
+from deepfake_audio.audio import AudioError, load_audio
 from deepfake_audio.corpus.manifest import manifest_from_asvspoof2017
 from deepfake_audio.features.analysis import analyse, feature_names, fix_frames
-from deepfake_audio.features.store import (
-    feature_columns, extract_features, read_feature_table, read_log_mel,
-)
+from deepfake_audio.features.extract import extract_features
+from deepfake_audio.features.store import feature_columns, read_features, split_rows
+from deepfake_audio.errors import InputError
 from deepfake_audio.params import FeaturesParams, SpectrogramParams
 
 PARAMS = FeaturesParams()
@@ -72,18 +72,32 @@ def test_extract_features_writes_aligned_table_and_spectrograms(small_corpus, tm
     manifest = manifest_from_asvspoof2017(small_corpus)
     out = tmp_path / "features"
     extract_features(manifest, out, PARAMS, sample_rate=SAMPLE_RATE, n_jobs=2)
-    table = read_feature_table(out)
+    table, log_mel = read_features(out)
     assert table["utt_id"].tolist() == manifest["utt_id"].tolist()
     assert list(table.columns[:3]) == ["utt_id", "split", "label"]
     assert feature_columns(table) == feature_names(PARAMS)
-    log_mel = read_log_mel(out)
     assert log_mel.shape == (len(manifest), PARAMS.n_mels, PARAMS.spectrogram.n_frames)
     assert isinstance(log_mel, np.memmap)
+    for row in (0, 5, 11):  # each row holds its own utterance (the files are distinct tones)
+        expected = analyse(load_audio(manifest["path"][row], SAMPLE_RATE), SAMPLE_RATE, PARAMS)
+        assert np.array_equal(log_mel[row], expected.log_mel)
+        assert np.allclose(table.iloc[row][feature_names(PARAMS)].to_numpy(float), expected.features)
+    assert split_rows(table, "dev").tolist() == [4, 5, 6, 7]
 
     serial = tmp_path / "serial"
     extract_features(manifest, serial, PARAMS, sample_rate=SAMPLE_RATE, n_jobs=1)
-    pd.testing.assert_frame_equal(read_feature_table(serial), table)
-    assert np.array_equal(read_log_mel(serial), log_mel)
+    serial_table, serial_log_mel = read_features(serial)
+    pd.testing.assert_frame_equal(serial_table, table)
+    assert np.array_equal(serial_log_mel, log_mel)
+
+
+def test_misaligned_feature_files_are_refused(small_corpus, tmp_path):
+    manifest = manifest_from_asvspoof2017(small_corpus)
+    extract_features(manifest.iloc[:4], tmp_path / "short", PARAMS, sample_rate=SAMPLE_RATE, n_jobs=1)
+    extract_features(manifest, tmp_path / "full", PARAMS, sample_rate=SAMPLE_RATE, n_jobs=1)
+    (tmp_path / "short" / "log_mel.npy").replace(tmp_path / "full" / "log_mel.npy")
+    with pytest.raises(InputError, match=r"full: log_mel.npy has 4 rows but utterances.csv has 12; rerun"):
+        read_features(tmp_path / "full")
 
 
 def test_a_bad_file_leaves_no_feature_folder(small_corpus, tmp_path):

@@ -56,3 +56,15 @@ def test_missing_protocol_is_named(small_corpus):
     asvspoof2017.protocol_path(small_corpus, "eval").unlink()
     with pytest.raises(asvspoof2017.ProtocolError, match=r"ASVspoof2017_V2_eval.trl.txt: protocol file not found"):
         manifest_from_asvspoof2017(small_corpus)
+
+
+def test_a_split_without_spoofs_is_refused(small_corpus):
+    protocol = asvspoof2017.protocol_path(small_corpus, "dev")
+    folder = asvspoof2017.audio_dir(small_corpus, "dev")
+    kept = [line for line in protocol.read_text().splitlines() if " genuine " in line]
+    for line in protocol.read_text().splitlines():
+        if " spoof " in line:
+            (folder / line.split()[0]).unlink()
+    protocol.write_text("\n".join(kept) + "\n")
+    with pytest.raises(CorpusError, match=r"corpus: the dev split has no spoof utterances$"):
+        manifest_from_asvspoof2017(small_corpus)

@@ -70,3 +70,34 @@ def test_roc_points_run_from_corner_to_corner():
     points = roc_points(["bonafide", "spoof", "spoof", "bonafide"], [0.9, 0.1, 0.6, 0.4])
     assert points["fpr"][0] == 0.0 and points["tpr"][-1] == 1.0
     assert np.all(np.diff(points["fpr"]) >= 0)
+
+
+def organisers_compute_eer(target_scores, nontarget_scores):
+    """The ASVspoof evaluation package's compute_det_curve + compute_eer, verbatim in substance."""
+    n_scores = target_scores.size + nontarget_scores.size
+    all_scores = np.concatenate((target_scores, nontarget_scores))
+    labels = np.concatenate((np.ones(target_scores.size), np.zeros(nontarget_scores.size)))
+    indices = np.argsort(all_scores, kind="mergesort")
+    labels = labels[indices]
+    tar_trial_sums = np.cumsum(labels)
+    nontarget_trial_sums = nontarget_scores.size - (np.arange(1, n_scores + 1) - tar_trial_sums)
+    frr = np.concatenate((np.atleast_1d(0), tar_trial_sums / target_scores.size))
+    far = np.concatenate((np.atleast_1d(1), nontarget_trial_sums / nontarget_scores.size))
+    thresholds = np.concatenate((np.atleast_1d(all_scores[indices[0]] - 0.001), all_scores[indices]))
+    min_index = np.argmin(np.abs(frr - far))
+    return np.mean((frr[min_index], far[min_index])), thresholds[min_index]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_eer_agrees_with_the_organisers_code_on_random_scores_with_ties(seed):
+    rng = np.random.default_rng(seed)
+    bonafide = rng.integers(0, 12, rng.integers(1, 40)).astype(float)  # coarse scores: many ties
+    spoof = rng.integers(-4, 8, rng.integers(1, 60)).astype(float)
+    assert equal_error_rate(bonafide, spoof) == organisers_compute_eer(bonafide, spoof)
+
+
+def test_f1_is_the_harmonic_mean_of_precision_and_recall():
+    metrics = countermeasure_metrics(["bonafide", "spoof", "spoof", "spoof"], [0.1, 0.2, 0.9, 0.3], 0.5)
+    # flagged: 0.1 (wrong), 0.2, 0.3 -> precision 2/3; recall 2/3
+    assert metrics["f1"] == pytest.approx(2 / 3, abs=1e-6)
+    assert countermeasure_metrics(["bonafide", "spoof"], [0.1, 0.9], 0.5)["f1"] == 0.0

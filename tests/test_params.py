@@ -87,3 +87,20 @@ def test_the_synthetic_corpus_has_no_root(raw):
     raw["data"]["root"] = "/data/ASVspoof2017"
     with pytest.raises(ParamsError, match=r"^p: data: Value error, root must be null for the synthetic corpus"):
         parse_params(raw, "p")
+
+
+def test_mel_range_must_fit_the_sample_rate(raw):
+    raw["features"]["fmax"] = 9000.0
+    raw["data"]["sample_rate"] = 16000
+    with pytest.raises(ParamsError, match=r"^p: Value error, features.fmax \(9000.0\) exceeds half of "
+                                          r"data.sample_rate \(8000 Hz\)$"):
+        parse_params(raw, "p")
+    raw["features"].update(fmin=4000.0, fmax=3000.0)
+    with pytest.raises(ParamsError, match=r"^p: features: Value error, fmax \(3000.0\) must exceed fmin"):
+        parse_params(raw, "p")
+
+
+def test_cnn_filters_must_be_positive(raw):
+    raw["train_cnn"]["filters"] = [16, 0]
+    with pytest.raises(ParamsError, match=r"^p: train_cnn.filters.1: Input should be greater than 0"):
+        parse_params(raw, "p")

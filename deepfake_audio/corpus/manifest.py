@@ -62,7 +62,18 @@ def manifest_from_asvspoof2017(root: Path) -> pd.DataFrame:
                 "recorder": entry.recorder,
             })
         _refuse_if_any(f"{folder}: unreadable audio", unreadable)
-    return pd.DataFrame(rows, columns=COLUMNS)
+    manifest = pd.DataFrame(rows, columns=COLUMNS)
+    check_splits(manifest, root)
+    return manifest
+
+
+def check_splits(manifest: pd.DataFrame, source: Path | str) -> None:
+    """Every split must hold both classes: training and the EER need bona fide and spoof."""
+    for split in SPLITS:
+        present = set(manifest.loc[manifest["split"] == split, "label"])
+        missing = [label for label in LABELS if label not in present]
+        if missing:
+            raise CorpusError(f"{source}: the {split} split has no {' and no '.join(missing)} utterances")
 
 
 def read_manifest(path: Path) -> pd.DataFrame:

@@ -1,8 +1,7 @@
-"""Extract features for a whole manifest in parallel and store them.
+"""The feature folder: two aligned files, row i of each being the same utterance.
 
-The feature folder holds two aligned files (row i of each is the same utterance):
-``utterances.csv`` with ``utt_id, split, label`` and the named features, and
-``log_mel.npy``, a float16 array (utterances, n_mels, n_frames) read memory-mapped.
+``utterances.csv`` holds ``utt_id, split, label`` and the named features; ``log_mel.npy``
+is a float16 array (utterances, n_mels, n_frames), read memory-mapped.
 """
 
 from __future__ import annotations
@@ -11,61 +10,31 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
-from tqdm import tqdm
 
-from deepfake_audio.audio import load_audio
-from deepfake_audio.features.analysis import Analysis, analyse, feature_names
-from deepfake_audio.io import atomic_path
-from deepfake_audio.params import FeaturesParams
+from deepfake_audio.errors import InputError
 
 TABLE_FILE = "utterances.csv"
 LOG_MEL_FILE = "log_mel.npy"
 ID_COLUMNS = ["utt_id", "split", "label"]
-_CHUNK = 32
-
-
-def extract_features(manifest: pd.DataFrame, out_dir: Path, params: FeaturesParams,
-                     sample_rate: int, n_jobs: int) -> None:
-    """Write the feature folder for ``manifest``; the folder appears only when complete."""
-    paths = manifest["path"].tolist()
-    chunks = [paths[start:start + _CHUNK] for start in range(0, len(paths), _CHUNK)]
-    shape = (len(paths), params.n_mels, params.spectrogram.n_frames)
-    with atomic_path(out_dir) as tmp:
-        tmp.mkdir()
-        log_mel = np.lib.format.open_memmap(tmp / LOG_MEL_FILE, mode="w+", dtype=np.float16, shape=shape)
-        features = np.empty((len(paths), len(feature_names(params))))
-        results = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(_analyse_files)(chunk, sample_rate, params) for chunk in chunks
-        )
-        row = 0
-        with tqdm(total=len(paths), desc="featurize", unit="file", disable=None) as progress:
-            for chunk_results in results:
-                for analysis in chunk_results:
-                    features[row] = analysis.features
-                    log_mel[row] = analysis.log_mel
-                    row += 1
-                progress.update(len(chunk_results))
-        log_mel.flush()
-        del log_mel
-        table = pd.concat(
-            [manifest[ID_COLUMNS].reset_index(drop=True),
-             pd.DataFrame(features, columns=feature_names(params))],
-            axis=1,
-        )
-        table.to_csv(tmp / TABLE_FILE, index=False)
-
-
-def _analyse_files(paths: list[str], sample_rate: int, params: FeaturesParams) -> list[Analysis]:
-    return [analyse(load_audio(path, sample_rate), sample_rate, params) for path in paths]
 
 
 def read_feature_table(feature_dir: Path) -> pd.DataFrame:
     return pd.read_csv(Path(feature_dir) / TABLE_FILE, keep_default_na=False, dtype={"utt_id": str})
 
 
-def read_log_mel(feature_dir: Path) -> np.ndarray:
-    return np.load(Path(feature_dir) / LOG_MEL_FILE, mmap_mode="r")
+def read_features(feature_dir: Path) -> tuple[pd.DataFrame, np.ndarray]:
+    """The feature table and the memory-mapped spectrograms, checked to be aligned."""
+    table = read_feature_table(feature_dir)
+    log_mel = np.load(Path(feature_dir) / LOG_MEL_FILE, mmap_mode="r")
+    if log_mel.shape[0] != len(table):
+        raise InputError(f"{feature_dir}: {LOG_MEL_FILE} has {log_mel.shape[0]} rows but {TABLE_FILE} "
+                         f"has {len(table)}; rerun the featurize stage")
+    return table, log_mel
+
+
+def split_rows(table: pd.DataFrame, *splits: str) -> np.ndarray:
+    """Row positions of the given splits, usable in both aligned files."""
+    return np.flatnonzero(table["split"].isin(splits).to_numpy())
 
 
 def feature_columns(table: pd.DataFrame) -> list[str]:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import keras
 import numpy as np
+from dvclive import Live
+from dvclive.keras import DVCLiveCallback
 
 from deepfake_audio.errors import InputError
 from deepfake_audio.io import atomic_path
@@ -44,8 +46,13 @@ def build_cnn(n_bands: int, n_frames: int, params: TrainCnnParams) -> keras.Mode
 
 
 def train_cnn(train_x: np.ndarray, train_labels, dev_x: np.ndarray, dev_labels,
-              params: TrainCnnParams, seed: int, callbacks=()) -> tuple[keras.Model, TrainingSummary]:
-    """Train with early stopping on the dev loss; the best epoch's weights are kept."""
+              params: TrainCnnParams, seed: int, curves_dir: Path | None = None,
+              ) -> tuple[keras.Model, TrainingSummary]:
+    """Train with early stopping on the dev loss; the best epoch's weights are kept.
+
+    With ``curves_dir``, DVCLive logs the per-epoch losses there (``train/loss``,
+    ``eval/loss``) for the plots that dvc.yaml declares.
+    """
     keras.utils.set_random_seed(seed)
     import tensorflow as tf
 
@@ -56,13 +63,16 @@ def train_cnn(train_x: np.ndarray, train_labels, dev_x: np.ndarray, dev_labels,
         optimizer=keras.optimizers.Adam(params.learning_rate),
         loss=keras.losses.BinaryCrossentropy(from_logits=True),
     )
-    stopper = keras.callbacks.EarlyStopping(
-        monitor="val_loss", patience=params.patience, restore_best_weights=True)
+    callbacks = [keras.callbacks.EarlyStopping(
+        monitor="val_loss", patience=params.patience, restore_best_weights=True)]
+    if curves_dir is not None:
+        # The stage declares its metrics and plots in dvc.yaml itself, so DVCLive only logs.
+        callbacks.append(DVCLiveCallback(live=Live(str(curves_dir), dvcyaml=False, save_dvc_exp=False)))
     history = model.fit(
         np.asarray(train_x, dtype=np.float32), train_y,
         validation_data=(np.asarray(dev_x, dtype=np.float32), dev_y),
         epochs=params.epochs, batch_size=params.batch_size, shuffle=True,
-        class_weight=_balanced_class_weight(train_y), callbacks=[stopper, *callbacks], verbose=2,
+        class_weight=_balanced_class_weight(train_y), callbacks=callbacks, verbose=2,
     )
     dev_losses = history.history["val_loss"]
     best = int(np.argmin(dev_losses))

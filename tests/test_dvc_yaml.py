@@ -1,0 +1,62 @@
+"""dvc.yaml must list, for each stage, the library code the stage runs: otherwise a code
+change would not rerun it and the committed numbers would silently go stale."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+PROJECT = Path(__file__).resolve().parents[1]
+STAGES = yaml.safe_load((PROJECT / "dvc.yaml").read_text())["stages"]
+# Modules that cannot change a stage's results for the same params: loading and checking
+# params (their values are DVC params deps), paths, errors, atomic writes. Package
+# __init__ files are left out too.
+NOT_RESULT_CODE = {"deepfake_audio/__init__.py", "deepfake_audio/params.py", "deepfake_audio/paths.py",
+                   "deepfake_audio/errors.py", "deepfake_audio/io.py"}
+
+# Imports a stage without running it; reports the library modules it loaded, and whether
+# TensorFlow (if loaded) saw the package's environment defaults.
+PROBE = """
+import importlib.util, json, os, sys
+seen = {}
+class Watch:
+    def find_spec(self, name, path=None, target=None):
+        if name == "tensorflow" and name not in seen:
+            seen[name] = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
+        return None
+sys.meta_path.insert(0, Watch())
+spec = importlib.util.spec_from_file_location("stage", sys.argv[1])
+spec.loader.exec_module(importlib.util.module_from_spec(spec))
+root = os.getcwd() + os.sep
+files = sorted(os.path.relpath(m.__file__, root) for m in list(sys.modules.values())
+               if getattr(m, "__file__", None) and m.__file__.startswith(root + "deepfake_audio"))
+print(json.dumps({"files": files, "tensorflow": seen}))
+"""
+
+
+def imported_by(stage):
+    done = subprocess.run([sys.executable, "-c", PROBE, f"stages/{stage}.py"], cwd=PROJECT,
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def covered(file, deps):
+    return any(file == dep or file.startswith(dep.rstrip("/") + "/") for dep in deps)
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_stage_deps_cover_the_code_it_imports(stage):
+    deps = STAGES[stage]["deps"]
+    probe = imported_by(stage)
+    assert f"stages/{stage}.py" in deps
+    missing = [file for file in probe["files"] if file not in NOT_RESULT_CODE
+               and not file.endswith("__init__.py") and not covered(file, deps)]
+    assert missing == [], f"dvc.yaml stage {stage} does not depend on {missing}"
+    listed_code = [dep for dep in deps if dep.startswith("deepfake_audio")]
+    unused = [dep for dep in listed_code if not any(covered(file, [dep]) for file in probe["files"])]
+    assert unused == [], f"dvc.yaml stage {stage} depends on code it does not import: {unused}"
+    # TensorFlow must start with the package's settings (deterministic reference kernels).
+    assert probe["tensorflow"] in ({}, {"tensorflow": "0"})
