@@ -63,6 +63,7 @@ from joblib import Parallel, delayed
 from scipy import signal
 from scipy.fft import irfft, next_fast_len, rfftfreq
 from scipy.ndimage import uniform_filter1d
+from tqdm import tqdm
 
 from deepfake_audio.corpus.asvspoof2017 import (
     ProtocolEntry,
@@ -496,16 +497,20 @@ def generate_corpus(root: Path, params: SyntheticParams, *, sample_rate: int, se
         audio_dir(root, split).mkdir(parents=True, exist_ok=True)
     jobs = [utt for split in SPLITS for utt in plan[split]]
     chunks = [jobs[start:start + _CHUNK] for start in range(0, len(jobs), _CHUNK)]
-    Parallel(n_jobs=n_jobs)(
+    rendered = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
         delayed(_render_chunk)(chunk, root, sample_rate, seed, params.snr_db, params.artefact) for chunk in chunks)
+    with tqdm(total=len(jobs), desc="synthesise", unit="file", disable=None) as progress:
+        for count in rendered:
+            progress.update(count)
     for split in SPLITS:
         write_protocol(protocol_path(root, split), [utt.protocol_entry() for utt in plan[split]])
 
 
-def _render_chunk(chunk, root, sample_rate, seed, snr_db, artefact) -> None:
+def _render_chunk(chunk, root, sample_rate, seed, snr_db, artefact) -> int:
     for utt in chunk:
         pcm = render_utterance(utt, sample_rate=sample_rate, seed=seed, snr_db=snr_db, artefact=artefact)
         sf.write(audio_dir(root, utt.split) / utt.file, pcm, sample_rate, subtype="PCM_16", format="WAV")
+    return len(chunk)
 
 
 def render_utterance(utt: Utterance, *, sample_rate: int, seed: int, snr_db: tuple[float, float],

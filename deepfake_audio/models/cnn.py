@@ -7,6 +7,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import tensorflow as tf
 from dvclive import Live
 from dvclive.keras import DVCLiveCallback
 
@@ -54,8 +55,6 @@ def train_cnn(train_x: np.ndarray, train_labels, dev_x: np.ndarray, dev_labels,
     ``eval/loss``) for the plots that dvc.yaml declares.
     """
     keras.utils.set_random_seed(seed)
-    import tensorflow as tf
-
     tf.config.experimental.enable_op_determinism()
     train_y, dev_y = _targets(train_labels), _targets(dev_labels)
     model = build_cnn(train_x.shape[1], train_x.shape[2], params)
