@@ -13,6 +13,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
 
+from deepfake_audio import paths
 from deepfake_audio.errors import InputError
 
 DEFAULT_PARAMS_FILE = Path("params.yaml")
@@ -37,7 +38,7 @@ class DataParams(Section):
 
     @property
     def corpus_dir(self) -> Path:
-        return Path(self.root) if self.root else Path("data/raw") / self.source
+        return Path(self.root) if self.root else paths.RAW / self.source
 
     @model_validator(mode="after")
     def _root_is_for_existing_corpora(self) -> DataParams:
