@@ -32,7 +32,7 @@ def print_metrics(metrics_dir: Path) -> int:
             return 1
         try:
             metrics = json.loads(file.read_text())
-            rows.append((model, *(f"{metrics[split][key]:.{digits}f}"
+            rows.append((model, *(f"{metrics[split][key]:.{digits}f}" if split in metrics or split == "dev" else "-"
                                   for split in ("dev", "eval") for key, digits in (("eer", 2), ("roc_auc", 4)))))
         except (ValueError, KeyError, TypeError) as err:
             print(f"error: {file}: not a metrics file of this pipeline ({type(err).__name__}: {err})",

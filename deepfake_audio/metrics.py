@@ -60,8 +60,11 @@ def countermeasure_metrics(labels, scores, threshold: float) -> dict:
 
 
 def evaluate_scores(scores) -> dict:
-    """``{"dev": {...}, "eval": {...}}`` from a score table; the dev EER threshold is applied to both."""
-    splits = {name: scores[scores["split"] == name] for name in ("dev", "eval")}
+    """``{"dev": {...}, "eval": {...}}`` from a score table; the dev EER threshold is applied to both.
+
+    A corpus fetched without its eval part yields dev alone.
+    """
+    splits = {name: scores[scores["split"] == name] for name in ("dev", "eval") if (scores["split"] == name).any()}
     dev = splits["dev"]
     _, threshold = equal_error_rate(dev.loc[dev["label"] == "bonafide", "score"],
                                     dev.loc[dev["label"] == "spoof", "score"])

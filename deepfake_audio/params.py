@@ -41,10 +41,13 @@ class DataParams(Section):
         return Path(self.root) if self.root else paths.RAW / self.source
 
     @model_validator(mode="after")
-    def _root_is_for_existing_corpora(self) -> DataParams:
+    def _paths_fit_the_source(self) -> DataParams:
         if self.source == "synthetic" and self.root is not None:
             raise ValueError("root must be null for the synthetic corpus, which is generated "
                              "under data/raw/synthetic")
+        if (self.source == "custom") != (self.protocol is not None):
+            raise ValueError("protocol (a CSV of path, label, split) is required for source custom "
+                             "and only used there")
         return self
 
 
@@ -93,6 +96,40 @@ class SyntheticParams(Section):
         if not 0.0 <= self.playback_quality[0] <= self.playback_quality[1] <= 1.0:
             raise ValueError("playback_quality must lie within [0, 1]")
         return self
+
+
+ASVSPOOF2017_URLS = {
+    "protocol": "https://datashare.ed.ac.uk/bitstreams/dbf267c4-517e-4193-9cdf-c8eadc82ec78/download",
+    "train": "https://datashare.ed.ac.uk/bitstreams/4c7e2262-fe78-497e-839f-0ceabbbf2d1e/download",
+    "dev": "https://datashare.ed.ac.uk/bitstreams/4daef0d3-f9e8-49e4-9ffc-a7362842a8f2/download",
+    "eval": "https://datashare.ed.ac.uk/bitstreams/77c52086-76ed-4517-a72a-cc94e54a2c0a/download",
+}
+
+
+class DownloadUrls(Section):
+    """Where the four ASVspoof 2017 V2 archives come from (Edinburgh DataShare 10283/3055)."""
+
+    protocol: str = ASVSPOOF2017_URLS["protocol"]
+    train: str = ASVSPOOF2017_URLS["train"]
+    dev: str = ASVSPOOF2017_URLS["dev"]
+    eval: str = ASVSPOOF2017_URLS["eval"]
+
+
+class DownloadParams(Section):
+    urls: DownloadUrls = DownloadUrls()
+    # Where archives are kept between runs (outside DVC's outputs, so a rerun does not refetch).
+    archive_dir: str = "data/downloads"
+    # The committed record of each archive's SHA-256 and size, written at first verification.
+    checksums: str = "data/asvspoof2017.sha256"
+    skip_eval: bool = False
+    retries: int = Field(4, ge=0)
+    timeout_s: float = Field(60.0, gt=0.0)
+
+
+class PrepareParams(Section):
+    # What to do with unreadable, empty, too short, non-finite or silent audio.
+    on_bad_audio: Literal["fail", "skip"] = "fail"
+    min_duration_s: float = Field(0.5, ge=0.0)
 
 
 class SpectrogramParams(Section):
@@ -150,6 +187,8 @@ class Params(Section):
     seed: int = Field(2017, ge=0)
     data: DataParams = DataParams()
     synthetic: SyntheticParams
+    download: DownloadParams = DownloadParams()
+    prepare: PrepareParams = PrepareParams()
     features: FeaturesParams = FeaturesParams()
     train_svc: TrainSvcParams = TrainSvcParams()
     train_cnn: TrainCnnParams = TrainCnnParams()

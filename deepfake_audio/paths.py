@@ -3,6 +3,7 @@
 from pathlib import Path
 
 RAW = Path("data/raw")
+SOURCE_RECORD = RAW / "source.json"
 MANIFEST = Path("data/prepared/manifest.csv")
 FEATURES = Path("data/features")
 SCORES = Path("data/scores")

@@ -23,8 +23,9 @@ def main() -> None:
         scores = scored.assign(score=values.astype(float).round(6))
         write_csv(paths.scores_file(name), scores)
         write_json(paths.metrics_file(name), evaluate_scores(scores))
-        eval_part = scores[scores["split"] == "eval"]
-        write_csv(paths.roc_file(name), pd.DataFrame(roc_points(eval_part["label"], eval_part["score"])).round(6))
+        roc_split = "eval" if (scores["split"] == "eval").any() else "dev"
+        part = scores[scores["split"] == roc_split]
+        write_csv(paths.roc_file(name), pd.DataFrame(roc_points(part["label"], part["score"])).round(6))
 
 
 if __name__ == "__main__":

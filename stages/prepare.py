@@ -1,7 +1,8 @@
-"""DVC stage `prepare`: check the corpus against its protocol, write the manifest and counts."""
+"""DVC stage `prepare`: list the corpus, screen every file, write the manifest and counts."""
 
 from deepfake_audio import paths
-from deepfake_audio.corpus.manifest import manifest_from_asvspoof2017, summarize
+from deepfake_audio.corpus.manifest import check_splits, screen_audio, summarize
+from deepfake_audio.corpus.sources import corpus_location, list_corpus, splits_of
 from deepfake_audio.errors import run_stage
 from deepfake_audio.io import write_csv, write_json
 from deepfake_audio.params import load_params
@@ -9,9 +10,11 @@ from deepfake_audio.params import load_params
 
 def main() -> None:
     params = load_params()
-    manifest = manifest_from_asvspoof2017(params.data.corpus_dir)
+    manifest, rejected = screen_audio(list_corpus(params), params.prepare.min_duration_s,
+                                      params.prepare.on_bad_audio)
+    check_splits(manifest, corpus_location(params), splits_of(params))
     write_csv(paths.MANIFEST, manifest)
-    write_json(paths.DATA_METRICS, summarize(manifest))
+    write_json(paths.DATA_METRICS, summarize(manifest, rejected))
 
 
 if __name__ == "__main__":

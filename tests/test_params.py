@@ -104,3 +104,12 @@ def test_cnn_filters_must_be_positive(raw):
     raw["train_cnn"]["filters"] = [16, 0]
     with pytest.raises(ParamsError, match=r"^p: train_cnn.filters.1: Input should be greater than 0"):
         parse_params(raw, "p")
+
+
+def test_custom_source_needs_its_csv(raw):
+    raw["data"]["source"] = "custom"
+    with pytest.raises(ParamsError, match=r"^p: data: Value error, protocol \(a CSV of path, label, split\) "
+                                          r"is required for source custom and only used there$"):
+        parse_params(raw, "p")
+    raw["data"]["protocol"] = "mine.csv"
+    assert parse_params(raw).data.protocol == "mine.csv"

@@ -36,8 +36,47 @@ def test_a_missing_corpus_stops_prepare_and_writes_nothing(tmp_path):
     assert sorted(path.name for path in tmp_path.iterdir()) == ["params.yaml"]
 
 
-def test_sources_not_yet_supported_are_refused_by_download(tmp_path):
-    write_params(tmp_path, lambda params: params["data"].update(source="custom"))
+def test_a_custom_source_without_its_csv_is_refused_by_download(tmp_path):
+    write_params(tmp_path, lambda params: params["data"].update(source="custom", protocol="mine.csv"))
     done = run_stage("download", tmp_path)
     assert done.returncode == 1
-    assert done.stderr.startswith("error: params.yaml: data.source: 'custom' is not supported yet")
+    assert done.stderr == "error: mine.csv: protocol CSV not found\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["params.yaml"]
+
+
+def test_a_local_copy_goes_through_prepare_and_is_checked_by_download(tmp_path):
+    import json
+
+    from conftest import write_small_corpus
+
+    copy = write_small_corpus(tmp_path / "ASVspoof2017")
+    write_params(tmp_path, lambda params: params["data"].update(source="asvspoof2017", root=str(copy)))
+    download = run_stage("download", tmp_path)
+    assert download.returncode == 1
+    assert download.stderr == (f"error: {copy}: train has 2 genuine + 2 spoof files, the published corpus "
+                               "1507 + 1507: incomplete or not V2\n")
+    prepare = run_stage("prepare", tmp_path)
+    assert prepare.returncode == 0, prepare.stderr
+    data = json.loads((tmp_path / "metrics" / "data.json").read_text())
+    assert data["eval"]["n_spoof"] == 2 and data["n_rejected"] == 0
+    assert not (tmp_path / "data" / "raw").exists()  # used in place, not copied
+
+
+def test_a_custom_dataset_goes_through_download_prepare_and_featurize(tmp_path):
+    import json
+
+    import numpy as np
+
+    from test_custom import GOOD_ROWS, write_dataset
+
+    csv = write_dataset(tmp_path / "mine", GOOD_ROWS)
+    write_params(tmp_path, lambda params: params["data"].update(source="custom", protocol=str(csv)))
+    for stage in ("download", "prepare", "featurize"):
+        done = run_stage(stage, tmp_path)
+        assert done.returncode == 0, f"{stage}: {done.stderr}"
+    assert json.loads((tmp_path / "data" / "raw" / "source.json").read_text())["source"] == "custom"
+    data = json.loads((tmp_path / "metrics" / "data.json").read_text())
+    assert {split: data[split]["n_utterances"] for split in ("train", "dev", "eval")} == {
+        "train": 2, "dev": 2, "eval": 2}
+    log_mel = np.load(tmp_path / "data" / "features" / "log_mel.npy")
+    assert log_mel.shape == (6, 64, 200) and np.isfinite(log_mel.astype(float)).all()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-import soundfile as sf
 
+from deepfake_audio.audio import AudioError, inspect_audio
 from deepfake_audio.corpus import asvspoof2017
 from deepfake_audio.errors import InputError
 from deepfake_audio.params import SPLITS
@@ -18,62 +18,77 @@ COLUMNS = [
 LABELS = ("bonafide", "spoof")
 _LABEL_FROM_PROTOCOL = {"genuine": "bonafide", "spoof": "spoof"}
 _MAX_LISTED = 20
+_MAX_REPORTED = 100  # rejected files listed in metrics/data.json
 
 
 class CorpusError(InputError):
     """The corpus on disk does not match its protocol."""
 
 
-def manifest_from_asvspoof2017(root: Path) -> pd.DataFrame:
-    """Build the manifest of a corpus in ASVspoof 2017 V2 layout, checking it on the way.
+def manifest_from_asvspoof2017(root: Path, splits: tuple[str, ...] = SPLITS) -> pd.DataFrame:
+    """The manifest of a corpus in ASVspoof 2017 V2 layout, checked against its protocols.
 
-    Every protocol row must have a readable WAV and every WAV a protocol row; a mismatch
-    stops with the list of offending files.
+    Every protocol row must have a WAV and every WAV a protocol row; a mismatch stops
+    with the list of offending files. Durations are filled in by ``screen_audio``.
     """
     root = Path(root)
     rows = []
-    for split in SPLITS:
+    for split in splits:
         entries = asvspoof2017.parse_protocol(asvspoof2017.protocol_path(root, split))
         folder = asvspoof2017.audio_dir(root, split)
         listed = {entry.file for entry in entries}
         on_disk = {path.name for path in folder.glob("*.wav")} if folder.is_dir() else set()
-        _refuse_if_any(f"{folder}: protocol rows without a WAV file", sorted(listed - on_disk))
-        _refuse_if_any(f"{folder}: WAV files not in the protocol", sorted(on_disk - listed))
-        unreadable = []
-        for entry in entries:
-            path = folder / entry.file
-            try:
-                info = sf.info(path)
-            except (sf.LibsndfileError, RuntimeError) as err:
-                unreadable.append(f"{entry.file} ({err})")
-                continue
-            rows.append({
-                "utt_id": entry.utt_id,
-                "path": str(path),
-                "split": split,
-                "label": _LABEL_FROM_PROTOCOL[entry.label],
-                "speaker": entry.speaker,
-                "condition": entry.replay_config,
-                "duration_s": round(info.frames / info.samplerate, 4),
-                "sample_rate": info.samplerate,
-                "phrase": entry.phrase,
-                "environment": entry.environment,
-                "playback": entry.playback,
-                "recorder": entry.recorder,
-            })
-        _refuse_if_any(f"{folder}: unreadable audio", unreadable)
-    manifest = pd.DataFrame(rows, columns=COLUMNS)
-    check_splits(manifest, root)
-    return manifest
+        refuse_if_any(f"{folder}: protocol rows without a WAV file", sorted(listed - on_disk))
+        refuse_if_any(f"{folder}: WAV files not in the protocol", sorted(on_disk - listed))
+        rows += [{
+            "utt_id": entry.utt_id,
+            "path": str(folder / entry.file),
+            "split": split,
+            "label": _LABEL_FROM_PROTOCOL[entry.label],
+            "speaker": entry.speaker,
+            "condition": entry.replay_config,
+            "phrase": entry.phrase,
+            "environment": entry.environment,
+            "playback": entry.playback,
+            "recorder": entry.recorder,
+        } for entry in entries]
+    return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def check_splits(manifest: pd.DataFrame, source: Path | str) -> None:
+def screen_audio(manifest: pd.DataFrame, min_duration_s: float, on_bad_audio: str,
+                 ) -> tuple[pd.DataFrame, list[dict]]:
+    """Read every file once: fill in duration and sample rate, and find the unusable ones.
+
+    Unreadable, empty, too short, non-finite or silent files either stop the pipeline
+    with the list (``on_bad_audio: fail``) or are left out and reported (``skip``).
+    Returns the usable rows and one ``{utt_id, path, reason}`` per file left out.
+    """
+    durations, rates, rejected = [], [], []
+    for utt_id, path in zip(manifest["utt_id"], manifest["path"]):
+        try:
+            duration, rate = inspect_audio(path, min_duration_s)
+        except AudioError as err:
+            rejected.append({"utt_id": utt_id, "path": path, "reason": err.reason})
+            duration, rate = float("nan"), 0
+        durations.append(round(duration, 4))
+        rates.append(rate)
+    if rejected and on_bad_audio == "fail":
+        refuse_if_any("unusable audio (set prepare.on_bad_audio: skip to leave such files out)",
+                       [f"{row['path']} ({row['reason']})" for row in rejected])
+    screened = manifest.assign(duration_s=durations, sample_rate=rates)[COLUMNS]
+    usable = ~screened["utt_id"].isin({row["utt_id"] for row in rejected})
+    return screened[usable].reset_index(drop=True), rejected
+
+
+def check_splits(manifest: pd.DataFrame, source: Path | str, splits: tuple[str, ...] = SPLITS) -> None:
     """Every split must hold both classes: training and the EER need bona fide and spoof."""
-    for split in SPLITS:
+    for split in splits:
         present = set(manifest.loc[manifest["split"] == split, "label"])
         missing = [label for label in LABELS if label not in present]
+        if len(missing) == len(LABELS):
+            raise CorpusError(f"{source}: the {split} split is empty")
         if missing:
-            raise CorpusError(f"{source}: the {split} split has no {' and no '.join(missing)} utterances")
+            raise CorpusError(f"{source}: the {split} split has no {missing[0]} utterances")
 
 
 def read_manifest(path: Path) -> pd.DataFrame:
@@ -81,10 +96,10 @@ def read_manifest(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, keep_default_na=False, dtype={"utt_id": str, "speaker": str})
 
 
-def summarize(manifest: pd.DataFrame) -> dict:
-    """Counts per split and label, and durations: the content of metrics/data.json."""
+def summarize(manifest: pd.DataFrame, rejected: list[dict]) -> dict:
+    """Counts per split and label, durations and the files left out: metrics/data.json."""
     summary = {}
-    for split in SPLITS:
+    for split in (name for name in SPLITS if (manifest["split"] == name).any()):
         part = manifest[manifest["split"] == split]
         durations = part["duration_s"]
         summary[split] = {
@@ -93,14 +108,21 @@ def summarize(manifest: pd.DataFrame) -> dict:
             "n_speakers": int(part["speaker"].nunique()),
             "n_conditions": int(part.loc[part["label"] == "spoof", "condition"].nunique()),
             "hours": round(float(durations.sum()) / 3600, 4),
-            "duration_s_mean": round(float(durations.mean()), 3) if len(part) else 0.0,
-            "duration_s_min": round(float(durations.min()), 3) if len(part) else 0.0,
-            "duration_s_max": round(float(durations.max()), 3) if len(part) else 0.0,
+            "duration_s_mean": round(float(durations.mean()), 3),
+            "duration_s_min": round(float(durations.min()), 3),
+            "duration_s_max": round(float(durations.max()), 3),
         }
+    summary["n_rejected"] = len(rejected)
+    summary["rejected"] = rejected[:_MAX_REPORTED]
     return summary
 
 
-def _refuse_if_any(what: str, items: list[str]) -> None:
+def refuse_rows(source: Path, what: str, lines, values) -> None:
+    """Stop with ``source``'s offending line numbers and values, if there are any."""
+    refuse_if_any(f"{source}: {what}", [f"line {line}: {value!r}" for line, value in zip(lines, values)])
+
+
+def refuse_if_any(what: str, items: list[str]) -> None:
     if not items:
         return
     shown = ", ".join(items[:_MAX_LISTED])

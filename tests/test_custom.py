@@ -1,0 +1,65 @@
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import tone
+from deepfake_audio.corpus.custom import manifest_from_csv
+from deepfake_audio.corpus.manifest import COLUMNS, CorpusError
+
+
+def write_dataset(folder, rows, header="path,label,split,speaker"):
+    """Audio in several formats, rates and channel counts, and the CSV listing them."""
+    folder.mkdir(exist_ok=True)
+    (folder / "audio").mkdir(exist_ok=True)
+    formats = [("a.wav", 16000, 1, "PCM_16"), ("b.flac", 22050, 2, "PCM_24"), ("c.ogg", 8000, 1, "VORBIS"),
+               ("d.wav", 44100, 2, "FLOAT"), ("e.wav", 16000, 1, "PCM_U8"), ("f.flac", 48000, 1, "PCM_16")]
+    for name, rate, channels, subtype in formats:
+        signal = np.repeat(tone(300, seconds=1.0, sample_rate=rate)[:, None], channels, axis=1)
+        sf.write(folder / "audio" / name, signal, rate, subtype=subtype)
+    (folder / "data.csv").write_text(header + "\n" + "".join(row + "\n" for row in rows))
+    return folder / "data.csv"
+
+
+GOOD_ROWS = ["audio/a.wav,bonafide,train,s1", "audio/b.flac,spoof,train,s1", "audio/c.ogg,genuine,dev,s2",
+             "audio/d.wav,spoof,dev,s2", "audio/e.wav,Bonafide,eval,s3", "audio/f.flac,spoof,eval,s3"]
+
+
+def test_a_good_csv_becomes_a_manifest(tmp_path):
+    csv = write_dataset(tmp_path / "mine", GOOD_ROWS)
+    manifest = manifest_from_csv(csv)
+    assert list(manifest.columns) == COLUMNS
+    assert manifest["utt_id"].tolist() == ["audio/a", "audio/b", "audio/c", "audio/d", "audio/e", "audio/f"]
+    assert manifest["label"].tolist() == ["bonafide", "spoof", "bonafide", "spoof", "bonafide", "spoof"]
+    assert manifest["path"][1] == str(tmp_path / "mine" / "audio" / "b.flac")
+    assert manifest["speaker"].tolist() == ["s1", "s1", "s2", "s2", "s3", "s3"]
+    assert set(manifest["condition"]) == {"-"}
+
+
+def test_absolute_paths_are_kept(tmp_path):
+    rows = [row.replace("audio/", f"{tmp_path / 'mine' / 'audio'}/") for row in GOOD_ROWS]
+    manifest = manifest_from_csv(write_dataset(tmp_path / "mine", rows))
+    assert manifest["path"][0] == str(tmp_path / "mine" / "audio" / "a.wav")
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda rows: rows + ["audio/a.wav,spoof,train,s1"], r"duplicate path \(2\): line 2: 'audio/a.wav', line 8: 'audio/a.wav'$"),
+    (lambda rows: rows[:2] + ["audio/c.ogg,fake,dev,s2"] + rows[3:], r"unknown label \(use bonafide, genuine or spoof\) \(1\): line 4: 'fake'$"),
+    (lambda rows: rows[:1] + ["audio/b.flac,spoof,test,s1"] + rows[2:], r"unknown split \(use train, dev or eval\) \(1\): line 3: 'test'$"),
+    (lambda rows: rows + ["audio/missing.wav,spoof,eval,s3", "audio/gone.wav,spoof,eval,s3"],
+     r"file not found \(2\): line 8: 'audio/missing.wav', line 9: 'audio/gone.wav'$"),
+])
+def test_bad_rows_are_listed_with_line_numbers(tmp_path, change, message):
+    csv = write_dataset(tmp_path / "mine", change(list(GOOD_ROWS)))
+    with pytest.raises(CorpusError, match=rf"^{csv}: {message}"):
+        manifest_from_csv(csv)
+
+
+def test_missing_columns_and_files(tmp_path):
+    csv = write_dataset(tmp_path / "mine", ["audio/a.wav,train"], header="path,split")
+    with pytest.raises(CorpusError, match=rf"^{csv}: missing required columns: label$"):
+        manifest_from_csv(csv)
+    with pytest.raises(CorpusError, match=r"nope.csv: protocol CSV not found$"):
+        manifest_from_csv(tmp_path / "nope.csv")
+    empty = write_dataset(tmp_path / "empty", [])
+    with pytest.raises(CorpusError, match=rf"^{empty}: lists no files$"):
+        manifest_from_csv(empty)
