@@ -11,7 +11,7 @@ from deepfake_audio.params import load_params
 def main() -> None:
     params = load_params()
     manifest, rejected = screen_audio(list_corpus(params), params.prepare.min_duration_s,
-                                      params.prepare.on_bad_audio)
+                                      params.prepare.on_bad_audio, n_jobs=params.compute.n_jobs)
     check_splits(manifest, corpus_location(params), splits_of(params))
     write_csv(paths.MANIFEST, manifest)
     write_json(paths.DATA_METRICS, summarize(manifest, rejected))

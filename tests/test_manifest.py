@@ -10,8 +10,8 @@ from deepfake_audio.corpus.manifest import (
 from deepfake_audio.io import write_csv
 
 
-def screened(corpus, on_bad_audio="fail", min_duration_s=0.1):
-    return screen_audio(manifest_from_asvspoof2017(corpus), min_duration_s, on_bad_audio)
+def screened(corpus, on_bad_audio="fail", min_duration_s=0.1, n_jobs=1):
+    return screen_audio(manifest_from_asvspoof2017(corpus), min_duration_s, on_bad_audio, n_jobs)
 
 
 def test_manifest_rows_follow_the_protocol(small_corpus):
@@ -93,7 +93,7 @@ def test_bad_audio_stops_prepare_with_every_file_and_reason(bad_files):
 
 
 def test_bad_audio_can_be_skipped_and_is_reported(bad_files):
-    manifest, rejected = screened(bad_files, on_bad_audio="skip")
+    manifest, rejected = screened(bad_files, on_bad_audio="skip", n_jobs=2)
     assert len(manifest) == 12 - 5
     assert manifest["duration_s"].notna().all()
     assert [row["utt_id"] for row in rejected] == ["T_1000001", "T_1000002", "T_1000003", "T_1000004", "D_1000001"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+from joblib import Parallel, delayed
 
 from deepfake_audio.audio import AudioError, inspect_audio
 from deepfake_audio.corpus import asvspoof2017
@@ -19,6 +20,7 @@ LABELS = ("bonafide", "spoof")
 _LABEL_FROM_PROTOCOL = {"genuine": "bonafide", "spoof": "spoof"}
 _MAX_LISTED = 20
 _MAX_REPORTED = 100  # rejected files listed in metrics/data.json
+_SCREEN_CHUNK = 256  # files per parallel task
 
 
 class CorpusError(InputError):
@@ -55,7 +57,7 @@ def manifest_from_asvspoof2017(root: Path, splits: tuple[str, ...] = SPLITS) -> 
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def screen_audio(manifest: pd.DataFrame, min_duration_s: float, on_bad_audio: str,
+def screen_audio(manifest: pd.DataFrame, min_duration_s: float, on_bad_audio: str, n_jobs: int = 1,
                  ) -> tuple[pd.DataFrame, list[dict]]:
     """Read every file once: fill in duration and sample rate, and find the unusable ones.
 
@@ -63,21 +65,30 @@ def screen_audio(manifest: pd.DataFrame, min_duration_s: float, on_bad_audio: st
     with the list (``on_bad_audio: fail``) or are left out and reported (``skip``).
     Returns the usable rows and one ``{utt_id, path, reason}`` per file left out.
     """
-    durations, rates, rejected = [], [], []
-    for utt_id, path in zip(manifest["utt_id"], manifest["path"]):
-        try:
-            duration, rate = inspect_audio(path, min_duration_s)
-        except AudioError as err:
-            rejected.append({"utt_id": utt_id, "path": path, "reason": err.reason})
-            duration, rate = float("nan"), 0
-        durations.append(round(duration, 4))
-        rates.append(rate)
+    paths = manifest["path"].tolist()
+    chunks = [paths[start:start + _SCREEN_CHUNK] for start in range(0, len(paths), _SCREEN_CHUNK)]
+    results = [result for chunk in Parallel(n_jobs=n_jobs)(
+        delayed(_inspect_files)(chunk, min_duration_s) for chunk in chunks) for result in chunk]
+    rejected = [{"utt_id": utt_id, "path": path, "reason": reason}
+                for utt_id, path, (_, _, reason) in zip(manifest["utt_id"], paths, results) if reason]
     if rejected and on_bad_audio == "fail":
         refuse_if_any("unusable audio (set prepare.on_bad_audio: skip to leave such files out)",
-                       [f"{row['path']} ({row['reason']})" for row in rejected])
-    screened = manifest.assign(duration_s=durations, sample_rate=rates)[COLUMNS]
-    usable = ~screened["utt_id"].isin({row["utt_id"] for row in rejected})
+                      [f"{row['path']} ({row['reason']})" for row in rejected])
+    screened = manifest.assign(duration_s=[round(duration, 4) for duration, _, _ in results],
+                               sample_rate=[rate for _, rate, _ in results])[COLUMNS]
+    usable = [reason is None for _, _, reason in results]
     return screened[usable].reset_index(drop=True), rejected
+
+
+def _inspect_files(paths: list[str], min_duration_s: float) -> list[tuple[float, int, str | None]]:
+    """(duration, sample rate, None) for each usable file, (nan, 0, reason) for the others."""
+    results = []
+    for path in paths:
+        try:
+            results.append((*inspect_audio(path, min_duration_s), None))
+        except AudioError as err:
+            results.append((float("nan"), 0, err.reason))
+    return results
 
 
 def check_splits(manifest: pd.DataFrame, source: Path | str, splits: tuple[str, ...] = SPLITS) -> None:
