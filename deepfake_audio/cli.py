@@ -32,8 +32,7 @@ def print_metrics(metrics_dir: Path) -> int:
             return 1
         try:
             metrics = json.loads(file.read_text())
-            rows.append((model, *(f"{metrics[split][key]:.{digits}f}" if split in metrics or split == "dev" else "-"
-                                  for split in ("dev", "eval") for key, digits in (("eer", 2), ("roc_auc", 4)))))
+            rows.append((model, *_headline_cells(metrics)))
         except (ValueError, KeyError, TypeError) as err:
             print(f"error: {file}: not a metrics file of this pipeline ({type(err).__name__}: {err})",
                   file=sys.stderr)
@@ -43,6 +42,13 @@ def print_metrics(metrics_dir: Path) -> int:
     for row in (header, *rows):
         print("  ".join(str(cell).rjust(width) for cell, width in zip(row, widths)))
     return 0
+
+
+def _headline_cells(metrics: dict) -> list[str]:
+    cells = [f"{metrics['dev']['eer']:.2f}", f"{metrics['dev']['roc_auc']:.4f}"]
+    if "eval" not in metrics:  # a corpus fetched without its eval part
+        return [*cells, "-", "-"]
+    return [*cells, f"{metrics['eval']['eer']:.2f}", f"{metrics['eval']['roc_auc']:.4f}"]
 
 
 if __name__ == "__main__":

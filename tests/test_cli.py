@@ -30,3 +30,10 @@ def test_metrics_names_a_malformed_file(tmp_path, capsys):
     assert main(["metrics", "--metrics-dir", str(tmp_path)]) == 1
     assert capsys.readouterr().err == (
         f"error: {tmp_path}/cnn.json: not a metrics file of this pipeline (KeyError: 'eer')\n")
+
+
+def test_metrics_without_eval_shows_dashes(tmp_path, capsys):
+    for model in ("svc", "cnn"):
+        (tmp_path / f"{model}.json").write_text(json.dumps({"dev": {"eer": 3.0, "roc_auc": 0.5}}))
+    assert main(["metrics", "--metrics-dir", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.splitlines()[1].split() == ["svc", "3.00", "0.5000", "-", "-"]

@@ -13,7 +13,7 @@ def write_dataset(folder, rows, header="path,label,split,speaker"):
     (folder / "audio").mkdir(exist_ok=True)
     formats = [("a.wav", 16000, 1, "PCM_16"), ("b.flac", 22050, 2, "PCM_24"), ("c.ogg", 8000, 1, "VORBIS"),
                ("d.wav", 44100, 2, "FLOAT"), ("e.wav", 16000, 1, "PCM_U8"), ("f.flac", 48000, 1, "PCM_16")]
-    for name, rate, channels, subtype in formats:
+    for name, rate, channels, subtype in formats + [("a.flac", 16000, 1, "PCM_16")]:
         signal = np.repeat(tone(300, seconds=1.0, sample_rate=rate)[:, None], channels, axis=1)
         sf.write(folder / "audio" / name, signal, rate, subtype=subtype)
     (folder / "data.csv").write_text(header + "\n" + "".join(row + "\n" for row in rows))
@@ -47,10 +47,25 @@ def test_absolute_paths_are_kept(tmp_path):
     (lambda rows: rows[:1] + ["audio/b.flac,spoof,test,s1"] + rows[2:], r"unknown split \(use train, dev or eval\) \(1\): line 3: 'test'$"),
     (lambda rows: rows + ["audio/missing.wav,spoof,eval,s3", "audio/gone.wav,spoof,eval,s3"],
      r"file not found \(2\): line 8: 'audio/missing.wav', line 9: 'audio/gone.wav'$"),
+    (lambda rows: rows + ["audio/../audio/a.wav,spoof,train,s1"],
+     r"duplicate path \(2\): line 2: 'audio/a.wav', line 8: 'audio/../audio/a.wav'$"),
+    (lambda rows: rows + ["audio/a.flac,spoof,train,s1"],
+     r"paths that differ only in their extension \(2\): line 2: 'audio/a.wav', line 8: 'audio/a.flac'$"),
 ])
 def test_bad_rows_are_listed_with_line_numbers(tmp_path, change, message):
     csv = write_dataset(tmp_path / "mine", change(list(GOOD_ROWS)))
     with pytest.raises(CorpusError, match=rf"^{csv}: {message}"):
+        manifest_from_csv(csv)
+
+
+def test_blank_optional_fields_read_as_not_applicable(tmp_path):
+    rows = [row.rsplit(",", 1)[0] + "," for row in GOOD_ROWS]
+    assert set(manifest_from_csv(write_dataset(tmp_path / "mine", rows))["speaker"]) == {"-"}
+
+
+def test_a_row_with_extra_fields_is_refused(tmp_path):
+    csv = write_dataset(tmp_path / "mine", GOOD_ROWS + ["audio/a.wav,spoof,train,s1,extra"])
+    with pytest.raises(CorpusError, match=rf"^{csv}: not a readable CSV: "):
         manifest_from_csv(csv)
 
 

@@ -148,8 +148,21 @@ def test_a_local_copy_is_checked_in_place(tmp_path):
     corpus = write_small_corpus(tmp_path / "copy")
     verify_local_copy(corpus, ("train", "dev", "eval"), COUNTS)
     sf.write(asvspoof2017.audio_dir(corpus, "dev") / "D_1000002.wav", np.zeros((800, 2)), 8000, subtype="PCM_16")
-    with pytest.raises(CorpusError, match=r"copy: not 16 kHz mono audio \(1\): D_1000002.wav \(8000 Hz, 2 channels\)$"):
+    (asvspoof2017.audio_dir(corpus, "eval") / "E_1000003.wav").write_bytes(b"RIFF but not audio")
+    with pytest.raises(CorpusError, match=r"copy: not readable 16 kHz mono audio \(2\): "
+                                          r"D_1000002.wav \(8000 Hz, 2 channels\), E_1000003.wav \(unreadable: "):
         verify_local_copy(corpus, ("train", "dev", "eval"), COUNTS)
+
+
+@pytest.mark.parametrize("url, message", [
+    ("datashare.example/protocol_V2.zip", r"^datashare.example/protocol_V2.zip: Invalid URL"),
+    ("ftp://127.0.0.1/protocol_V2.zip", r"^ftp://127.0.0.1/protocol_V2.zip: No connection adapters"),
+])
+def test_a_malformed_url_is_named(tmp_path, url, message):
+    params = params_for("http://127.0.0.1:9", tmp_path)
+    params = params.model_copy(update={"urls": params.urls.model_copy(update={"protocol": url})})
+    with pytest.raises(DownloadError, match=message):
+        fetch_asvspoof2017(tmp_path / "corpus", params, expected_counts=COUNTS)
 
 
 def test_an_unreachable_server_is_reported(tmp_path):

@@ -101,3 +101,9 @@ def test_f1_is_the_harmonic_mean_of_precision_and_recall():
     # flagged: 0.1 (wrong), 0.2, 0.3 -> precision 2/3; recall 2/3
     assert metrics["f1"] == pytest.approx(2 / 3, abs=1e-6)
     assert countermeasure_metrics(["bonafide", "spoof"], [0.1, 0.9], 0.5)["f1"] == 0.0
+
+
+def test_a_corpus_without_eval_gets_dev_metrics_only():
+    scores = pd.DataFrame({"split": ["dev"] * 4, "label": ["bonafide", "bonafide", "spoof", "spoof"],
+                           "score": [2.0, 3.0, 0.0, 1.0]})
+    assert list(evaluate_scores(scores)) == ["dev"]

@@ -8,6 +8,7 @@ features stage converts every file to the configured rate, mono.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -26,7 +27,7 @@ def manifest_from_csv(csv_path: Path) -> pd.DataFrame:
     if not csv_path.is_file():
         raise CorpusError(f"{csv_path}: protocol CSV not found")
     try:
-        table = pd.read_csv(csv_path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        table = pd.read_csv(csv_path, dtype=str, keep_default_na=False, skipinitialspace=True, index_col=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise CorpusError(f"{csv_path}: not a readable CSV: {err}") from None
     missing = [column for column in REQUIRED if column not in table.columns]
@@ -48,13 +49,19 @@ def manifest_from_csv(csv_path: Path) -> pd.DataFrame:
     refuse_rows(csv_path, "duplicate path", lines[duplicated], table["path"][duplicated])
     absent = ~paths.map(lambda path: Path(path).is_file())
     refuse_rows(csv_path, "file not found", lines[absent], table["path"][absent])
+    # The id is the path as listed, without its extension: readable, and unique unless two
+    # files differ only in their extension.
+    utt_ids = pd.Series([str(Path(value.strip()).with_suffix("")) for value in table["path"]])
+    clash = utt_ids.duplicated(keep=False)
+    refuse_rows(csv_path, "paths that differ only in their extension", lines[clash], table["path"][clash])
 
     manifest = pd.DataFrame({
-        "utt_id": [str(Path(value).with_suffix("")) for value in table["path"]],
+        "utt_id": utt_ids,
         "path": paths,
         "split": split,
         "label": label.map(_LABELS),
-        **{column: table[column] if column in table.columns else "-" for column in OPTIONAL},
+        **{column: table[column].str.strip().replace("", "-") if column in table.columns else "-"
+           for column in OPTIONAL},
     })
     for column in COLUMNS:
         if column not in manifest.columns:
@@ -63,5 +70,6 @@ def manifest_from_csv(csv_path: Path) -> pd.DataFrame:
 
 
 def _resolve(folder: Path, value: str) -> Path:
+    """The file a CSV path names, normalised so that two spellings of one file compare equal."""
     path = Path(value.strip())
-    return path if path.is_absolute() else folder / path
+    return Path(os.path.normpath(path if path.is_absolute() else folder / path))

@@ -46,7 +46,10 @@ def download_file(url: str, dest: Path, *, expected_size: int | None = None, ret
     dest = Path(dest)
     if _already_complete(dest, expected_size):
         return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise DownloadError(f"{dest.parent}: cannot create the download folder: {err.strerror or err}") from err
     part = dest.with_name(dest.name + ".part")
     attempts = retries + 1
     reason = ""
@@ -94,6 +97,8 @@ def _fetch_once(session: requests.Session, url: str, part: Path, dest: Path, *,
     except (requests.exceptions.ConnectionError,
             requests.exceptions.ChunkedEncodingError) as err:
         raise _Retry(f"connection error ({err})") from err
+    except requests.exceptions.RequestException as err:  # a malformed URL, an unsupported scheme, ...
+        raise DownloadError(f"{url}: {err}") from err
 
 
 def _start_offset(url: str, response: requests.Response, part: Path, offset: int,
@@ -130,9 +135,14 @@ def _stream_body(response: requests.Response, part: Path, dest: Path, start: int
     length = int(length) if length and length.isdigit() else None
     total = start + length if length is not None else None
     written = 0
-    with open(part, "ab" if start else "wb") as fh, tqdm(
-            total=total, initial=start, unit="B", unit_scale=True, unit_divisor=1024,
-            desc=dest.name, disable=None if progress else True) as bar:
+    try:
+        fh = open(part, "ab" if start else "wb")
+    except OSError as err:
+        _raise_write_error(err, part, dest, start)
+    with fh, tqdm(total=total, initial=start, unit="B", unit_scale=True, unit_divisor=1024,
+                  desc=dest.name, disable=None if progress else True) as bar:
+        # Network errors (requests' exceptions are OSErrors too) come from iter_content and
+        # are retried by the caller; only writing is guarded here.
         for chunk in response.iter_content(chunk_size=chunk_size):
             try:
                 _write_chunk(fh, chunk)
@@ -145,8 +155,12 @@ def _stream_body(response: requests.Response, part: Path, dest: Path, start: int
 
 
 def _write_chunk(fh, chunk: bytes) -> None:
-    """Write one chunk (a separate function so tests can simulate a full disk)."""
+    """Write one chunk through to the OS, so that a full disk shows here and not at close.
+
+    A separate function, so that tests can simulate a full disk.
+    """
     fh.write(chunk)
+    fh.flush()
 
 
 def _raise_write_error(err: OSError, part: Path, dest: Path, done: int) -> None:

@@ -54,8 +54,8 @@ def fetch_asvspoof2017(corpus_dir: Path, params: DownloadParams,
     with atomic_path(corpus_dir) as staging:
         staging.mkdir()
         for part in ("protocol", *splits):
-            archive = _verified_archive(part, params, known, checksums_file)
-            verified[archive.name] = (sha256_of(archive), archive.stat().st_size)
+            archive, digest = _verified_archive(part, params, known, checksums_file)
+            verified[archive.name] = (digest, archive.stat().st_size)
             _extract_folder(archive, FOLDERS[part], staging)
         verify_local_copy(staging, splits, expected_counts)
     if any(name not in known for name in verified):
@@ -74,17 +74,19 @@ def verify_local_copy(root: Path, splits: tuple[str, ...],
                 f"{root}: {split} has {counts[0]} genuine + {counts[1]} spoof files, the published "
                 f"corpus {expected_counts[split][0]} + {expected_counts[split][1]}: incomplete or not V2")
     problems = ((path, _header_problem(path)) for path in manifest["path"])
-    refuse_if_any(f"{root}: not 16 kHz mono audio",
+    refuse_if_any(f"{root}: not readable 16 kHz mono audio",
                   [f"{Path(path).name} ({problem})" for path, problem in problems if problem])
 
 
-def _verified_archive(part: str, params: DownloadParams, known: dict, checksums_file: Path) -> Path:
+def _verified_archive(part: str, params: DownloadParams, known: dict, checksums_file: Path) -> tuple[Path, str]:
+    """The archive of ``part``, downloaded if needed and checked; with its SHA-256."""
     name = ARCHIVES[part]
     path = Path(params.archive_dir) / name
     expected = known.get(name)
     download_file(getattr(params.urls, part), path, expected_size=expected[1] if expected else None,
                   retries=params.retries, timeout_s=params.timeout_s)
-    if expected and sha256_of(path) != expected[0]:
+    digest = sha256_of(path)
+    if expected and digest != expected[0]:
         moved = quarantine(path)
         raise ArchiveError(f"{path}: SHA-256 differs from the one recorded in {checksums_file}; "
                            f"moved aside to {moved}")
@@ -93,7 +95,7 @@ def _verified_archive(part: str, params: DownloadParams, known: dict, checksums_
     except ArchiveError as err:
         moved = quarantine(path)
         raise ArchiveError(f"{err}; moved aside to {moved}") from None
-    return path
+    return path, digest
 
 
 def _extract_folder(archive: Path, folder: str, staging: Path) -> None:
@@ -108,7 +110,10 @@ def _extract_folder(archive: Path, folder: str, staging: Path) -> None:
 
 
 def _header_problem(path: str) -> str | None:
-    info = sf.info(path)
+    try:
+        info = sf.info(path)
+    except (sf.LibsndfileError, RuntimeError) as err:
+        return f"unreadable: {err}"
     if info.samplerate != SAMPLE_RATE or info.channels != 1:
         return f"{info.samplerate} Hz, {info.channels} channels"
     return None
