@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # dvc.yaml's commands call `python`: make it the one in .venv.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install repro test lock clean
+.PHONY: install repro test bench lock clean
 
 install: $(STAMP)
 
@@ -22,6 +22,11 @@ repro: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Feature extraction speed and peak memory: the featurize stage against plain librosa loops.
+BENCH_FILES ?= 250 1000
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_featurize.py --files $(BENCH_FILES)
 
 # Re-resolve the pins from pyproject.toml's direct dependencies (needs the registry).
 lock:

@@ -132,50 +132,143 @@ class PrepareParams(Section):
     min_duration_s: float = Field(0.5, ge=0.0)
 
 
+class HandcraftedParams(Section):
+    """Named utterance features for the SVC; each family can be switched off."""
+
+    mfcc: bool = True
+    lfcc: bool = True
+    cqcc: bool = True
+    spectral: bool = True  # centroid, bandwidth, roll-off, flatness, contrast, zero-crossing rate, RMS
+    band_energy: bool = True  # log energy of each band relative to the whole spectrum
+    n_cepstra: int = Field(20, ge=1)  # coefficients per cepstral family
+    deltas: bool = True  # add delta and delta-delta tracks of the cepstra
+    n_mels: int = Field(64, ge=8)  # MFCC filterbank
+    n_linear: int = Field(64, ge=8)  # LFCC filterbank (triangular, linearly spaced)
+    cqt_fmin: float = Field(62.5, gt=0.0)  # CQCC: lowest constant-Q bin; whole octaves up to Nyquist
+    cqt_bins_per_octave: int = Field(12, ge=2)
+    band_edges_hz: tuple[float, ...] = Field((0.0, 500.0, 1000.0, 2000.0, 4000.0, 6000.0, 8000.0),
+                                             min_length=2)
+
+    @model_validator(mode="after")
+    def _families_fit(self) -> HandcraftedParams:
+        edges = self.band_edges_hz
+        if edges[0] < 0 or any(high <= low for low, high in zip(edges, edges[1:])):
+            raise ValueError(f"band_edges_hz must be non-negative and strictly increasing, got {list(edges)}")
+        if not (self.mfcc or self.lfcc or self.cqcc or self.spectral or self.band_energy):
+            raise ValueError("switch on at least one of mfcc, lfcc, cqcc, spectral, band_energy")
+        for family, filters in (("mfcc", "n_mels"), ("lfcc", "n_linear")):
+            if getattr(self, family) and self.n_cepstra > getattr(self, filters):
+                raise ValueError(f"n_cepstra ({self.n_cepstra}) must not exceed {filters} "
+                                 f"({getattr(self, filters)})")
+        return self
+
+
 class SpectrogramParams(Section):
-    n_frames: int = Field(200, ge=8)
+    """The time-frequency input of the CNN."""
+
+    kind: Literal["mel", "linear"] = "linear"  # log-Mel, or log power of every FFT bin
+    n_mels: int = Field(64, ge=8)  # kind mel only
+    n_frames: int = Field(400, ge=8)
     pad: Literal["repeat", "zeros"] = "repeat"
-    normalize: Literal["utterance", "none"] = "utterance"
+    # utterance: one mean and scale per utterance; global: per frequency bin, from the train split
+    normalize: Literal["utterance", "global", "none"] = "utterance"
 
 
 class FeaturesParams(Section):
     n_fft: int = Field(512, ge=64)
     win_length: int = Field(400, ge=16)
     hop_length: int = Field(160, ge=1)
-    n_mels: int = Field(64, ge=8)
-    n_mfcc: int = Field(20, ge=2)
-    fmin: float = Field(0.0, ge=0.0)
-    fmax: float | None = None
+    handcrafted: HandcraftedParams = HandcraftedParams()
     spectrogram: SpectrogramParams = SpectrogramParams()
 
     @model_validator(mode="after")
     def _window_fits(self) -> FeaturesParams:
-        if self.fmax is not None and self.fmax <= self.fmin:
-            raise ValueError(f"fmax ({self.fmax}) must exceed fmin ({self.fmin})")
         if self.win_length > self.n_fft:
             raise ValueError(f"win_length ({self.win_length}) must not exceed n_fft ({self.n_fft})")
-        if self.n_mfcc > self.n_mels:
-            raise ValueError(f"n_mfcc ({self.n_mfcc}) must not exceed n_mels ({self.n_mels})")
         return self
 
 
-class TrainSvcParams(Section):
+class SvcSettings(Section):
+    """One setting of the SVC pipeline; the grid search tries variations of it."""
+
+    # PCA after scaling: null keeps every feature, an int keeps that many components,
+    # a fraction keeps the components explaining that share of the variance.
+    pca_components: PositiveInt | float | None = None
     kernel: Literal["rbf", "linear", "poly", "sigmoid"] = "rbf"
     C: float = Field(1.0, gt=0.0)
     gamma: Literal["scale", "auto"] | float = "scale"
     class_weight: Literal["balanced"] | None = "balanced"
 
+    @model_validator(mode="after")
+    def _pca_fraction_is_a_fraction(self) -> SvcSettings:
+        if isinstance(self.pca_components, float) and not 0.0 < self.pca_components < 1.0:
+            raise ValueError(f"pca_components must be an integer or a fraction in (0, 1), "
+                             f"got {self.pca_components}")
+        return self
+
+
+class SvcSearch(Section):
+    # none: train the setting above; dev: pick from the grid by EER on the dev split;
+    # cv: by mean EER over cross-validation folds of the training split, grouped by speaker.
+    method: Literal["none", "dev", "cv"] = "none"
+    cv_folds: int = Field(4, ge=2)
+    # Values to try for any SvcSettings key; keys left out keep the value set above.
+    grid: dict[str, tuple[int | float | str | None, ...]] = {}
+
+
+class TrainSvcParams(SvcSettings):
+    search: SvcSearch = SvcSearch()
+
+    @model_validator(mode="after")
+    def _grid_values_are_valid_settings(self) -> TrainSvcParams:
+        for key, values in self.search.grid.items():
+            if key not in SvcSettings.model_fields:
+                raise ValueError(f"search.grid.{key}: not an SVC setting (one of "
+                                 f"{', '.join(SvcSettings.model_fields)})")
+            if not values:
+                raise ValueError(f"search.grid.{key}: give at least one value")
+            for value in values:
+                try:
+                    self.setting(**{key: value})
+                except ValidationError as err:
+                    raise ValueError(f"search.grid.{key}: {value!r} is not valid: "
+                                     f"{_own_message(err.errors()[0])}") from None
+        if self.search.grid and self.search.method == "none":
+            raise ValueError("search.grid is given but search.method is none; set it to dev or cv")
+        return self
+
+    def setting(self, **changes) -> SvcSettings:
+        """The base setting, with ``changes`` applied and validated."""
+        return SvcSettings.model_validate({**self.model_dump(exclude={"search"}), **changes})
+
+
+class SpecAugmentParams(Section):
+    """Random frequency and time masks on training spectrograms (Park et al., 2019)."""
+
+    freq_masks: int = Field(2, ge=0)
+    max_freq_width: int = Field(16, ge=1)  # in frequency bins
+    time_masks: int = Field(2, ge=0)
+    max_time_width: int = Field(40, ge=1)  # in frames
+
 
 class TrainCnnParams(Section):
-    filters: tuple[PositiveInt, ...] = Field((16, 32, 64), min_length=1)
+    # simple: a small conv net; lcnn: Light CNN with Max-Feature-Map (Lavrentyeva et al., 2019).
+    arch: Literal["simple", "lcnn"] = "lcnn"
+    filters: tuple[PositiveInt, ...] = Field((16, 32, 64), min_length=1)  # simple: channels per block
+    # lcnn: multiple of the published channel counts (1.0 = 32-48-64-32-32 after MFM).
+    lcnn_width: float = Field(0.5, gt=0.0, le=4.0)
     # Regularisers: the training split has few devices, and an unregularised CNN learns them.
     input_noise: float = Field(0.3, ge=0.0)  # std of Gaussian noise added to the input in training
-    spatial_dropout: float = Field(0.2, ge=0.0, lt=1.0)  # drops whole feature maps after each block
-    dropout: float = Field(0.3, ge=0.0, lt=1.0)
+    spatial_dropout: float = Field(0.2, ge=0.0, lt=1.0)  # simple: drops whole feature maps per block
+    dropout: float = Field(0.3, ge=0.0, lt=1.0)  # before the output layer
+    spec_augment: SpecAugmentParams = SpecAugmentParams()
+    optimizer: Literal["adam", "adamw", "sgd"] = "adam"
+    learning_rate: float = Field(1e-3, gt=0.0)
     epochs: int = Field(30, ge=1)
     batch_size: int = Field(32, ge=1)
-    learning_rate: float = Field(1e-3, gt=0.0)
-    # Stop when the dev loss has not improved for this many epochs; keep the best weights.
+    # Early stopping: stop when this dev figure has not improved for `patience` epochs,
+    # then keep the best epoch's weights.
+    monitor: Literal["dev_eer", "dev_loss"] = "dev_eer"
     patience: int = Field(8, ge=1)
 
 
@@ -197,10 +290,14 @@ class Params(Section):
     @model_validator(mode="after")
     def _mel_range_below_nyquist(self) -> Params:
         nyquist = self.data.sample_rate / 2
-        for key in ("fmin", "fmax"):
-            value = getattr(self.features, key)
-            if value is not None and value > nyquist:
-                raise ValueError(f"features.{key} ({value}) exceeds half of data.sample_rate ({nyquist:g} Hz)")
+        handcrafted = self.features.handcrafted
+        top_edge = handcrafted.band_edges_hz[-1]
+        if handcrafted.band_energy and top_edge > nyquist:
+            raise ValueError(f"features.handcrafted.band_edges_hz: the top edge ({top_edge:g}) exceeds half of "
+                             f"data.sample_rate ({nyquist:g} Hz)")
+        if handcrafted.cqcc and 2 * handcrafted.cqt_fmin > nyquist:
+            raise ValueError(f"features.handcrafted.cqt_fmin ({handcrafted.cqt_fmin:g}) leaves no whole octave "
+                             f"below half of data.sample_rate ({nyquist:g} Hz)")
         return self
 
 
@@ -243,11 +340,15 @@ def _describe(err: ValidationError, source: str) -> str:
         elif problem["type"] == "missing":
             reason = "required key is missing"
         elif problem["type"] == "value_error":  # our own checks: the message says it all
-            reason = problem["msg"]
+            reason = _own_message(problem)
         else:
             reason = f"{problem['msg']} (got {problem.get('input')!r})"
         lines.append(f"{source}: {key}: {reason}" if key else f"{source}: {reason}")
     return "\n".join(dict.fromkeys(lines))
+
+
+def _own_message(problem: dict) -> str:
+    return problem["msg"].removeprefix("Value error, ")
 
 
 def _is_type_tag(part) -> bool:

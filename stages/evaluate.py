@@ -11,12 +11,12 @@ from deepfake_audio.models import cnn, svc
 
 
 def main() -> None:
-    table, log_mel = read_features(paths.FEATURES)
+    table, spectrograms = read_features(paths.FEATURES)
     rows = split_rows(table, "dev", "eval")
     scored = table.iloc[rows][["utt_id", "split", "label"]].reset_index(drop=True)
     model_scores = {
         "svc": svc.svc_scores(svc.load_svc(paths.MODELS / svc.MODEL_FILE), table.iloc[rows]),
-        "cnn": cnn.cnn_scores(cnn.load_cnn(paths.MODELS / cnn.MODEL_FILE), log_mel[rows]),
+        "cnn": cnn.cnn_scores(cnn.load_cnn(paths.MODELS / cnn.MODEL_FILE), spectrograms, rows),
     }
     for name, values in model_scores.items():
         # Metrics are computed from the scores exactly as written, so the CSV reproduces them.

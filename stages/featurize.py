@@ -1,4 +1,4 @@
-"""DVC stage `featurize`: named utterance features and log-Mel spectrograms for every utterance."""
+"""DVC stage `featurize`: named utterance features and a fixed-size spectrogram for every utterance."""
 
 from deepfake_audio import paths
 from deepfake_audio.corpus.manifest import read_manifest

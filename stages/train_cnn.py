@@ -1,4 +1,4 @@
-"""DVC stage `train_cnn`: train the CNN on training log-Mels, early-stopped on dev."""
+"""DVC stage `train_cnn`: train the CNN on training spectrograms, early-stopped on dev."""
 
 from dataclasses import asdict
 
@@ -12,16 +12,17 @@ from deepfake_audio.params import load_params
 
 def main() -> None:
     params = load_params()
-    table, log_mel = read_features(paths.FEATURES)
+    table, spectrograms = read_features(paths.FEATURES)
     train, dev = split_rows(table, "train"), split_rows(table, "dev")
     with atomic_path(paths.TRAIN_CNN_PLOTS) as curves_dir:
         model, summary = train_cnn(
-            log_mel[train], table["label"].iloc[train], log_mel[dev], table["label"].iloc[dev],
+            spectrograms, train, table["label"].iloc[train], dev, table["label"].iloc[dev],
             params.train_cnn, params.seed, curves_dir=curves_dir,
         )
     save_cnn(model, paths.MODELS / MODEL_FILE)
     write_json(paths.metrics_file("train_cnn"), {
-        "n_train": len(train), "n_parameters": model.count_params(), **asdict(summary)})
+        "arch": params.train_cnn.arch, "n_train": len(train), "n_parameters": model.count_params(),
+        **asdict(summary)})
 
 
 if __name__ == "__main__":

@@ -1,45 +1,120 @@
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
+import soundfile as sf
 
 from conftest import SAMPLE_RATE, tone
 from deepfake_audio.audio import AudioError, load_audio
 from deepfake_audio.corpus.manifest import manifest_from_asvspoof2017
-from deepfake_audio.features.analysis import analyse, feature_names, fix_frames
-from deepfake_audio.features.extract import extract_features
-from deepfake_audio.features.store import feature_columns, read_features, split_rows
 from deepfake_audio.errors import InputError
+from deepfake_audio.features import extract
+from deepfake_audio.features.analysis import analyse_batch, feature_names
+from deepfake_audio.features.extract import extract_features
+from deepfake_audio.features.spectrogram import (
+    SpectrogramStats,
+    fix_frames,
+    read_spectrogram_stats,
+    write_spectrogram_stats,
+)
+from deepfake_audio.features.store import feature_columns, read_features, split_rows
 from deepfake_audio.params import FeaturesParams, SpectrogramParams
 
 PARAMS = FeaturesParams()
+FAMILIES = ("mfcc", "lfcc", "cqcc", "spectral", "band_energy")
+FFT_BIN_HZ = SAMPLE_RATE / PARAMS.n_fft
 
 
-def test_feature_names_are_readable_and_complete():
+def analyse(signal, params=PARAMS):
+    return analyse_batch([signal], SAMPLE_RATE, params)[0]
+
+
+def features_of(signal, params=PARAMS) -> dict[str, float]:
+    return dict(zip(feature_names(params), analyse(signal, params).features))
+
+
+def test_feature_names_are_unique_readable_and_complete():
     names = feature_names(PARAMS)
-    assert len(names) == 3 * 2 * PARAMS.n_mfcc + 6 * 2
+    cepstra, spectral, bands = 3 * 3 * 20 * 2, (6 + 7) * 2, 6 * 2  # 7 contrast bands
+    assert len(names) == cepstra + spectral + bands == 398
     assert len(set(names)) == len(names)
-    assert names[:2] == ["mfcc_0_mean", "mfcc_0_std"]
-    assert "mfcc_19_delta2_std" in names and "spectral_rolloff_mean" in names
+    assert all(re.fullmatch(r"[a-z][a-z0-9_]*_(mean|std)", name) for name in names)
+    for name in ("mfcc_3_mean", "lfcc_3_delta_std", "cqcc_0_delta2_mean", "spectral_contrast_2_mean",
+                 "spectral_rolloff_std", "spectral_zcr_mean", "band_energy_4000_6000hz_mean"):
+        assert name in names
 
 
-def test_analysis_shapes_and_finite_values():
-    result = analyse(tone(440, seconds=1.0), SAMPLE_RATE, PARAMS)
-    assert result.features.shape == (len(feature_names(PARAMS)),)
-    assert np.all(np.isfinite(result.features))
-    assert result.log_mel.shape == (PARAMS.n_mels, PARAMS.spectrogram.n_frames)
-    assert result.log_mel.dtype == np.float16
+@pytest.mark.parametrize("family", FAMILIES)
+def test_switching_a_family_off_removes_exactly_its_columns(family):
+    reduced = FeaturesParams(handcrafted={family: False})
+    prefix = {"spectral": "spectral_", "band_energy": "band_energy_"}.get(family, f"{family}_")
+    full = feature_names(PARAMS)
+    assert feature_names(reduced) == [name for name in full if not name.startswith(prefix)]
+    assert len(analyse(tone(440), reduced).features) == len(feature_names(reduced))
+
+
+def test_without_deltas_only_the_static_cepstra_remain():
+    names = feature_names(FeaturesParams(handcrafted={"deltas": False}))
+    assert not any("delta" in name for name in names)
+    assert len(names) == 398 - 3 * 2 * 20 * 2
+
+
+@pytest.mark.parametrize("signal", [
+    tone(440, seconds=1.0),
+    tone(1000, seconds=0.1),
+    np.random.default_rng(0).normal(0, 1e-6, SAMPLE_RATE).astype(np.float32),
+    np.zeros(SAMPLE_RATE // 2, dtype=np.float32),
+], ids=["tone", "0.1 s", "near silence", "digital silence"])
+@pytest.mark.parametrize("kind", ["linear", "mel"])
+def test_every_value_is_finite_and_shapes_are_fixed(signal, kind):
+    params = FeaturesParams(spectrogram={"kind": kind})
+    result = analyse(signal, params)
+    assert result.features.shape == (len(feature_names(params)),)
+    assert result.features.dtype == np.float64 and np.all(np.isfinite(result.features))
+    bins = 64 if kind == "mel" else PARAMS.n_fft // 2 + 1
+    assert result.spectrogram.shape == (bins, PARAMS.spectrogram.n_frames)
+    assert result.spectrogram.dtype == np.float16
+    assert np.all(np.isfinite(result.spectrogram.astype(float)))
+
+
+def test_a_5_khz_tone_lands_in_its_band_its_centroid_and_its_fft_bin():
+    values = features_of(tone(5000.0))
+    assert values["band_energy_4000_6000hz_mean"] == pytest.approx(0.0, abs=0.5)
+    others = [value for name, value in values.items()
+              if name.startswith("band_energy_") and name.endswith("_mean") and "4000_6000" not in name]
+    assert max(others) < -40.0
+    assert values["spectral_centroid_mean"] == pytest.approx(5000.0, rel=0.02)
+    spectrogram = analyse(tone(5000.0)).spectrogram.astype(float)
+    assert np.argmax(spectrogram.mean(axis=1)) == round(5000.0 / FFT_BIN_HZ)
 
 
 @pytest.mark.parametrize("freq_hz", [500.0, 4000.0])
-def test_a_tone_puts_the_spectral_centroid_at_its_frequency(freq_hz):
-    values = dict(zip(feature_names(PARAMS), analyse(tone(freq_hz), SAMPLE_RATE, PARAMS).features))
-    assert values["spectral_centroid_mean"] == pytest.approx(freq_hz, rel=0.05)
+def test_the_spectral_centroid_follows_a_tone(freq_hz):
+    assert features_of(tone(freq_hz))["spectral_centroid_mean"] == pytest.approx(freq_hz, rel=0.05)
 
 
 def test_a_high_tone_lights_up_high_mel_bands():
-    log_mel = analyse(tone(6000.0), SAMPLE_RATE, FeaturesParams(spectrogram={"normalize": "none"})).log_mel
-    band_energy = log_mel.astype(float).mean(axis=1)
-    assert np.argmax(band_energy) > PARAMS.n_mels * 3 // 4
+    params = FeaturesParams(spectrogram={"kind": "mel", "normalize": "none"})
+    spectrogram = analyse(tone(6000.0), params).spectrogram.astype(float)
+    assert np.argmax(spectrogram.mean(axis=1)) > 64 * 3 // 4
+
+
+def test_a_batch_gives_the_same_features_as_one_file_at_a_time():
+    rng = np.random.default_rng(1)
+    signals = [(0.1 * rng.standard_normal(int(seconds * SAMPLE_RATE))).astype(np.float32) + tone(freq, seconds)
+               for seconds, freq in ((0.3, 300.0), (1.7, 2500.0), (0.9, 6100.0))]
+    batch = analyse_batch(signals, SAMPLE_RATE, PARAMS)
+    for signal, together in zip(signals, batch):
+        alone = analyse(signal)
+        assert np.allclose(together.features, alone.features, rtol=1e-4, atol=0.05)
+        assert np.array_equal(together.spectrogram, alone.spectrogram)
+
+
+def test_cepstra_tell_tones_apart():
+    low, high = features_of(tone(300.0)), features_of(tone(5000.0))
+    for family in ("mfcc", "lfcc", "cqcc"):
+        assert abs(low[f"{family}_1_mean"] - high[f"{family}_1_mean"]) > 1.0
 
 
 def test_cropping_keeps_the_start():
@@ -60,6 +135,12 @@ def test_zero_padding_appends_silence():
     assert fixed.tolist() == [[-5, 2, 3, -5, -5, -5, -5, -5]]
 
 
+def test_a_short_utterance_is_repeated_to_the_fixed_length():
+    params = FeaturesParams(spectrogram={"n_frames": 40, "normalize": "none"})
+    spectrogram = analyse(tone(700.0, seconds=0.1), params).spectrogram  # 11 frames
+    assert np.array_equal(spectrogram[:, 11:22], spectrogram[:, :11])
+
+
 def test_utterance_normalisation_removes_gain_only():
     spec = np.array([[1.0, 2.0], [5.0, 8.0]])
     fixed = fix_frames(spec, SpectrogramParams(n_frames=8, normalize="utterance"))
@@ -68,36 +149,84 @@ def test_utterance_normalisation_removes_gain_only():
     assert np.allclose(fixed, louder)
 
 
-def test_extract_features_writes_aligned_table_and_spectrograms(small_corpus, tmp_path):
+def test_global_normalisation_uses_the_training_split_only(small_corpus, tmp_path):
     manifest = manifest_from_asvspoof2017(small_corpus)
+    noise = np.random.default_rng(2).normal(0, 0.3, SAMPLE_RATE // 2)
+    for path in manifest.loc[manifest["split"] == "dev", "path"]:  # dev: broadband, unlike the tones
+        sf.write(path, noise, SAMPLE_RATE, subtype="PCM_16")
+    params = FeaturesParams(handcrafted={"cqcc": False}, spectrogram={"n_frames": 60, "normalize": "global"})
+    extract_features(manifest, tmp_path / "features", params, sample_rate=SAMPLE_RATE, n_jobs=1)
+    table, spectrograms = read_features(tmp_path / "features")
+
+    unnormalised = FeaturesParams(handcrafted={"cqcc": False}, spectrogram={"n_frames": 60, "normalize": "none"})
+    raw = np.stack([analyse(load_audio(path, SAMPLE_RATE), unnormalised).spectrogram
+                    for path in manifest["path"]]).astype(np.float64)
+    train = raw[split_rows(table, "train")]
+    stats = read_spectrogram_stats(tmp_path / "features")
+    assert np.allclose(stats.mean, train.mean(axis=(0, 2)), atol=1e-3)
+    assert np.allclose(stats.std, train.std(axis=(0, 2)), atol=1e-3)
+    assert np.abs(stats.mean - raw.mean(axis=(0, 2))).max() > 10.0  # dev would have moved them
+    assert np.allclose(spectrograms, stats.apply(raw), atol=0.02)  # float16 storage
+    assert np.abs(np.asarray(spectrograms[split_rows(table, "train")], float).mean(axis=(0, 2))).max() < 0.01
+
+
+def test_spectrogram_statistics_round_trip(tmp_path):
+    stats = SpectrogramStats(mean=np.linspace(-80, -20, 257, dtype=np.float32),
+                             std=np.linspace(1, 9, 257, dtype=np.float32))
+    write_spectrogram_stats(tmp_path, stats)
+    again = read_spectrogram_stats(tmp_path)
+    assert np.array_equal(again.mean, stats.mean) and np.array_equal(again.std, stats.std)
+    with pytest.raises(InputError, match=r"spectrogram_stats.npz: not found; .*spectrogram.normalize is global"):
+        read_spectrogram_stats(tmp_path / "elsewhere")
+
+
+def test_extract_features_writes_aligned_rows_in_manifest_order(small_corpus, tmp_path, monkeypatch):
+    manifest = manifest_from_asvspoof2017(small_corpus)
+    seconds = [0.3 + 0.1 * ((5 * row) % 12) for row in range(len(manifest))]  # shuffled durations
+    for row, path in enumerate(manifest["path"]):
+        sf.write(path, tone(300 + 100 * row, seconds[row]), SAMPLE_RATE, subtype="PCM_16")
+    manifest["duration_s"] = seconds
+    monkeypatch.setattr(extract, "_CHUNK", 5)  # chunks of similar duration, across the splits
+
     out = tmp_path / "features"
     extract_features(manifest, out, PARAMS, sample_rate=SAMPLE_RATE, n_jobs=2)
-    table, log_mel = read_features(out)
+    table, spectrograms = read_features(out)
     assert table["utt_id"].tolist() == manifest["utt_id"].tolist()
-    assert list(table.columns[:3]) == ["utt_id", "split", "label"]
+    assert list(table.columns[:4]) == ["utt_id", "split", "label", "speaker"]
+    assert table["speaker"].tolist() == manifest["speaker"].tolist()
     assert feature_columns(table) == feature_names(PARAMS)
-    assert log_mel.shape == (len(manifest), PARAMS.n_mels, PARAMS.spectrogram.n_frames)
-    assert isinstance(log_mel, np.memmap)
-    for row in (0, 5, 11):  # each row holds its own utterance (the files are distinct tones)
-        expected = analyse(load_audio(manifest["path"][row], SAMPLE_RATE), SAMPLE_RATE, PARAMS)
-        assert np.array_equal(log_mel[row], expected.log_mel)
-        assert np.allclose(table.iloc[row][feature_names(PARAMS)].to_numpy(float), expected.features)
+    assert spectrograms.shape == (len(manifest), PARAMS.n_fft // 2 + 1, PARAMS.spectrogram.n_frames)
+    assert isinstance(spectrograms, np.memmap) and spectrograms.dtype == np.float16
+    for row in range(len(manifest)):  # each row holds its own utterance (distinct tones and lengths)
+        expected = analyse(load_audio(manifest["path"][row], SAMPLE_RATE))
+        assert np.array_equal(spectrograms[row], expected.spectrogram)
+        assert np.allclose(table.iloc[row][feature_names(PARAMS)].to_numpy(float), expected.features,
+                           rtol=1e-4, atol=0.05)
     assert split_rows(table, "dev").tolist() == [4, 5, 6, 7]
 
     serial = tmp_path / "serial"
     extract_features(manifest, serial, PARAMS, sample_rate=SAMPLE_RATE, n_jobs=1)
-    serial_table, serial_log_mel = read_features(serial)
+    serial_table, serial_spectrograms = read_features(serial)
     pd.testing.assert_frame_equal(serial_table, table)
-    assert np.array_equal(serial_log_mel, log_mel)
+    assert np.array_equal(serial_spectrograms, spectrograms)
 
 
 def test_misaligned_feature_files_are_refused(small_corpus, tmp_path):
     manifest = manifest_from_asvspoof2017(small_corpus)
     extract_features(manifest.iloc[:4], tmp_path / "short", PARAMS, sample_rate=SAMPLE_RATE, n_jobs=1)
     extract_features(manifest, tmp_path / "full", PARAMS, sample_rate=SAMPLE_RATE, n_jobs=1)
-    (tmp_path / "short" / "log_mel.npy").replace(tmp_path / "full" / "log_mel.npy")
-    with pytest.raises(InputError, match=r"full: log_mel.npy has 4 rows but utterances.csv has 12; rerun"):
+    (tmp_path / "short" / "spectrogram.npy").replace(tmp_path / "full" / "spectrogram.npy")
+    with pytest.raises(InputError, match=r"full: spectrogram.npy has 4 rows but utterances.csv has 12; rerun"):
         read_features(tmp_path / "full")
+
+
+def test_global_normalisation_needs_training_files(small_corpus, tmp_path):
+    manifest = manifest_from_asvspoof2017(small_corpus)
+    params = FeaturesParams(spectrogram={"normalize": "global"})
+    with pytest.raises(InputError, match=r"features.spectrogram.normalize: global needs training utterances"):
+        extract_features(manifest[manifest["split"] == "dev"], tmp_path / "features", params,
+                         sample_rate=SAMPLE_RATE, n_jobs=1)
+    assert not (tmp_path / "features").exists()
 
 
 def test_a_bad_file_leaves_no_feature_folder(small_corpus, tmp_path):

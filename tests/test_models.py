@@ -6,9 +6,9 @@ import skops.io
 
 from deepfake_audio.errors import InputError
 from deepfake_audio.metrics import equal_error_rate
-from deepfake_audio.models.cnn import cnn_scores, load_cnn, save_cnn, train_cnn
-from deepfake_audio.models.svc import load_svc, save_svc, svc_scores, train_svc
-from deepfake_audio.params import TrainCnnParams, TrainSvcParams
+from deepfake_audio.models.cnn import build_cnn, cnn_scores, load_cnn, save_cnn, spec_augment, train_cnn
+from deepfake_audio.models.svc import LabelledFeatures, load_svc, save_svc, search_svc, svc_scores, train_svc
+from deepfake_audio.params import SpecAugmentParams, SvcSettings, TrainCnnParams, TrainSvcParams
 
 
 def eer(labels, scores):
@@ -16,15 +16,25 @@ def eer(labels, scores):
     return equal_error_rate(scores[labels == "bonafide"], scores[labels == "spoof"])[0]
 
 
-def feature_set(n, seed):
-    """Bona fide and spoof differ in a ratio of two columns; a third is noise."""
+def feature_set(n, seed, speakers=4):
+    """Bona fide and spoof differ in two columns; a third is noise."""
     rng = np.random.default_rng(seed)
     labels = np.array(["bonafide", "spoof"] * (n // 2))
     shift = np.where(labels == "bonafide", 1.5, -1.5)
     table = pd.DataFrame({
         "hf_energy": rng.normal(shift, 1.0), "lf_energy": rng.normal(-shift, 1.0),
         "noise": rng.normal(0.0, 1.0, n)})
-    return table, pd.Series(labels)
+    return LabelledFeatures(table, pd.Series(labels), pd.Series([f"M{i // 2 % speakers}" for i in range(n)]))
+
+
+def ring_set(n, seed):
+    """Bona fide inside a ring, spoof outside: no linear boundary separates them."""
+    rng = np.random.default_rng(seed)
+    labels = np.array(["bonafide", "spoof"] * (n // 2))
+    radius = np.where(labels == "bonafide", 1.0, 3.0) + rng.normal(0.0, 0.3, n)
+    angle = rng.uniform(0.0, 2 * np.pi, n)
+    table = pd.DataFrame({"x": radius * np.cos(angle), "y": radius * np.sin(angle)})
+    return LabelledFeatures(table, pd.Series(labels), pd.Series([f"M{i // 2 % 4}" for i in range(n)]))
 
 
 def spectrogram_set(n, seed, bands=16, frames=24):
@@ -36,23 +46,52 @@ def spectrogram_set(n, seed, bands=16, frames=24):
     return x, labels
 
 
-def test_svc_learns_a_separable_set_and_survives_saving(tmp_path):
-    train, train_labels = feature_set(200, seed=0)
-    test, test_labels = feature_set(200, seed=1)
-    model = train_svc(train, train_labels, TrainSvcParams(), seed=0)
-    scores = svc_scores(model, test)
-    assert eer(test_labels, scores) < 0.05
+@pytest.mark.parametrize("setting", [SvcSettings(), SvcSettings(pca_components=2, kernel="linear")])
+def test_svc_learns_a_separable_set_and_survives_saving(tmp_path, setting):
+    train, test = feature_set(200, seed=0), feature_set(200, seed=1)
+    model = train_svc(train, setting, seed=0)
+    scores = svc_scores(model, test.features)
+    assert eer(test.labels, scores) < 0.05
 
     save_svc(model, tmp_path / "svc.skops")
     reloaded = load_svc(tmp_path / "svc.skops")
-    assert np.array_equal(svc_scores(reloaded, test), scores)
+    assert np.array_equal(svc_scores(reloaded, test.features), scores)
+    assert np.array_equal(svc_scores(train_svc(train, setting, seed=0), test.features), scores)
 
 
 def test_svc_scores_need_the_training_columns():
-    train, labels = feature_set(40, seed=0)
-    model = train_svc(train, labels, TrainSvcParams(), seed=0)
+    train = feature_set(40, seed=0)
+    model = train_svc(train, SvcSettings(), seed=0)
     with pytest.raises(InputError, match=r"lacks 1 columns the SVC was trained on: \['noise'\]"):
-        svc_scores(model, train.drop(columns="noise"))
+        svc_scores(model, train.features.drop(columns="noise"))
+
+
+@pytest.mark.parametrize("method", ["dev", "cv"])
+def test_grid_search_picks_the_kernel_that_fits(method):
+    # A ring needs the RBF kernel; a linear SVC is at chance. Linear is listed first, so
+    # a search that ignored the scores would keep it.
+    params = TrainSvcParams(search={"method": method, "cv_folds": 4, "grid": {"kernel": ("linear", "rbf")}})
+    result = search_svc(ring_set(160, seed=0), ring_set(80, seed=1), params, seed=0)
+    assert result.setting.kernel == "rbf"
+    assert [row["kernel"] for row in result.table] == ["rbf", "linear"]
+    best, worst = result.table
+    assert best["eer"] < 5.0 < 30.0 < worst["eer"]
+    assert set(best) == {"kernel", "eer", "eer_std"}
+
+
+def test_grid_search_by_cv_keeps_speakers_apart():
+    params = TrainSvcParams(search={"method": "cv", "cv_folds": 5, "grid": {"C": (1.0,)}})
+    with pytest.raises(InputError, match=r"cv_folds \(5\) exceeds the 4 speakers of the training split"):
+        search_svc(feature_set(40, seed=0), None, params, seed=0)
+
+
+def test_grid_search_refuses_folds_with_one_class():
+    data = feature_set(40, seed=0)
+    # All bona fide files from one speaker, the spoofs from two others: some fold has one class.
+    speakers = pd.Series(["A", "B", "A", "C"] * 10)
+    params = TrainSvcParams(search={"method": "cv", "cv_folds": 2, "grid": {"C": (1.0,)}})
+    with pytest.raises(InputError, match=r"fold \d holds one class only"):
+        search_svc(LabelledFeatures(data.features, data.labels, speakers), None, params, seed=0)
 
 
 class Payload:
@@ -73,24 +112,65 @@ def test_missing_model_files(tmp_path):
         load_cnn(tmp_path / "cnn.keras")
 
 
-CNN_PARAMS = TrainCnnParams(filters=(4, 8), epochs=12, batch_size=16, learning_rate=0.01, patience=12)
+NO_MASKS = SpecAugmentParams(freq_masks=0, time_masks=0)
+CNN_PARAMS = {
+    "simple": TrainCnnParams(arch="simple", filters=(4, 8), epochs=12, batch_size=16, learning_rate=0.01,
+                             patience=12, spec_augment=NO_MASKS),
+    "lcnn": TrainCnnParams(arch="lcnn", lcnn_width=0.25, epochs=12, batch_size=16, learning_rate=0.01,
+                           patience=12, spec_augment=NO_MASKS),
+}
 
 
-def test_cnn_learns_a_separable_set_deterministically(tmp_path):
-    train_x, train_labels = spectrogram_set(96, seed=0)
-    dev_x, dev_labels = spectrogram_set(32, seed=1)
-    test_x, test_labels = spectrogram_set(64, seed=2)
-    model, summary = train_cnn(train_x, train_labels, dev_x, dev_labels, CNN_PARAMS, seed=3)
-    scores = cnn_scores(model, test_x)
+def stacked(*sets):
+    """One spectrogram array (like the feature folder's) and the rows of each set in it."""
+    x = np.concatenate([x for x, _ in sets])
+    bounds = np.cumsum([0] + [len(x) for x, _ in sets])
+    return x, [np.arange(start, end) for start, end in zip(bounds[:-1], bounds[1:])]
+
+
+@pytest.mark.parametrize("arch", ["simple", "lcnn"])
+def test_cnn_learns_a_separable_set_deterministically(tmp_path, arch):
+    train, dev, test = spectrogram_set(96, seed=0), spectrogram_set(32, seed=1), spectrogram_set(64, seed=2)
+    x, (train_rows, dev_rows, test_rows) = stacked(train, dev, test)
+    params = CNN_PARAMS[arch]
+    model, summary = train_cnn(x, train_rows, train[1], dev_rows, dev[1], params, seed=3)
+    scores = cnn_scores(model, x, test_rows)
     assert scores.shape == (64,)
-    assert eer(test_labels, scores) < 0.1
-    assert 1 <= summary.best_epoch <= summary.epochs_run == CNN_PARAMS.epochs
+    assert eer(test[1], scores) < 0.1
+    assert 1 <= summary.best_epoch <= summary.epochs_run == params.epochs
+    assert summary.best_dev_eer < 10.0
 
-    again, _ = train_cnn(train_x, train_labels, dev_x, dev_labels, CNN_PARAMS, seed=3)
-    assert np.array_equal(cnn_scores(again, test_x), scores)
+    again, _ = train_cnn(x, train_rows, train[1], dev_rows, dev[1], params, seed=3)
+    assert np.array_equal(cnn_scores(again, x, test_rows), scores)
 
     save_cnn(model, tmp_path / "cnn.keras")
-    assert np.allclose(cnn_scores(load_cnn(tmp_path / "cnn.keras"), test_x), scores, atol=1e-6)
+    assert np.allclose(cnn_scores(load_cnn(tmp_path / "cnn.keras"), x, test_rows), scores, atol=1e-6)
+
+
+def test_lcnn_uses_max_feature_map_and_scales_with_width():
+    narrow = build_cnn(32, 40, TrainCnnParams(arch="lcnn", lcnn_width=0.25))
+    wide = build_cnn(32, 40, TrainCnnParams(arch="lcnn", lcnn_width=0.5))
+    kinds = [type(layer).__name__ for layer in narrow.layers]
+    assert kinds.count("Maximum") == 10  # nine conv layers and the dense layer
+    assert wide.count_params() > 2 * narrow.count_params()
+    assert narrow.output_shape == (None, 1)
+
+
+def test_spec_augment_masks_within_limits():
+    params = SpecAugmentParams(freq_masks=1, max_freq_width=3, time_masks=1, max_time_width=5)
+    batch = np.ones((20, 16, 30), dtype=np.float32)
+    batch[:, 0, 0] = 0.0  # the mean is just under 1: masked cells differ from the rest
+    spec_augment(batch, params, np.random.default_rng(0))
+    masked = batch != 1.0
+    masked[:, 0, 0] = False
+    full_rows = masked.all(axis=2).sum(axis=1)
+    full_columns = masked.all(axis=1).sum(axis=1)
+    assert full_rows.max() <= 3 and full_columns.max() <= 5
+    assert full_rows.sum() > 0 and full_columns.sum() > 0
+    again = np.ones((20, 16, 30), dtype=np.float32)
+    again[:, 0, 0] = 0.0
+    spec_augment(again, params, np.random.default_rng(0))
+    assert np.array_equal(again, batch)
 
 
 def test_cnn_loader_refuses_serialized_code(tmp_path):
@@ -105,4 +185,4 @@ def test_cnn_loader_refuses_serialized_code(tmp_path):
 def test_cnn_needs_both_classes():
     x, _ = spectrogram_set(8, seed=0)
     with pytest.raises(InputError, match="must contain both bona fide and spoofed"):
-        train_cnn(x, ["spoof"] * 8, x, ["spoof"] * 8, CNN_PARAMS, seed=0)
+        train_cnn(x, np.arange(8), ["spoof"] * 8, np.arange(8), ["spoof"] * 8, CNN_PARAMS["simple"], seed=0)

@@ -64,7 +64,7 @@ def test_missing_required_section(raw):
 
 def test_reversed_range_is_refused(raw):
     raw["synthetic"]["snr_db"] = [30, 10]
-    with pytest.raises(ParamsError, match=r"synthetic: Value error, snr_db must be \[low, high\]"):
+    with pytest.raises(ParamsError, match=r"synthetic: snr_db must be \[low, high\]"):
         parse_params(raw, "p")
 
 
@@ -79,24 +79,70 @@ def test_missing_and_malformed_files(tmp_path):
 
 def test_a_split_with_more_speakers_than_files_is_refused(raw):
     raw["synthetic"]["dev"].update(speakers=6, genuine=5, spoof=20)
-    with pytest.raises(ParamsError, match=r"^p: synthetic.dev: Value error, speakers \(6\) exceeds genuine \(5\)"):
+    with pytest.raises(ParamsError, match=r"^p: synthetic.dev: speakers \(6\) exceeds genuine \(5\)"):
         parse_params(raw, "p")
 
 
 def test_the_synthetic_corpus_has_no_root(raw):
     raw["data"]["root"] = "/data/ASVspoof2017"
-    with pytest.raises(ParamsError, match=r"^p: data: Value error, root must be null for the synthetic corpus"):
+    with pytest.raises(ParamsError, match=r"^p: data: root must be null for the synthetic corpus"):
         parse_params(raw, "p")
 
 
-def test_mel_range_must_fit_the_sample_rate(raw):
-    raw["features"]["fmax"] = 9000.0
-    raw["data"]["sample_rate"] = 16000
-    with pytest.raises(ParamsError, match=r"^p: Value error, features.fmax \(9000.0\) exceeds half of "
-                                          r"data.sample_rate \(8000 Hz\)$"):
+def test_project_feature_params_load(raw):
+    features = load_params(PROJECT_PARAMS).features
+    assert features.handcrafted.band_edges_hz == (0.0, 500.0, 1000.0, 2000.0, 4000.0, 6000.0, 8000.0)
+    assert features.spectrogram.kind in ("mel", "linear")
+    raw["features"]["n_mfcc"] = 20  # the flat layout before handcrafted/spectrogram
+    with pytest.raises(ParamsError, match=r"^p: features.n_mfcc: unknown key$"):
         parse_params(raw, "p")
-    raw["features"].update(fmin=4000.0, fmax=3000.0)
-    with pytest.raises(ParamsError, match=r"^p: features: Value error, fmax \(3000.0\) must exceed fmin"):
+
+
+def test_band_edges_must_fit_the_sample_rate(raw):
+    raw["data"]["sample_rate"] = 12000
+    with pytest.raises(ParamsError, match=r"^p: features.handcrafted.band_edges_hz: the top edge "
+                                          r"\(8000\) exceeds half of data.sample_rate \(6000 Hz\)$"):
+        parse_params(raw, "p")
+    raw["features"]["handcrafted"]["band_energy"] = False  # the edges matter only for band energies
+    assert parse_params(raw).data.sample_rate == 12000
+
+
+@pytest.mark.parametrize("edges", [[0, 500, 500, 1000], [1000, 500], [-100, 500]])
+def test_band_edges_must_increase(raw, edges):
+    raw["features"]["handcrafted"]["band_edges_hz"] = edges
+    with pytest.raises(ParamsError, match=r"^p: features.handcrafted: band_edges_hz must be "
+                                          r"non-negative and strictly increasing, got \["):
+        parse_params(raw, "p")
+
+
+def test_the_cqt_needs_an_octave_below_nyquist(raw):
+    raw["features"]["handcrafted"]["cqt_fmin"] = 5000.0
+    with pytest.raises(ParamsError, match=r"^p: features.handcrafted.cqt_fmin \(5000\) leaves no "
+                                          r"whole octave below half of data.sample_rate \(8000 Hz\)$"):
+        parse_params(raw, "p")
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"mfcc": False, "lfcc": False, "cqcc": False, "spectral": False, "band_energy": False},
+     r"switch on at least one of mfcc, lfcc, cqcc, spectral, band_energy"),
+    ({"n_cepstra": 80}, r"n_cepstra \(80\) must not exceed n_mels \(64\)"),
+    ({"n_cepstra": 30, "n_mels": 40, "n_linear": 24}, r"n_cepstra \(30\) must not exceed n_linear \(24\)"),
+])
+def test_handcrafted_families_are_checked(raw, changes, message):
+    raw["features"]["handcrafted"].update(changes)
+    with pytest.raises(ParamsError, match=rf"^p: features.handcrafted: {message}$"):
+        parse_params(raw, "p")
+
+
+def test_feature_window_and_choices_are_checked(raw):
+    raw["features"]["win_length"] = 600
+    with pytest.raises(ParamsError, match=r"^p: features: win_length \(600\) must not exceed "
+                                          r"n_fft \(512\)$"):
+        parse_params(raw, "p")
+    raw["features"]["win_length"] = 400
+    raw["features"]["spectrogram"]["normalize"] = "per_bin"
+    with pytest.raises(ParamsError, match=r"^p: features.spectrogram.normalize: Input should be 'utterance', "
+                                          r"'global' or 'none'"):
         parse_params(raw, "p")
 
 
@@ -108,8 +154,31 @@ def test_cnn_filters_must_be_positive(raw):
 
 def test_custom_source_needs_its_csv(raw):
     raw["data"]["source"] = "custom"
-    with pytest.raises(ParamsError, match=r"^p: data: Value error, protocol \(a CSV of path, label, split\) "
+    with pytest.raises(ParamsError, match=r"^p: data: protocol \(a CSV of path, label, split\) "
                                           r"is required for source custom and only used there$"):
         parse_params(raw, "p")
     raw["data"]["protocol"] = "mine.csv"
     assert parse_params(raw).data.protocol == "mine.csv"
+
+
+@pytest.mark.parametrize("grid, method, reason", [
+    ({"Cee": [1.0]}, "dev", "search.grid.Cee: not an SVC setting (one of pca_components, kernel, C, gamma, "
+                            "class_weight)"),
+    ({"C": [1.0, -2.0]}, "dev", "search.grid.C: -2.0 is not valid: Input should be greater than 0"),
+    ({"pca_components": [1.5]}, "cv", "search.grid.pca_components: 1.5 is not valid: "
+                                      "pca_components must be an integer or a fraction in (0, 1), got 1.5"),
+    ({"C": []}, "dev", "search.grid.C: give at least one value"),
+    ({"C": [1.0]}, "none", "search.grid is given but search.method is none; set it to dev or cv"),
+])
+def test_svc_grid_is_checked_value_by_value(raw, grid, method, reason):
+    raw["train_svc"]["search"] = {"method": method, "grid": grid}
+    with pytest.raises(ParamsError) as err:
+        parse_params(raw, "params.yaml")
+    assert str(err.value) == f"params.yaml: train_svc: {reason}"
+
+
+def test_svc_grid_values_keep_their_types(raw):
+    raw["train_svc"]["search"] = {"method": "dev", "grid": {"gamma": ["scale", 0.01], "C": [1, 10]}}
+    params = parse_params(raw).train_svc
+    assert params.setting(gamma=0.01, C=10).model_dump() == {
+        "pca_components": None, "kernel": "rbf", "C": 10.0, "gamma": 0.01, "class_weight": "balanced"}

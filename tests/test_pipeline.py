@@ -68,7 +68,7 @@ def repo(tmp_path_factory):
     def tiny(params):
         params["synthetic"].update(train=TINY_SPLIT, dev=TINY_SPLIT, eval=TINY_SPLIT, phrases=2)
         params["features"]["spectrogram"]["n_frames"] = 48
-        params["train_cnn"].update(filters=[4, 8], epochs=2, batch_size=8)
+        params["train_cnn"].update(lcnn_width=0.25, epochs=2, batch_size=8)
         params["compute"]["n_jobs"] = 1
 
     set_params(repo, tiny)

@@ -78,5 +78,5 @@ def test_a_custom_dataset_goes_through_download_prepare_and_featurize(tmp_path):
     data = json.loads((tmp_path / "metrics" / "data.json").read_text())
     assert {split: data[split]["n_utterances"] for split in ("train", "dev", "eval")} == {
         "train": 2, "dev": 2, "eval": 2}
-    log_mel = np.load(tmp_path / "data" / "features" / "log_mel.npy")
-    assert log_mel.shape == (6, 64, 200) and np.isfinite(log_mel.astype(float)).all()
+    spectrograms = np.load(tmp_path / "data" / "features" / "spectrogram.npy")
+    assert spectrograms.shape == (6, 257, 400) and np.isfinite(spectrograms.astype(float)).all()

@@ -1,7 +1,9 @@
-"""The feature folder: two aligned files, row i of each being the same utterance.
+"""The feature folder: aligned files, row i of each being the same utterance.
 
-``utterances.csv`` holds ``utt_id, split, label`` and the named features; ``log_mel.npy``
-is a float16 array (utterances, n_mels, n_frames), read memory-mapped.
+``utterances.csv`` holds ``utt_id, split, label, speaker`` and the named features;
+``spectrogram.npy`` is a float16 array (utterances, bins, frames), read memory-mapped.
+With ``normalize: global`` the folder also holds the training statistics applied to
+the spectrograms (see ``spectrogram.py``).
 """
 
 from __future__ import annotations
@@ -14,26 +16,27 @@ import pandas as pd
 from deepfake_audio.errors import InputError
 
 TABLE_FILE = "utterances.csv"
-LOG_MEL_FILE = "log_mel.npy"
-ID_COLUMNS = ["utt_id", "split", "label"]
+SPECTROGRAM_FILE = "spectrogram.npy"
+ID_COLUMNS = ["utt_id", "split", "label", "speaker"]
 
 
 def read_feature_table(feature_dir: Path) -> pd.DataFrame:
-    return pd.read_csv(Path(feature_dir) / TABLE_FILE, keep_default_na=False, dtype={"utt_id": str})
+    return pd.read_csv(Path(feature_dir) / TABLE_FILE, keep_default_na=False,
+                       dtype={"utt_id": str, "speaker": str})
 
 
 def read_features(feature_dir: Path) -> tuple[pd.DataFrame, np.ndarray]:
     """The feature table and the memory-mapped spectrograms, checked to be aligned."""
     table = read_feature_table(feature_dir)
-    log_mel = np.load(Path(feature_dir) / LOG_MEL_FILE, mmap_mode="r")
-    if log_mel.shape[0] != len(table):
-        raise InputError(f"{feature_dir}: {LOG_MEL_FILE} has {log_mel.shape[0]} rows but {TABLE_FILE} "
-                         f"has {len(table)}; rerun the featurize stage")
-    return table, log_mel
+    spectrograms = np.load(Path(feature_dir) / SPECTROGRAM_FILE, mmap_mode="r")
+    if spectrograms.shape[0] != len(table):
+        raise InputError(f"{feature_dir}: {SPECTROGRAM_FILE} has {spectrograms.shape[0]} rows but "
+                         f"{TABLE_FILE} has {len(table)}; rerun the featurize stage")
+    return table, spectrograms
 
 
 def split_rows(table: pd.DataFrame, *splits: str) -> np.ndarray:
-    """Row positions of the given splits, usable in both aligned files."""
+    """Row positions of the given splits, usable in all aligned files."""
     return np.flatnonzero(table["split"].isin(splits).to_numpy())
 
 

@@ -1,4 +1,10 @@
-"""Convolutional countermeasure on fixed-size log-Mel spectrograms (Keras 3 on TensorFlow)."""
+"""Convolutional countermeasures on fixed-size spectrograms (Keras 3 on TensorFlow).
+
+Two architectures: ``simple`` (a few conv blocks) and ``lcnn``, the Light CNN with
+Max-Feature-Map activations that won ASVspoof 2017 (Lavrentyeva et al., Interspeech 2017;
+the layer table of their ASVspoof 2019 system). Both are built from Keras' own layers
+only, so a saved model loads in safe mode without any code of ours.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +19,16 @@ from dvclive.keras import DVCLiveCallback
 
 from deepfake_audio.errors import InputError
 from deepfake_audio.io import atomic_path
-from deepfake_audio.params import TrainCnnParams
+from deepfake_audio.metrics import equal_error_rate
+from deepfake_audio.params import SpecAugmentParams, TrainCnnParams
 
 MODEL_FILE = "cnn.keras"
+INPUT_NAME = "spectrogram"
+# Light CNN (Lavrentyeva et al., 2019, table 1): (kernel, channels before MFM, max-pool after).
+# A kernel of 1 is the "network in network" convolution between the 3x3 ones.
+LCNN_LAYERS = ((5, 64, True), (1, 64, False), (3, 96, True), (1, 96, False), (3, 128, True),
+               (1, 128, False), (3, 64, False), (1, 64, False), (3, 64, True))
+LCNN_DENSE = 160  # units before MFM
 
 
 @dataclass(frozen=True)
@@ -23,66 +36,168 @@ class TrainingSummary:
     epochs_run: int
     best_epoch: int
     best_dev_loss: float
+    best_dev_eer: float
 
 
-def build_cnn(n_bands: int, n_frames: int, params: TrainCnnParams) -> keras.Model:
-    """Conv blocks, then average over time only, so the dense layer still sees each band.
+def build_cnn(n_bins: int, n_frames: int, params: TrainCnnParams) -> keras.Model:
+    """The architecture ``params.arch``, ending in one bona fide logit.
 
     Noise and dropout layers are active in training only.
     """
-    inputs = keras.Input(shape=(n_bands, n_frames), name="log_mel")
-    x = keras.layers.Reshape((n_bands, n_frames, 1))(inputs)
+    inputs = keras.Input(shape=(n_bins, n_frames), name=INPUT_NAME)
+    x = keras.layers.Reshape((n_bins, n_frames, 1))(inputs)
     x = keras.layers.GaussianNoise(params.input_noise)(x)
+    x = _lcnn_body(x, params) if params.arch == "lcnn" else _simple_body(x, params)
+    x = keras.layers.Dropout(params.dropout)(x)
+    score = keras.layers.Dense(1, name="bonafide_logit")(x)
+    return keras.Model(inputs, score, name=params.arch)
+
+
+def _simple_body(x, params: TrainCnnParams):
     for filters in params.filters:
         x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
         x = keras.layers.BatchNormalization()(x)
         x = keras.layers.ReLU()(x)
         x = keras.layers.MaxPooling2D(2)(x)
         x = keras.layers.SpatialDropout2D(params.spatial_dropout)(x)
+    # Average over time only, so the dense layer still sees each frequency band.
+    x = keras.layers.AveragePooling2D(pool_size=(1, x.shape[2]))(x)
+    return keras.layers.Flatten()(x)
+
+
+def _lcnn_body(x, params: TrainCnnParams):
+    for index, (kernel, channels, pool) in enumerate(LCNN_LAYERS):
+        half = max(1, round(channels * params.lcnn_width / 2))
+        x = _max_feature_map(
+            lambda: keras.layers.Conv2D(half, kernel, padding="same"), x)
+        if pool:
+            x = keras.layers.MaxPooling2D(2)(x)
+        if index > 0:  # the published net normalises after every block but the first
+            x = keras.layers.BatchNormalization()(x)
+    # Average over time (the published net flattens a fixed-size map; pooling over time
+    # keeps the dense layer small and each frequency band visible).
     x = keras.layers.AveragePooling2D(pool_size=(1, x.shape[2]))(x)
     x = keras.layers.Flatten()(x)
-    x = keras.layers.Dropout(params.dropout)(x)
-    score = keras.layers.Dense(1, name="bonafide_logit")(x)
-    return keras.Model(inputs, score, name="cnn")
+    x = _max_feature_map(lambda: keras.layers.Dense(max(1, round(LCNN_DENSE * params.lcnn_width / 2))), x)
+    return keras.layers.BatchNormalization()(x)
 
 
-def train_cnn(train_x: np.ndarray, train_labels, dev_x: np.ndarray, dev_labels,
+def _max_feature_map(make_layer, x):
+    """Max-Feature-Map: the element-wise maximum of two halves of a layer's outputs.
+
+    Two layers of half the width, then their maximum, compute exactly that with stock layers.
+    """
+    return keras.layers.Maximum()([make_layer()(x), make_layer()(x)])
+
+
+class SpectrogramBatches(keras.utils.PyDataset):
+    """Training batches read from the memory-mapped spectrograms, with SpecAugment masks.
+
+    Order and masks depend only on (seed, epoch, batch), so a rerun sees the same batches.
+    Each batch carries class-balancing sample weights.
+    """
+
+    def __init__(self, spectrograms: np.ndarray, rows: np.ndarray, targets: np.ndarray,
+                 batch_size: int, augment: SpecAugmentParams, seed: int):
+        super().__init__()
+        self.spectrograms, self.rows, self.targets = spectrograms, np.asarray(rows), targets
+        self.batch_size, self.augment, self.seed = batch_size, augment, seed
+        self.class_weight = _balanced_class_weight(targets)
+        self.epoch = 0
+        self.order = self._shuffled()
+
+    def __len__(self) -> int:
+        return -(-len(self.rows) // self.batch_size)
+
+    def __getitem__(self, index: int):
+        picked = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+        x = np.asarray(self.spectrograms[self.rows[picked]], dtype=np.float32)
+        spec_augment(x, self.augment, np.random.default_rng([self.seed, self.epoch, index]))
+        y = self.targets[picked]
+        return x, y, np.where(y == 1, self.class_weight[1], self.class_weight[0]).astype(np.float32)
+
+    def on_epoch_end(self) -> None:
+        self.epoch += 1
+        self.order = self._shuffled()
+
+    def _shuffled(self) -> np.ndarray:
+        return np.random.default_rng([self.seed, self.epoch]).permutation(len(self.rows))
+
+
+def spec_augment(batch: np.ndarray, params: SpecAugmentParams, rng: np.random.Generator) -> None:
+    """Mask random frequency bands and time spans of each (bins, frames) example, in place.
+
+    Masked cells take the example's mean, which is 0 for normalised inputs.
+    """
+    for example in batch:
+        fill = example.mean()
+        for axis, masks, max_width in ((0, params.freq_masks, params.max_freq_width),
+                                       (1, params.time_masks, params.max_time_width)):
+            size = example.shape[axis]
+            for _ in range(masks):
+                width = int(rng.integers(0, min(max_width, size) + 1))
+                start = int(rng.integers(0, size - width + 1))
+                if axis == 0:
+                    example[start:start + width, :] = fill
+                else:
+                    example[:, start:start + width] = fill
+
+
+class DevScores(keras.callbacks.Callback):
+    """Scores the dev split after each epoch and logs ``val_loss`` and ``val_eer`` (%).
+
+    Reading dev batch by batch from the memory map keeps memory flat for large dev sets.
+    """
+
+    def __init__(self, spectrograms: np.ndarray, rows, targets: np.ndarray):
+        super().__init__()
+        self.spectrograms, self.rows, self.targets = spectrograms, np.asarray(rows), targets
+
+    def on_epoch_end(self, epoch, logs=None):
+        logits = cnn_scores(self.model, self.spectrograms, self.rows)
+        is_bonafide = self.targets == 1
+        eer, _ = equal_error_rate(logits[is_bonafide], logits[~is_bonafide])
+        logs["val_loss"] = float(keras.losses.BinaryCrossentropy(from_logits=True)(self.targets, logits))
+        logs["val_eer"] = 100.0 * eer
+
+
+def train_cnn(spectrograms: np.ndarray, train_rows, train_labels, dev_rows, dev_labels,
               params: TrainCnnParams, seed: int, curves_dir: Path | None = None,
               ) -> tuple[keras.Model, TrainingSummary]:
-    """Train with early stopping on the dev loss; the best epoch's weights are kept.
+    """Train on ``spectrograms[train_rows]``, early-stopped on the dev split.
 
-    With ``curves_dir``, DVCLive logs the per-epoch losses there (``train/loss``,
-    ``eval/loss``) for the plots that dvc.yaml declares.
+    ``spectrograms`` may be a memory map: batches are read from it as training goes.
+    With ``curves_dir``, DVCLive logs the per-epoch figures there (``train/loss``,
+    ``eval/loss``, ``eval/eer``) for the plots that dvc.yaml declares.
     """
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
     train_y, dev_y = _targets(train_labels), _targets(dev_labels)
-    model = build_cnn(train_x.shape[1], train_x.shape[2], params)
-    model.compile(
-        optimizer=keras.optimizers.Adam(params.learning_rate),
-        loss=keras.losses.BinaryCrossentropy(from_logits=True),
-    )
-    callbacks = [keras.callbacks.EarlyStopping(
-        monitor="val_loss", patience=params.patience, restore_best_weights=True)]
+    batches = SpectrogramBatches(spectrograms, train_rows, train_y, params.batch_size, params.spec_augment, seed)
+    model = build_cnn(spectrograms.shape[1], spectrograms.shape[2], params)
+    model.compile(optimizer=_optimizer(params), loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    monitor = "val_eer" if params.monitor == "dev_eer" else "val_loss"
+    callbacks = [
+        DevScores(spectrograms, dev_rows, dev_y),  # first, so the others see its figures
+        keras.callbacks.EarlyStopping(monitor=monitor, mode="min", patience=params.patience,
+                                      restore_best_weights=True),
+    ]
     if curves_dir is not None:
         # The stage declares its metrics and plots in dvc.yaml itself, so DVCLive only logs.
         callbacks.append(DVCLiveCallback(live=Live(str(curves_dir), dvcyaml=False, save_dvc_exp=False)))
-    history = model.fit(
-        np.asarray(train_x, dtype=np.float32), train_y,
-        validation_data=(np.asarray(dev_x, dtype=np.float32), dev_y),
-        epochs=params.epochs, batch_size=params.batch_size, shuffle=True,
-        class_weight=_balanced_class_weight(train_y), callbacks=callbacks, verbose=2,
-    )
-    dev_losses = history.history["val_loss"]
-    best = int(np.argmin(dev_losses))
-    return model, TrainingSummary(len(dev_losses), best + 1, round(float(dev_losses[best]), 6))
+    history = model.fit(batches, epochs=params.epochs, callbacks=callbacks, verbose=2)
+    log = history.history
+    best = int(np.argmin(log[monitor]))
+    return model, TrainingSummary(len(log["val_loss"]), best + 1, round(float(log["val_loss"][best]), 6),
+                                  round(float(log["val_eer"][best]), 4))
 
 
-def cnn_scores(model: keras.Model, log_mel: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Bona fide logits (higher = more bona fide) for a stack of spectrograms."""
+def cnn_scores(model: keras.Model, spectrograms: np.ndarray, rows=None, batch_size: int = 128) -> np.ndarray:
+    """Bona fide logits (higher = more bona fide) for ``spectrograms[rows]`` (default: all)."""
+    rows = np.arange(len(spectrograms)) if rows is None else np.asarray(rows)
     scores = [
-        model(np.asarray(log_mel[start:start + batch_size], dtype=np.float32), training=False).numpy()
-        for start in range(0, len(log_mel), batch_size)
+        model(np.asarray(spectrograms[rows[start:start + batch_size]], dtype=np.float32), training=False).numpy()
+        for start in range(0, len(rows), batch_size)
     ]
     return np.concatenate(scores).ravel() if scores else np.empty(0)
 
@@ -100,6 +215,14 @@ def load_cnn(path: Path) -> keras.Model:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as err:  # Keras raises several types for unsafe or corrupt files
         raise InputError(f"{path}: refused to load the CNN model: {err}") from None
+
+
+def _optimizer(params: TrainCnnParams) -> keras.optimizers.Optimizer:
+    if params.optimizer == "sgd":
+        return keras.optimizers.SGD(params.learning_rate, momentum=0.9)
+    if params.optimizer == "adamw":
+        return keras.optimizers.AdamW(params.learning_rate)
+    return keras.optimizers.Adam(params.learning_rate)
 
 
 def _targets(labels) -> np.ndarray:

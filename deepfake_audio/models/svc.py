@@ -1,31 +1,109 @@
-"""Support-vector countermeasure on the named utterance features."""
+"""Support-vector countermeasure on the named utterance features, with an optional grid search."""
 
 from __future__ import annotations
 
+import itertools
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import skops.io
+from sklearn.decomposition import PCA
+from sklearn.metrics import make_scorer
+from sklearn.model_selection import GridSearchCV, PredefinedSplit, StratifiedGroupKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from deepfake_audio.errors import InputError
 from deepfake_audio.io import atomic_path
-from deepfake_audio.params import TrainSvcParams
+from deepfake_audio.metrics import equal_error_rate
+from deepfake_audio.params import SvcSettings, TrainSvcParams
 
 MODEL_FILE = "svc.skops"
 
 
-def train_svc(features: pd.DataFrame, labels: pd.Series, params: TrainSvcParams, seed: int) -> Pipeline:
-    """Fit scaler + SVC; bona fide is the positive class, so the decision function is a score."""
-    model = Pipeline([
+@dataclass(frozen=True)
+class LabelledFeatures:
+    """Feature rows with their labels and speakers (speakers group the CV folds)."""
+
+    features: pd.DataFrame
+    labels: pd.Series
+    speakers: pd.Series | None = None
+
+    @property
+    def targets(self) -> np.ndarray:
+        return (np.asarray(self.labels) == "bonafide").astype(int)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    setting: SvcSettings
+    # One row per setting tried, best first: its grid values, mean and std of the EER (%).
+    table: list[dict]
+
+
+def build_svc(setting: SvcSettings, seed: int) -> Pipeline:
+    """Scaler, optional PCA, SVC; bona fide is the positive class, so the decision function is a score."""
+    pca = "passthrough" if setting.pca_components is None else PCA(setting.pca_components, random_state=seed)
+    return Pipeline([
         ("scale", StandardScaler()),
-        ("svc", SVC(kernel=params.kernel, C=params.C, gamma=params.gamma,
-                    class_weight=params.class_weight, random_state=seed)),
+        ("pca", pca),
+        ("svc", SVC(kernel=setting.kernel, C=setting.C, gamma=setting.gamma,
+                    class_weight=setting.class_weight, random_state=seed)),
     ])
-    return model.fit(features, (labels == "bonafide").astype(int))
+
+
+def train_svc(train: LabelledFeatures, setting: SvcSettings, seed: int) -> Pipeline:
+    return build_svc(setting, seed).fit(train.features, train.targets)
+
+
+def search_svc(train: LabelledFeatures, dev: LabelledFeatures | None, params: TrainSvcParams,
+               seed: int, n_jobs: int = 1) -> SearchResult:
+    """Try every combination of ``params.search.grid``, scored by EER.
+
+    ``dev``: each setting is trained on train and scored on dev. ``cv``: mean EER over folds
+    of train that keep each speaker within one fold, so the score rewards what carries over
+    to new speakers. Ties go to the setting listed first.
+    """
+    grid = params.search.grid
+    settings = [params.setting(**dict(zip(grid, values))) for values in itertools.product(*grid.values())]
+    if params.search.method == "dev":
+        if dev is None or len(dev.features) == 0:
+            raise InputError("train_svc.search.method is dev but there is no dev split")
+        features = pd.concat([train.features, dev.features], ignore_index=True)
+        targets = np.concatenate([train.targets, dev.targets])
+        folds, groups = PredefinedSplit(np.r_[np.full(len(train.features), -1), np.zeros(len(dev.features))]), None
+    else:
+        if train.speakers is None:
+            raise InputError("train_svc.search.method cv needs the speaker of each training utterance")
+        features, targets, groups = train.features, train.targets, np.asarray(train.speakers)
+        n_speakers = len(np.unique(groups))
+        if n_speakers < params.search.cv_folds:
+            raise InputError(f"train_svc.search.cv_folds ({params.search.cv_folds}) exceeds the "
+                             f"{n_speakers} speakers of the training split")
+        folds = StratifiedGroupKFold(params.search.cv_folds, shuffle=True, random_state=seed)
+        for number, (_, held_out) in enumerate(folds.split(features, targets, groups), start=1):
+            if len(np.unique(targets[held_out])) < 2:
+                raise InputError(f"train_svc.search: cross-validation fold {number} holds one class only "
+                                 "(its speakers have no bona fide or no spoofed files); lower cv_folds "
+                                 "or use method dev")
+    search = GridSearchCV(
+        build_svc(params.setting(), seed),
+        [_as_pipeline_grid(setting, seed) for setting in settings],
+        scoring=make_scorer(_eer_percent, greater_is_better=False, response_method="decision_function"),
+        cv=folds, n_jobs=n_jobs, refit=False, error_score="raise",
+    )
+    search.fit(features, targets, groups=groups)
+    cv = search.cv_results_
+    order = np.argsort(cv["rank_test_score"], kind="stable")
+    table = [
+        {**{key: getattr(settings[i], key) for key in grid},
+         "eer": round(-float(cv["mean_test_score"][i]), 4), "eer_std": round(float(cv["std_test_score"][i]), 4)}
+        for i in order
+    ]
+    return SearchResult(settings[order[0]], table)
 
 
 def svc_scores(model: Pipeline, table: pd.DataFrame) -> np.ndarray:
@@ -49,3 +127,15 @@ def load_svc(path: Path) -> Pipeline:
         raise InputError(f"{path}: model file not found") from None
     except Exception as err:  # skops raises several types for untrusted or corrupt files
         raise InputError(f"{path}: refused to load the SVC model: {err}") from None
+
+
+def _as_pipeline_grid(setting: SvcSettings, seed: int) -> dict[str, list]:
+    """One grid point in the pipeline's own parameter names."""
+    pipeline = build_svc(setting, seed)
+    return {"pca": [pipeline.named_steps["pca"]],
+            **{f"svc__{key}": [getattr(setting, key)] for key in ("kernel", "C", "gamma", "class_weight")}}
+
+
+def _eer_percent(targets: np.ndarray, scores: np.ndarray) -> float:
+    eer, _ = equal_error_rate(scores[targets == 1], scores[targets == 0])
+    return 100.0 * eer

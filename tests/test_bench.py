@@ -1,0 +1,48 @@
+"""`make bench`: the featurize benchmark runs end to end on a tiny corpus."""
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from deepfake_audio.params import load_params
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_featurize.py"
+EXTRACTORS = ("pipeline", "plain-loop", "same-features")
+
+
+def _bench_module():
+    spec = importlib.util.spec_from_file_location("bench_featurize", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_prints_a_row_per_extractor_with_speed_and_memory(tmp_path):
+    results_file = tmp_path / "results.json"
+    command = [sys.executable, str(SCRIPT), "--files", "12", "--warmup", "2", "--json", str(results_file)]
+    proc = subprocess.run(command, cwd=SCRIPT.parents[1], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+    rows = {line.split()[0]: line.split() for line in proc.stdout.splitlines()
+            if line.split() and line.split()[0] in EXTRACTORS and line.split()[1] == "12"}
+    assert set(rows) == set(EXTRACTORS), proc.stdout
+    for name, (_, n, audio_min, seconds, files_per_s, real_time, base_mib, peak_mib, *speed_up) in rows.items():
+        assert float(files_per_s) > 0 and float(real_time) > 0 and float(peak_mib) > 0, name
+        assert float(peak_mib) >= float(base_mib) > 0, name
+        assert bool(speed_up) == (name != "pipeline")  # the plain loops show the pipeline's speed-up over them
+
+    results = json.loads(results_file.read_text())["results"]
+    pipeline = next(r for r in results if r["extractor"] == "pipeline")
+    assert sum(pipeline["output_bytes"].values()) > 0  # the stored feature table and spectrograms
+
+
+def test_scaled_corpus_has_the_requested_size_and_stays_valid():
+    bench = _bench_module()
+    synthetic = load_params(SCRIPT.parents[1] / "params.yaml").synthetic
+    for n_files in (6, 12, 250, 1000):
+        scaled = bench.scaled_synthetic(synthetic, n_files)
+        splits = [scaled.split(name) for name in ("train", "dev", "eval")]
+        assert sum(split.genuine + split.spoof for split in splits) == n_files
+        assert all(split.speakers <= min(split.genuine, split.spoof) for split in splits)
