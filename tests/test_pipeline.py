@@ -102,12 +102,14 @@ def test_metrics_follow_from_the_committed_scores(repo):
 def test_declared_plots_resolve_to_data(repo):
     repo, _ = repo
     plots = json.loads(dvc("plots", "show", "--json", cwd=repo))["data"]
-    assert set(plots) == {"roc", "cnn_loss"}
+    assert set(plots) == {"roc", "cnn_loss", "cnn_dev_eer"}
     roc_rows = plots["roc"][0]["content"]["data"]["values"]
     assert {row["filename"] for row in roc_rows} == {"roc_svc.csv", "roc_cnn.csv"}
     assert {"fpr", "tpr"} <= set(roc_rows[0])
     loss_rows = plots["cnn_loss"][0]["content"]["data"]["values"]
     assert len(loss_rows) == 2 * 2  # train and eval loss, two epochs
+    eer_rows = plots["cnn_dev_eer"][0]["content"]["data"]["values"]
+    assert [row["step"] for row in eer_rows] == ["0", "1"] and all(0 <= float(row["eer"]) <= 100 for row in eer_rows)
 
 
 def test_a_cnn_param_reruns_only_train_cnn_and_evaluate(repo):

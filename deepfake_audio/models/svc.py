@@ -40,7 +40,7 @@ class LabelledFeatures:
 @dataclass(frozen=True)
 class SearchResult:
     setting: SvcSettings
-    # One row per setting tried, best first: its grid values, mean and std of the EER (%).
+    # One row per setting tried, best first: its grid values and EER (%; with cv, mean and std over folds).
     table: list[dict]
 
 
@@ -98,11 +98,13 @@ def search_svc(train: LabelledFeatures, dev: LabelledFeatures | None, params: Tr
     search.fit(features, targets, groups=groups)
     cv = search.cv_results_
     order = np.argsort(cv["rank_test_score"], kind="stable")
-    table = [
-        {**{key: getattr(settings[i], key) for key in grid},
-         "eer": round(-float(cv["mean_test_score"][i]), 4), "eer_std": round(float(cv["std_test_score"][i]), 4)}
-        for i in order
-    ]
+    table = []
+    for i in order:
+        row = {key: getattr(settings[i], key) for key in grid}
+        row["eer"] = round(-float(cv["mean_test_score"][i]), 4)
+        if params.search.method == "cv":  # the spread over folds; dev is a single score
+            row["eer_std"] = round(float(cv["std_test_score"][i]), 4)
+        table.append(row)
     return SearchResult(settings[order[0]], table)
 
 
