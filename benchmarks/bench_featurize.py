@@ -357,7 +357,10 @@ def run_same_features(manifest, out_dir: Path, params, n_jobs: int) -> list:
 
 
 def same_features(y, sr, fp):
-    """The pipeline's features, naively: every librosa call starts again from the signal.
+    """About the pipeline's features, naively: every librosa call starts again from the signal.
+
+    The same families and sizes, computed the obvious way (so details such as the log base
+    or band edges may differ); it measures the cost of the naive approach, not the values.
 
     Follows ``features`` in params.yaml: the switched-on handcrafted families (MFCC, LFCC,
     CQCC with deltas, spectral descriptors, band energies) and the CNN's spectrogram.
@@ -366,13 +369,15 @@ def same_features(y, sr, fp):
     import numpy as np
     from scipy.fft import dct
 
+    from deepfake_audio.features.filterbanks import linear_basis
+
     hc, frames = fp.handcrafted, dict(n_fft=fp.n_fft, hop_length=fp.hop_length, win_length=fp.win_length)
     cepstra, tracks = [], []
     if hc.mfcc:
         cepstra.append(librosa.feature.mfcc(y=y, sr=sr, n_mfcc=hc.n_cepstra, n_mels=hc.n_mels, **frames))
     if hc.lfcc:
         power = np.abs(librosa.stft(y, **frames)) ** 2
-        linear = linear_filterbank(sr, fp.n_fft, hc.n_linear) @ power
+        linear = linear_basis(sr, fp.n_fft, hc.n_linear) @ power  # the filterbank is not what is timed
         cepstra.append(dct(np.log(linear + 1e-10), type=2, axis=0, norm="ortho")[:hc.n_cepstra])
     if hc.cqcc:
         n_bins = hc.cqt_bins_per_octave * int(np.log2(sr / 2 / hc.cqt_fmin))  # whole octaves up to Nyquist
@@ -407,16 +412,6 @@ def same_features(y, sr, fp):
         spectrogram = librosa.power_to_db(np.abs(librosa.stft(y, **frames)) ** 2)
     tracks.append(spectrogram)
     return np.concatenate([np.concatenate([t.mean(axis=1), t.std(axis=1)]) for t in tracks])
-
-
-def linear_filterbank(sr: int, n_fft: int, n_filters: int):
-    """Triangular filters with linearly spaced centres from 0 Hz to Nyquist, (n_filters, 1 + n_fft // 2)."""
-    import numpy as np
-
-    bins = np.linspace(0, sr / 2, 1 + n_fft // 2)
-    edges = np.linspace(0, sr / 2, n_filters + 2)
-    lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
-    return np.maximum(0.0, np.minimum((bins - lower) / (centre - lower), (upper - bins) / (upper - centre)))
 
 
 EXTRACTORS_RUN = {"pipeline": run_pipeline, "plain-loop": run_plain_loop, "same-features": run_same_features}

@@ -6,7 +6,15 @@ import skops.io
 
 from deepfake_audio.errors import InputError
 from deepfake_audio.metrics import equal_error_rate
-from deepfake_audio.models.cnn import build_cnn, cnn_scores, load_cnn, save_cnn, spec_augment, train_cnn
+from deepfake_audio.models.cnn import (
+    SpectrogramBatches,
+    build_cnn,
+    cnn_scores,
+    load_cnn,
+    save_cnn,
+    spec_augment,
+    train_cnn,
+)
 from deepfake_audio.models.svc import LabelledFeatures, load_svc, save_svc, search_svc, svc_scores, train_svc
 from deepfake_audio.params import SpecAugmentParams, SvcSettings, TrainCnnParams, TrainSvcParams
 
@@ -85,6 +93,13 @@ def test_grid_search_by_cv_keeps_speakers_apart():
         search_svc(feature_set(40, seed=0), None, params, seed=0)
 
 
+def test_grid_search_by_cv_needs_speaker_ids():
+    data = feature_set(40, seed=0)
+    params = TrainSvcParams(search={"method": "cv", "cv_folds": 2, "grid": {"C": (1.0,)}})
+    with pytest.raises(InputError, match="the training utterances have no speaker ids; use method dev"):
+        search_svc(LabelledFeatures(data.features, data.labels, pd.Series(["-"] * 40)), None, params, seed=0)
+
+
 def test_grid_search_refuses_folds_with_one_class():
     data = feature_set(40, seed=0)
     # All bona fide files from one speaker, the spoofs from two others: some fold has one class.
@@ -152,8 +167,33 @@ def test_lcnn_uses_max_feature_map_and_scales_with_width():
     wide = build_cnn(32, 40, TrainCnnParams(arch="lcnn", lcnn_width=0.5))
     kinds = [type(layer).__name__ for layer in narrow.layers]
     assert kinds.count("Maximum") == 10  # nine conv layers and the dense layer
+    assert kinds.count("BatchNormalization") == 6 + 1  # as in the published table, plus after the dense MFM
+    assert kinds.count("MaxPooling2D") == 4
     assert wide.count_params() > 2 * narrow.count_params()
     assert narrow.output_shape == (None, 1)
+
+
+def test_training_batches_reshuffle_each_epoch_and_balance_the_classes():
+    x = np.arange(10, dtype=np.float16)[:, None, None] * np.ones((10, 2, 3), dtype=np.float16)
+    targets = np.array([1, 0, 0, 0, 0, 0, 0, 0, 0, 1], dtype=np.float32)
+    rows = np.arange(2, 10)  # rows 0 and 1 belong to another split
+    batches = SpectrogramBatches(x, rows, targets[rows], batch_size=3, augment=NO_MASKS, seed=0)
+    assert len(batches) == 3
+
+    def epoch():
+        parts = [batches[i] for i in range(len(batches))]
+        return [int(v) for x_, _, _ in parts for v in x_[:, 0, 0]], parts
+
+    first, parts = epoch()
+    assert sorted(first) == list(range(2, 10))
+    for x_, y, w in parts:  # labels and weights travel with their rows
+        assert np.array_equal(y, targets[x_[:, 0, 0].astype(int)])
+        assert np.allclose(w, np.where(y == 1, 8 / 2, 8 / 14))
+    batches.on_epoch_end()
+    second, _ = epoch()
+    assert sorted(second) == sorted(first) and second != first
+    again = SpectrogramBatches(x, rows, targets[rows], batch_size=3, augment=NO_MASKS, seed=0)
+    assert [int(v) for i in range(3) for v in again[i][0][:, 0, 0]] == first
 
 
 def test_spec_augment_masks_within_limits():
@@ -184,5 +224,5 @@ def test_cnn_loader_refuses_serialized_code(tmp_path):
 
 def test_cnn_needs_both_classes():
     x, _ = spectrogram_set(8, seed=0)
-    with pytest.raises(InputError, match="must contain both bona fide and spoofed"):
+    with pytest.raises(InputError, match="training and dev splits must each contain both bona fide and spoofed"):
         train_cnn(x, np.arange(8), ["spoof"] * 8, np.arange(8), ["spoof"] * 8, CNN_PARAMS["simple"], seed=0)

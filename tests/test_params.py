@@ -182,3 +182,21 @@ def test_svc_grid_values_keep_their_types(raw):
     params = parse_params(raw).train_svc
     assert params.setting(gamma=0.01, C=10).model_dump() == {
         "pca_components": None, "kernel": "rbf", "C": 10.0, "gamma": 0.01, "class_weight": "balanced"}
+
+
+def test_each_band_must_hold_an_fft_bin(raw):
+    raw["features"]["handcrafted"]["band_edges_hz"] = [0, 4010, 4020, 8000]  # bins are 31.25 Hz apart
+    with pytest.raises(ParamsError, match=r"^p: features.handcrafted.band_edges_hz: the band 4010-4020 Hz "
+                                          r"holds no FFT bin \(bins are 31.25 Hz apart with features.n_fft\)$"):
+        parse_params(raw, "p")
+    raw["features"]["handcrafted"]["band_edges_hz"] = [0, 4000, 4010, 8000]  # the bin at 4000 Hz
+    assert parse_params(raw).features.handcrafted.band_edges_hz[2] == 4010.0
+
+
+def test_cqcc_needs_enough_resampled_points_for_its_coefficients(raw):
+    raw["features"]["handcrafted"]["cqt_fmin"] = 4000.0  # one octave: 15 points for 20 coefficients
+    with pytest.raises(ParamsError, match=r"^p: features.handcrafted.cqt_fmin \(4000\): the constant-Q range up "
+                                          r"to 8000 Hz resamples to 15 points, fewer than n_cepstra \(20\)"):
+        parse_params(raw, "p")
+    raw["features"]["handcrafted"]["n_cepstra"] = 15
+    assert parse_params(raw).features.handcrafted.n_cepstra == 15

@@ -57,7 +57,7 @@ def _analyse(signal: np.ndarray, cqcc: np.ndarray | None, sample_rate: int,
     if settings.lfcc:
         cepstra.append(lfcc(power, sample_rate, params))
     if settings.cqcc:
-        cepstra.append(cqcc[:, : power.shape[1]])
+        cepstra.append(cqcc)
     tracks = []
     if cepstra:
         static = np.vstack(cepstra)

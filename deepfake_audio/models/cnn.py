@@ -24,10 +24,12 @@ from deepfake_audio.params import SpecAugmentParams, TrainCnnParams
 
 MODEL_FILE = "cnn.keras"
 INPUT_NAME = "spectrogram"
-# Light CNN (Lavrentyeva et al., 2019, table 1): (kernel, channels before MFM, max-pool after).
-# A kernel of 1 is the "network in network" convolution between the 3x3 ones.
-LCNN_LAYERS = ((5, 64, True), (1, 64, False), (3, 96, True), (1, 96, False), (3, 128, True),
-               (1, 128, False), (3, 64, False), (1, 64, False), (3, 64, True))
+# Light CNN (Lavrentyeva et al., 2019, table 1), one row per convolution: kernel, channels
+# before MFM, max-pool after, batch norm after. A kernel of 1 is the "network in network"
+# convolution between the larger ones.
+LCNN_LAYERS = ((5, 64, True, False), (1, 64, False, True), (3, 96, True, True), (1, 96, False, True),
+               (3, 128, True, False), (1, 128, False, True), (3, 64, False, True), (1, 64, False, True),
+               (3, 64, True, False))
 LCNN_DENSE = 160  # units before MFM
 
 
@@ -66,13 +68,12 @@ def _simple_body(x, params: TrainCnnParams):
 
 
 def _lcnn_body(x, params: TrainCnnParams):
-    for index, (kernel, channels, pool) in enumerate(LCNN_LAYERS):
+    for kernel, channels, pool, norm in LCNN_LAYERS:
         half = max(1, round(channels * params.lcnn_width / 2))
-        x = _max_feature_map(
-            lambda: keras.layers.Conv2D(half, kernel, padding="same"), x)
+        x = _max_feature_map(lambda: keras.layers.Conv2D(half, kernel, padding="same"), x)
         if pool:
             x = keras.layers.MaxPooling2D(2)(x)
-        if index > 0:  # the published net normalises after every block but the first
+        if norm:
             x = keras.layers.BatchNormalization()(x)
     # Average over time (the published net flattens a fixed-size map; pooling over time
     # keeps the dense layer small and each frequency band visible).
@@ -102,7 +103,7 @@ class SpectrogramBatches(keras.utils.PyDataset):
         super().__init__()
         self.spectrograms, self.rows, self.targets = spectrograms, np.asarray(rows), targets
         self.batch_size, self.augment, self.seed = batch_size, augment, seed
-        self.class_weight = _balanced_class_weight(targets)
+        self.weights = _balanced_sample_weights(targets)
         self.epoch = 0
         self.order = self._shuffled()
 
@@ -114,7 +115,7 @@ class SpectrogramBatches(keras.utils.PyDataset):
         x = np.asarray(self.spectrograms[self.rows[picked]], dtype=np.float32)
         spec_augment(x, self.augment, np.random.default_rng([self.seed, self.epoch, index]))
         y = self.targets[picked]
-        return x, y, np.where(y == 1, self.class_weight[1], self.class_weight[0]).astype(np.float32)
+        return x, y, self.weights[picked]
 
     def on_epoch_end(self) -> None:
         self.epoch += 1
@@ -127,7 +128,7 @@ class SpectrogramBatches(keras.utils.PyDataset):
 def spec_augment(batch: np.ndarray, params: SpecAugmentParams, rng: np.random.Generator) -> None:
     """Mask random frequency bands and time spans of each (bins, frames) example, in place.
 
-    Masked cells take the example's mean, which is 0 for normalised inputs.
+    Masked cells take the example's mean, so a mask carries no level of its own.
     """
     for example in batch:
         fill = example.mean()
@@ -152,12 +153,15 @@ class DevScores(keras.callbacks.Callback):
     def __init__(self, spectrograms: np.ndarray, rows, targets: np.ndarray):
         super().__init__()
         self.spectrograms, self.rows, self.targets = spectrograms, np.asarray(rows), targets
+        self.weights = _balanced_sample_weights(targets)
 
     def on_epoch_end(self, epoch, logs=None):
         logits = cnn_scores(self.model, self.spectrograms, self.rows)
         is_bonafide = self.targets == 1
         eer, _ = equal_error_rate(logits[is_bonafide], logits[~is_bonafide])
-        logs["val_loss"] = float(keras.losses.BinaryCrossentropy(from_logits=True)(self.targets, logits))
+        # Class-balanced like the training loss, so the two curves compare like with like.
+        logs["val_loss"] = float(keras.losses.BinaryCrossentropy(from_logits=True)(
+            self.targets, logits, sample_weight=self.weights))
         logs["val_eer"] = 100.0 * eer
 
 
@@ -185,7 +189,8 @@ def train_cnn(spectrograms: np.ndarray, train_rows, train_labels, dev_rows, dev_
     if curves_dir is not None:
         # The stage declares its metrics and plots in dvc.yaml itself, so DVCLive only logs.
         callbacks.append(DVCLiveCallback(live=Live(str(curves_dir), dvcyaml=False, save_dvc_exp=False)))
-    history = model.fit(batches, epochs=params.epochs, callbacks=callbacks, verbose=2)
+    # The batches shuffle themselves, from the seed; Keras must not reorder them again.
+    history = model.fit(batches, epochs=params.epochs, callbacks=callbacks, shuffle=False, verbose=2)
     log = history.history
     best = int(np.argmin(log[monitor]))
     return model, TrainingSummary(len(log["val_loss"]), best + 1, round(float(log["val_loss"][best]), 6),
@@ -229,9 +234,11 @@ def _targets(labels) -> np.ndarray:
     return (np.asarray(labels) == "bonafide").astype(np.float32)
 
 
-def _balanced_class_weight(targets: np.ndarray) -> dict[int, float]:
+def _balanced_sample_weights(targets: np.ndarray) -> np.ndarray:
+    """Per-example weights that give both classes the same total weight (mean weight 1)."""
     n_bonafide = float(targets.sum())
     n_spoof = float(targets.size - n_bonafide)
     if not n_bonafide or not n_spoof:
-        raise InputError("the training split must contain both bona fide and spoofed utterances")
-    return {0: targets.size / (2 * n_spoof), 1: targets.size / (2 * n_bonafide)}
+        raise InputError("the training and dev splits must each contain both bona fide and "
+                         "spoofed utterances")
+    return np.where(targets == 1, targets.size / (2 * n_bonafide), targets.size / (2 * n_spoof)).astype(np.float32)

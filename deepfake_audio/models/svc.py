@@ -46,10 +46,9 @@ class SearchResult:
 
 def build_svc(setting: SvcSettings, seed: int) -> Pipeline:
     """Scaler, optional PCA, SVC; bona fide is the positive class, so the decision function is a score."""
-    pca = "passthrough" if setting.pca_components is None else PCA(setting.pca_components, random_state=seed)
     return Pipeline([
         ("scale", StandardScaler()),
-        ("pca", pca),
+        ("pca", _pca_step(setting, seed)),
         ("svc", SVC(kernel=setting.kernel, C=setting.C, gamma=setting.gamma,
                     class_weight=setting.class_weight, random_state=seed)),
     ])
@@ -79,6 +78,9 @@ def search_svc(train: LabelledFeatures, dev: LabelledFeatures | None, params: Tr
         if train.speakers is None:
             raise InputError("train_svc.search.method cv needs the speaker of each training utterance")
         features, targets, groups = train.features, train.targets, np.asarray(train.speakers)
+        if set(groups) == {"-"}:
+            raise InputError("train_svc.search.method cv groups folds by speaker, and the training "
+                             "utterances have no speaker ids; use method dev")
         n_speakers = len(np.unique(groups))
         if n_speakers < params.search.cv_folds:
             raise InputError(f"train_svc.search.cv_folds ({params.search.cv_folds}) exceeds the "
@@ -133,9 +135,14 @@ def load_svc(path: Path) -> Pipeline:
 
 def _as_pipeline_grid(setting: SvcSettings, seed: int) -> dict[str, list]:
     """One grid point in the pipeline's own parameter names."""
-    pipeline = build_svc(setting, seed)
-    return {"pca": [pipeline.named_steps["pca"]],
+    return {"pca": [_pca_step(setting, seed)],
             **{f"svc__{key}": [getattr(setting, key)] for key in ("kernel", "C", "gamma", "class_weight")}}
+
+
+def _pca_step(setting: SvcSettings, seed: int):
+    if setting.pca_components is None:
+        return "passthrough"
+    return PCA(setting.pca_components, random_state=seed)
 
 
 def _eer_percent(targets: np.ndarray, scores: np.ndarray) -> float:
