@@ -168,7 +168,7 @@ class HandcraftedParams(Section):
 class SpectrogramParams(Section):
     """The time-frequency input of the CNN."""
 
-    kind: Literal["mel", "linear"] = "linear"  # log-Mel, or log power of every FFT bin
+    kind: Literal["mel", "linear"] = "mel"  # log-Mel, or log power of every FFT bin
     n_mels: int = Field(64, ge=8)  # kind mel only
     n_frames: int = Field(400, ge=8)
     pad: Literal["repeat", "zeros"] = "repeat"
