@@ -274,6 +274,25 @@ class TrainCnnParams(Section):
     patience: int = Field(8, ge=1)
 
 
+class MinDcfParams(Section):
+    """Costs and prior of the detection cost function (ASVspoof 2019 countermeasure values)."""
+
+    p_spoof: float = Field(0.05, gt=0.0, lt=1.0)  # prior probability of a spoofing attack
+    c_miss: float = Field(1.0, gt=0.0)  # cost of rejecting a bona fide utterance
+    c_fa: float = Field(10.0, gt=0.0)  # cost of accepting a spoofed utterance
+
+
+class BootstrapParams(Section):
+    resamples: int = Field(1000, ge=10)  # resamples per class for the 95 % intervals
+    seed: int = Field(0, ge=0)
+
+
+class EvaluateParams(Section):
+    min_dcf: MinDcfParams = MinDcfParams()
+    bootstrap: BootstrapParams = BootstrapParams()
+    plot_points: int = Field(200, ge=10)  # points kept per curve in the plot data files
+
+
 class ComputeParams(Section):
     n_jobs: int = Field(2, ge=1)
 
@@ -287,6 +306,7 @@ class Params(Section):
     features: FeaturesParams = FeaturesParams()
     train_svc: TrainSvcParams = TrainSvcParams()
     train_cnn: TrainCnnParams = TrainCnnParams()
+    evaluate: EvaluateParams = EvaluateParams()
     compute: ComputeParams = ComputeParams()
 
     @model_validator(mode="after")
