@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # dvc.yaml's commands call `python`: make it the one in .venv.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install repro test bench lock clean
+.PHONY: install repro test bench lock report clean
 
 install: $(STAMP)
 
@@ -19,6 +19,11 @@ $(STAMP): requirements.lock pyproject.toml
 repro: $(STAMP)
 	$(BIN)/dvc repro
 	$(BIN)/deepfake-audio metrics
+
+# Markdown report of metric and plot changes against BASE (the CML pull-request comment).
+BASE ?= main
+report: $(STAMP)
+	$(BIN)/deepfake-audio report --base $(BASE)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

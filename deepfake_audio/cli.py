@@ -19,8 +19,29 @@ def main(argv: list[str] | None = None) -> int:
         description="Print dev and eval EER and ROC AUC of each model from metrics/<model>.json.")
     show.add_argument("--metrics-dir", type=Path, default=paths.METRICS,
                       help="folder holding <model>.json files (default: %(default)s)")
+    report = commands.add_parser(
+        "report", help="write a Markdown report of metric and plot changes against a base commit",
+        description="Write dvc metrics diff against BASE and the plot images that differ from it "
+                    "to a Markdown file (for a CML pull-request comment).")
+    report.add_argument("--base", required=True, help="git revision to compare with, e.g. origin/main")
+    report.add_argument("--out", type=Path, default=Path("report.md"),
+                        help="Markdown file to write (default: %(default)s)")
     args = parser.parse_args(argv)
+    if args.command == "report":
+        return write_report(args.base, args.out)
     return print_metrics(args.metrics_dir)
+
+
+def write_report(base: str, out: Path) -> int:
+    from deepfake_audio.errors import InputError
+    from deepfake_audio.report import write_report as write
+
+    try:
+        print(f"wrote {write(base, out)}")
+    except InputError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def print_metrics(metrics_dir: Path) -> int:

@@ -3,12 +3,29 @@
 Scores follow the ASVspoof convention: higher means more likely bona fide. An utterance
 is classified as spoof when its score is at or below the decision threshold. For
 precision, recall and F1, spoof is the positive class.
+
+Two EERs are reported: ``eer`` is the step-curve EER of the ASVspoof evaluation package
+(2019 on), ``eer_rocch`` the ROC-convex-hull EER of BOSARIS used by the 2017 baseline.
+Pmiss is the rate of rejected bona fide utterances, Pfa that of accepted spoofs; both
+feed the normalised minimum detection cost ``min_dcf``. Bootstrap intervals resample
+each class separately with a seeded generator, so every number is reproducible.
+``by_condition`` breaks the EER down by the condition columns of the manifest.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Callable
+
 import numpy as np
-from sklearn.metrics import roc_auc_score, roc_curve
+from scipy.stats import rankdata
+from sklearn.metrics import roc_curve
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from deepfake_audio.params import EvaluateParams, MinDcfParams
+
+CONDITION_COLUMNS = ("condition", "environment", "playback", "recorder")
 
 
 def det_curve(bonafide: np.ndarray, spoof: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -36,40 +53,148 @@ def equal_error_rate(bonafide: np.ndarray, spoof: np.ndarray) -> tuple[float, fl
     return float((frr[index] + far[index]) / 2), float(thresholds[index])
 
 
-def countermeasure_metrics(labels, scores, threshold: float) -> dict:
+def rocch(bonafide: np.ndarray, spoof: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pmiss and Pfa at the vertices of the ROC convex hull, as BOSARIS ``rocch``.
+
+    The labels sorted by score (bona fide first at a tie) are pooled by pool-adjacent-
+    violators; each pooled block is one hull segment. Block means are compared exactly
+    as fractions of integers, so the hull does not depend on rounding.
+    """
+    bonafide, spoof = _as_scores(bonafide, "bonafide"), _as_scores(spoof, "spoof")
+    is_bonafide = np.concatenate([np.ones(bonafide.size, int), np.zeros(spoof.size, int)])
+    labels = is_bonafide[np.argsort(np.concatenate([bonafide, spoof]), kind="stable")]
+    blocks: list[list[int]] = []  # [bona fide count, width]
+    for label in labels.tolist():
+        blocks.append([label, 1])
+        while len(blocks) > 1 and blocks[-2][0] * blocks[-1][1] >= blocks[-1][0] * blocks[-2][1]:
+            count, width = blocks.pop()
+            blocks[-1][0] += count
+            blocks[-1][1] += width
+    counts, widths = np.array(blocks).T
+    missed = np.concatenate([[0], np.cumsum(counts)])
+    accepted = spoof.size - (np.concatenate([[0], np.cumsum(widths)]) - missed)
+    return missed / bonafide.size, accepted / spoof.size
+
+
+def rocch_eer(bonafide: np.ndarray, spoof: np.ndarray) -> float:
+    """ROC-convex-hull EER as a fraction, as BOSARIS ``rocch2eer``.
+
+    For every sloping hull segment, the point where its line crosses Pmiss = Pfa is a
+    candidate; the EER is the largest. Horizontal or vertical segments count as 0.
+    """
+    pmiss, pfa = rocch(bonafide, spoof)
+    eer = 0.0
+    for x1, y1, x2, y2 in zip(pfa[:-1], pmiss[:-1], pfa[1:], pmiss[1:]):
+        dx, dy = x2 - x1, y2 - y1
+        if dx != 0 and dy != 0:
+            eer = max(eer, float(x1 + dx * (y1 - x1) / (dx - dy)))
+    return eer
+
+
+def min_dcf(bonafide: np.ndarray, spoof: np.ndarray, params: MinDcfParams) -> float:
+    """Minimum normalised detection cost over the thresholds of ``det_curve``."""
+    pmiss, pfa, _ = det_curve(bonafide, spoof)
+    miss_weight, fa_weight = params.c_miss * (1 - params.p_spoof), params.c_fa * params.p_spoof
+    cost = (miss_weight * pmiss + fa_weight * pfa) / min(miss_weight, fa_weight)
+    return float(np.min(cost))
+
+
+def bootstrap_ci(bonafide, spoof, statistic: Callable[[np.ndarray, np.ndarray], float],
+                 resamples: int, seed: int) -> tuple[float, float]:
+    """95 % percentile interval of ``statistic``, each class resampled with replacement."""
+    bonafide, spoof = _as_scores(bonafide, "bonafide"), _as_scores(spoof, "spoof")
+    rng = np.random.default_rng(seed)
+    values = [statistic(rng.choice(bonafide, bonafide.size), rng.choice(spoof, spoof.size))
+              for _ in range(resamples)]
+    low, high = np.percentile(values, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def eer_percent(bonafide, spoof) -> float:
+    return 100 * equal_error_rate(bonafide, spoof)[0]
+
+
+def roc_auc(bonafide, spoof) -> float:
+    """ROC AUC with spoof as the positive class: P(bona fide score > spoof score), the Mann-Whitney U."""
+    bonafide, spoof = _as_scores(bonafide, "bonafide"), _as_scores(spoof, "spoof")
+    ranks = rankdata(np.concatenate([bonafide, spoof]))  # ties get their mean rank: count as half
+    return float((ranks[:bonafide.size].sum() - bonafide.size * (bonafide.size + 1) / 2)
+                 / (bonafide.size * spoof.size))
+
+
+def countermeasure_metrics(labels, scores, threshold: float, params: EvaluateParams) -> dict:
     """The metrics of DESIGN.md for one split; ``threshold`` is the one chosen on dev."""
     labels, scores = np.asarray(labels), np.asarray(scores, dtype=float)
     is_spoof = labels == "spoof"
-    eer, eer_threshold = equal_error_rate(scores[~is_spoof], scores[is_spoof])
+    bonafide, spoof = scores[~is_spoof], scores[is_spoof]
+    eer, eer_threshold = equal_error_rate(bonafide, spoof)
     predicted_spoof = scores <= threshold
     true_positive = int(np.sum(predicted_spoof & is_spoof))
     precision = true_positive / max(int(predicted_spoof.sum()), 1)
     recall = true_positive / max(int(is_spoof.sum()), 1)
+    boot = params.bootstrap
+    eer_ci = bootstrap_ci(bonafide, spoof, eer_percent, boot.resamples, boot.seed)
+    auc_ci = bootstrap_ci(bonafide, spoof, roc_auc, boot.resamples, boot.seed)
     return {
         "eer": round(100 * eer, 4),
         "eer_threshold": float(eer_threshold),
         "decision_threshold": float(threshold),
-        "roc_auc": round(float(roc_auc_score(is_spoof, -scores)), 6),
+        "roc_auc": round(roc_auc(bonafide, spoof), 6),
         "accuracy": round(float(np.mean(predicted_spoof == is_spoof)), 6),
         "precision": round(precision, 6),
         "recall": round(recall, 6),
         "f1": round(2 * precision * recall / (precision + recall) if precision + recall else 0.0, 6),
         "n_bonafide": int((~is_spoof).sum()),
         "n_spoof": int(is_spoof.sum()),
+        "eer_rocch": round(100 * rocch_eer(bonafide, spoof), 4),
+        "min_dcf": round(min_dcf(bonafide, spoof, params.min_dcf), 6),
+        "eer_ci95": {"low": round(eer_ci[0], 4), "high": round(eer_ci[1], 4)},
+        "roc_auc_ci95": {"low": round(auc_ci[0], 6), "high": round(auc_ci[1], 6)},
     }
 
 
-def evaluate_scores(scores) -> dict:
-    """``{"dev": {...}, "eval": {...}}`` from a score table; the dev EER threshold is applied to both.
+def condition_eers(frame: pd.DataFrame, columns=CONDITION_COLUMNS) -> dict:
+    """EER of the spoofs of each condition value against the bona fide of that value.
 
-    A corpus fetched without its eval part yields dev alone.
+    Where no bona fide utterance has the value (an attack-only condition), the spoofs are
+    scored against all bona fide utterances of the frame. The value "-" is skipped.
+    """
+    is_spoof = (frame["label"] == "spoof").to_numpy()
+    if is_spoof.all() or not is_spoof.any():
+        return {}
+    result = {}
+    for column in (c for c in columns if c in frame.columns):
+        values = frame[column].astype(str).to_numpy()
+        per_value = {}
+        for value in sorted(set(values[is_spoof]) - {"-", "nan"}):
+            spoof = frame["score"].to_numpy()[is_spoof & (values == value)]
+            same = ~is_spoof & (values == value)
+            bonafide = frame["score"].to_numpy()[same if same.any() else ~is_spoof]
+            per_value[value] = {"eer": round(eer_percent(bonafide, spoof), 4),
+                                "n_bonafide": int(bonafide.size), "n_spoof": int(spoof.size)}
+        if per_value:
+            result[column] = per_value
+    return result
+
+
+def evaluate_scores(scores: pd.DataFrame, params: EvaluateParams,
+                    condition_columns=CONDITION_COLUMNS) -> dict:
+    """``{"dev": {...}, "eval": {...}, "by_condition": {...}}`` from a score table.
+
+    The dev EER threshold is applied to both splits. A corpus fetched without its eval
+    part yields dev alone; ``by_condition`` is left out when no column has entries.
     """
     splits = {name: scores[scores["split"] == name] for name in ("dev", "eval") if (scores["split"] == name).any()}
     dev = splits["dev"]
     _, threshold = equal_error_rate(dev.loc[dev["label"] == "bonafide", "score"],
                                     dev.loc[dev["label"] == "spoof", "score"])
-    return {name: countermeasure_metrics(part["label"], part["score"], threshold)
-            for name, part in splits.items()}
+    result = {name: countermeasure_metrics(part["label"], part["score"], threshold, params)
+              for name, part in splits.items()}
+    by_condition = {name: condition_eers(part, condition_columns) for name, part in splits.items()}
+    by_condition = {name: entries for name, entries in by_condition.items() if entries}
+    if by_condition:
+        result["by_condition"] = by_condition
+    return result
 
 
 def roc_points(labels, scores) -> dict[str, np.ndarray]:

@@ -14,7 +14,7 @@ PLOTS = Path("plots")
 DATA_METRICS = METRICS / "data.json"
 TRAIN_CNN_PLOTS = PLOTS / "train_cnn"
 EVALUATE_PLOTS = PLOTS / "evaluate"
-MODEL_NAMES = ("svc", "cnn")
+MODEL_NAMES = ("svc", "cnn", "fusion")
 
 
 def scores_file(model: str) -> Path:

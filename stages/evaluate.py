@@ -1,31 +1,46 @@
-"""DVC stage `evaluate`: score dev and eval with every model; metrics and ROC plot data."""
+"""DVC stage `evaluate`: score dev and eval with every model, fuse them, write metrics and plots."""
 
 import pandas as pd
 
 from deepfake_audio import paths
+from deepfake_audio.corpus.manifest import read_manifest
 from deepfake_audio.errors import run_stage
 from deepfake_audio.features.store import read_features, split_rows
 from deepfake_audio.io import write_csv, write_json
-from deepfake_audio.metrics import evaluate_scores, roc_points
-from deepfake_audio.models import cnn, svc
+from deepfake_audio.metrics import CONDITION_COLUMNS, evaluate_scores
+from deepfake_audio.models import cnn, fusion, svc
+from deepfake_audio.params import load_params
+from deepfake_audio.plots import write_model_plots, write_summary_images
 
 
 def main() -> None:
+    params = load_params()
     table, spectrograms = read_features(paths.FEATURES)
     rows = split_rows(table, "dev", "eval")
     scored = table.iloc[rows][["utt_id", "split", "label"]].reset_index(drop=True)
-    model_scores = {
+    single = pd.DataFrame({
         "svc": svc.svc_scores(svc.load_svc(paths.MODELS / svc.MODEL_FILE), table.iloc[rows]),
         "cnn": cnn.cnn_scores(cnn.load_cnn(paths.MODELS / cnn.MODEL_FILE), spectrograms, rows),
-    }
+    })
+    # Scores are rounded as written, so the score files reproduce every metric.
+    single = single.astype(float).round(6)
+    is_dev = (scored["split"] == "dev").to_numpy()
+    fusion_model = fusion.train_fusion(single[is_dev], scored["label"][is_dev])
+    fusion.save_fusion(fusion_model, paths.MODELS / fusion.MODEL_FILE)
+    model_scores = {**single, "fusion": pd.Series(fusion.fusion_scores(fusion_model, single)).round(6)}
+
+    manifest = read_manifest(paths.MANIFEST)
+    conditions = manifest.set_index("utt_id")[[c for c in CONDITION_COLUMNS if c in manifest.columns]]
+    scored_by_model, metrics_by_model = {}, {}
     for name, values in model_scores.items():
-        # Metrics are computed from the scores exactly as written, so the CSV reproduces them.
-        scores = scored.assign(score=values.astype(float).round(6))
+        scores = scored.assign(score=values.to_numpy())
         write_csv(paths.scores_file(name), scores)
-        write_json(paths.metrics_file(name), evaluate_scores(scores))
-        roc_split = "eval" if (scores["split"] == "eval").any() else "dev"
-        part = scores[scores["split"] == roc_split]
-        write_csv(paths.roc_file(name), pd.DataFrame(roc_points(part["label"], part["score"])).round(6))
+        with_conditions = scores.join(conditions, on="utt_id")
+        metrics = evaluate_scores(with_conditions, params.evaluate)
+        write_json(paths.metrics_file(name), metrics)
+        write_model_plots(with_conditions, metrics, name, paths.EVALUATE_PLOTS, params.evaluate.plot_points)
+        scored_by_model[name], metrics_by_model[name] = with_conditions, metrics
+    write_summary_images(scored_by_model, metrics_by_model, paths.EVALUATE_PLOTS)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,12 @@ import pandas as pd
 import pytest
 
 from deepfake_audio.metrics import (
-    countermeasure_metrics, det_curve, equal_error_rate, evaluate_scores, roc_points,
+    bootstrap_ci, condition_eers, countermeasure_metrics, det_curve, eer_percent, equal_error_rate,
+    evaluate_scores, min_dcf, roc_auc, roc_points, rocch_eer,
 )
+from deepfake_audio.params import BootstrapParams, EvaluateParams, MinDcfParams
+
+PARAMS = EvaluateParams(bootstrap=BootstrapParams(resamples=50, seed=0))
 
 
 @pytest.mark.parametrize("bonafide, spoof, eer, threshold", [
@@ -41,7 +45,7 @@ def test_empty_or_non_finite_scores_are_refused():
 def test_threshold_metrics_treat_spoof_as_positive():
     labels = ["bonafide", "bonafide", "spoof", "spoof", "spoof"]
     scores = [0.9, 0.2, 0.1, 0.3, 0.8]
-    metrics = countermeasure_metrics(labels, scores, threshold=0.3)
+    metrics = countermeasure_metrics(labels, scores, threshold=0.3, params=PARAMS)
     # spoof predicted for 0.2, 0.1, 0.3: two true spoofs among three flagged, two of three spoofs found
     assert metrics["precision"] == pytest.approx(2 / 3, abs=1e-6)
     assert metrics["recall"] == pytest.approx(2 / 3, abs=1e-6)
@@ -56,7 +60,7 @@ def test_dev_threshold_is_applied_unchanged_to_eval():
         "label": ["bonafide", "bonafide", "spoof", "spoof"] * 2,
         "score": [2.0, 3.0, 0.0, 1.0, 12.0, 13.0, 10.0, 11.0],
     })
-    metrics = evaluate_scores(scores)
+    metrics = evaluate_scores(scores, PARAMS)
     assert metrics["dev"]["eer"] == 0.0 and metrics["dev"]["eer_threshold"] == 1.0
     assert metrics["eval"]["eer"] == 0.0 and metrics["eval"]["eer_threshold"] == 11.0
     # eval scores are all above the dev threshold, so every spoof is accepted
@@ -97,13 +101,108 @@ def test_eer_agrees_with_the_organisers_code_on_random_scores_with_ties(seed):
 
 
 def test_f1_is_the_harmonic_mean_of_precision_and_recall():
-    metrics = countermeasure_metrics(["bonafide", "spoof", "spoof", "spoof"], [0.1, 0.2, 0.9, 0.3], 0.5)
+    metrics = countermeasure_metrics(["bonafide", "spoof", "spoof", "spoof"], [0.1, 0.2, 0.9, 0.3], 0.5, PARAMS)
     # flagged: 0.1 (wrong), 0.2, 0.3 -> precision 2/3; recall 2/3
     assert metrics["f1"] == pytest.approx(2 / 3, abs=1e-6)
-    assert countermeasure_metrics(["bonafide", "spoof"], [0.1, 0.9], 0.5)["f1"] == 0.0
+    assert countermeasure_metrics(["bonafide", "spoof"], [0.1, 0.9], 0.5, PARAMS)["f1"] == 0.0
 
 
 def test_a_corpus_without_eval_gets_dev_metrics_only():
     scores = pd.DataFrame({"split": ["dev"] * 4, "label": ["bonafide", "bonafide", "spoof", "spoof"],
                            "score": [2.0, 3.0, 0.0, 1.0]})
-    assert list(evaluate_scores(scores)) == ["dev"]
+    assert list(evaluate_scores(scores, PARAMS)) == ["dev"]
+
+
+@pytest.mark.parametrize("bonafide, spoof, eer", [
+    # hull vertices (Pfa, Pmiss): (1, 0) (.5, 0) (0, .5) (0, 1) -> crossing at 1/4
+    ([0.3, 0.6, 0.8, 0.9], [0.1, 0.2, 0.4, 0.7], 0.25),
+    # hull (1, 0) (.25, 0) (0, 1): the line 4 Pfa + Pmiss = 1 meets the diagonal at 1/5
+    ([4, 5], [1, 2, 3, 6], 0.2),
+    ([2, 3], [0, 1], 0.0),  # perfect separation
+    ([1, 1], [1, 1], 0.5),  # all equal: one hull segment from (1, 0) to (0, 1)
+    ([1, 2], [1, 0], 0.25),  # the tie is pooled: hull (1, 0) (.5, 0) (0, .5) (0, 1)
+    ([1], [0], 0.0),  # one utterance per class
+    ([0], [1], 0.5),
+])
+def test_rocch_eer_matches_hand_computed_values(bonafide, spoof, eer):
+    assert rocch_eer(np.array(bonafide), np.array(spoof)) == pytest.approx(eer)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_rocch_eer_is_never_above_the_step_curve_eer(seed):
+    rng = np.random.default_rng(seed)
+    bonafide = rng.integers(0, 12, rng.integers(1, 40)).astype(float)
+    spoof = rng.integers(-4, 8, rng.integers(1, 60)).astype(float)
+    frr, far, _ = det_curve(bonafide, spoof)
+    # where the staircase crosses the diagonal; the organisers' (FRR + FAR) / 2 can be lower
+    # than the hull EER (0.125 against 0.2 for [4, 5] vs [1, 2, 3, 6])
+    step_eer = np.min(np.maximum(frr, far))
+    assert 0.0 <= rocch_eer(bonafide, spoof) <= step_eer + 1e-12
+
+
+def test_min_dcf_matches_hand_computed_values():
+    bonafide, spoof = np.array([0.3, 0.6, 0.8, 0.9]), np.array([0.1, 0.2, 0.4, 0.7])
+    # defaults: cost (.95 Pmiss + .5 Pfa) / .5, lowest at Pmiss = 0, Pfa = .5
+    assert min_dcf(bonafide, spoof, MinDcfParams()) == pytest.approx(0.5)
+    # equal costs and prior: Pmiss + Pfa, lowest at Pmiss = 0, Pfa = 1/4
+    even = MinDcfParams(p_spoof=0.5, c_miss=1.0, c_fa=1.0)
+    assert min_dcf(np.array([4.0, 5.0]), np.array([1.0, 2.0, 3.0, 6.0]), even) == pytest.approx(0.25)
+    assert min_dcf(np.array([2.0, 3.0]), np.array([0.0, 1.0]), MinDcfParams()) == 0.0
+
+
+def test_bootstrap_interval_contains_the_estimate_narrows_and_is_reproducible():
+    rng = np.random.default_rng(1)
+    widths = []
+    for n in (50, 2000):
+        bonafide, spoof = rng.normal(1.0, 1.0, n), rng.normal(-1.0, 1.0, n)
+        for statistic in (eer_percent, roc_auc):
+            low, high = bootstrap_ci(bonafide, spoof, statistic, 200, 7)
+            assert low <= statistic(bonafide, spoof) <= high
+            assert bootstrap_ci(bonafide, spoof, statistic, 200, 7) == (low, high)
+        widths.append(high - low)
+    assert widths[1] < widths[0] / 3
+
+
+def test_countermeasure_metrics_carry_the_new_keys_as_dicts():
+    rng = np.random.default_rng(0)
+    scores = np.concatenate([rng.normal(1, 1, 30), rng.normal(-1, 1, 30)])
+    metrics = countermeasure_metrics(["bonafide"] * 30 + ["spoof"] * 30, scores, 0.0, PARAMS)
+    assert metrics["eer_rocch"] <= 100 * np.min(np.maximum(*det_curve(scores[:30], scores[30:])[:2]))
+    assert 0.0 <= metrics["min_dcf"] <= 1.0
+    assert metrics["eer_ci95"]["low"] <= metrics["eer"] <= metrics["eer_ci95"]["high"]
+    assert metrics["roc_auc_ci95"]["low"] <= metrics["roc_auc"] <= metrics["roc_auc_ci95"]["high"]
+
+
+def test_condition_eers_use_same_condition_bonafide_else_all():
+    frame = pd.DataFrame({
+        "label": ["bonafide", "bonafide", "bonafide", "spoof", "spoof", "spoof", "spoof"],
+        "score": [1.0, 2.0, 5.0, 0.0, 3.0, 4.0, 6.0],
+        "environment": ["E1", "E1", "E2", "E1", "E1", "E3", "E3"],
+        "playback": ["-", "-", "-", "P1", "P1", "-", "-"],
+    })
+    result = condition_eers(frame, ("condition", "environment", "playback"))
+    assert list(result) == ["environment", "playback"]  # no condition column; '-' never a key
+    # E1: bona fide 1, 2 against spoofs 0, 3 -> sorted 0s 1b 2b 3s, |FRR - FAR| = 0 at k = 2: 1/2
+    assert result["environment"]["E1"] == {"eer": 50.0, "n_bonafide": 2, "n_spoof": 2}
+    # E3 has no bona fide: all three (1, 2, 5) against 4 and 6
+    assert result["environment"]["E3"]["n_bonafide"] == 3
+    assert result["environment"]["E3"]["eer"] == pytest.approx(100 * equal_error_rate(
+        np.array([1.0, 2.0, 5.0]), np.array([4.0, 6.0]))[0], abs=1e-4)
+    assert set(result["environment"]) == {"E1", "E3"}  # E2 has no spoofs
+    # playback of bona fide is '-': P1 spoofs (0, 3) against all bona fide (1, 2, 5)
+    assert result["playback"] == {"P1": {"eer": round(100 * equal_error_rate(
+        np.array([1.0, 2.0, 5.0]), np.array([0.0, 3.0]))[0], 4), "n_bonafide": 3, "n_spoof": 2}}
+
+
+def test_evaluate_scores_breaks_eer_down_by_condition():
+    scores = pd.DataFrame({
+        "split": ["dev"] * 4 + ["eval"] * 4,
+        "label": ["bonafide", "bonafide", "spoof", "spoof"] * 2,
+        "score": [2.0, 3.0, 0.0, 1.0, 12.0, 13.0, 10.0, 11.0],
+        "condition": ["-", "-", "S1", "S2", "-", "-", "S1", "-"],
+    })
+    metrics = evaluate_scores(scores, PARAMS)
+    assert list(metrics) == ["dev", "eval", "by_condition"]
+    assert set(metrics["by_condition"]["dev"]["condition"]) == {"S1", "S2"}
+    assert metrics["by_condition"]["eval"]["condition"] == {"S1": {"eer": 0.0, "n_bonafide": 2, "n_spoof": 1}}
+    assert "by_condition" not in evaluate_scores(scores.drop(columns="condition"), PARAMS)

@@ -12,7 +12,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from deepfake_audio.metrics import evaluate_scores
+from deepfake_audio.corpus.manifest import read_manifest
+from deepfake_audio.metrics import CONDITION_COLUMNS, evaluate_scores
+from deepfake_audio.params import load_params
 
 PROJECT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -86,14 +88,25 @@ def test_repro_runs_every_stage_once(repo):
     assert stages[:3] == ALL_STAGES[:3] and stages[-1] == "evaluate"
 
 
+def metrics_from_scores(repo, model):
+    """What metrics/<model>.json must hold, recomputed from the score file and the manifest."""
+    scores = pd.read_csv(repo / "data" / "scores" / f"{model}.csv", dtype={"utt_id": str})
+    manifest = read_manifest(repo / "data" / "prepared" / "manifest.csv").set_index("utt_id")
+    conditions = manifest[[column for column in CONDITION_COLUMNS if column in manifest.columns]]
+    return evaluate_scores(scores.join(conditions, on="utt_id"), load_params(repo / "params.yaml").evaluate)
+
+
 def test_metrics_follow_from_the_committed_scores(repo):
     repo, _ = repo
-    for model in ("svc", "cnn"):
+    for model in ("svc", "cnn", "fusion"):
         scores = pd.read_csv(repo / "data" / "scores" / f"{model}.csv")
         assert list(scores.columns) == ["utt_id", "split", "label", "score"]
         assert scores.groupby(["split", "label"]).size().to_dict() == {
             ("dev", "bonafide"): 10, ("dev", "spoof"): 10, ("eval", "bonafide"): 10, ("eval", "spoof"): 10}
-        assert read_json(repo / "metrics" / f"{model}.json") == evaluate_scores(scores)
+        metrics = read_json(repo / "metrics" / f"{model}.json")
+        assert metrics == metrics_from_scores(repo, model)
+        assert {"eer_rocch", "min_dcf", "eer_ci95", "roc_auc_ci95"} <= set(metrics["eval"])
+        assert "condition" in metrics["by_condition"]["eval"]
     data = read_json(repo / "metrics" / "data.json")
     assert data["train"]["n_bonafide"] == 10 and data["eval"]["n_spoof"] == 10
     assert read_json(repo / "metrics" / "train_cnn.json")["epochs_run"] == 2
@@ -102,9 +115,12 @@ def test_metrics_follow_from_the_committed_scores(repo):
 def test_declared_plots_resolve_to_data(repo):
     repo, _ = repo
     plots = json.loads(dvc("plots", "show", "--json", cwd=repo))["data"]
-    assert set(plots) == {"roc", "cnn_loss", "cnn_dev_eer"}
+    assert set(plots) == {"roc", "det", "hist_svc", "hist_cnn", "hist_fusion", "confusion", "conditions",
+                          "cnn_loss", "cnn_dev_eer"}
     roc_rows = plots["roc"][0]["content"]["data"]["values"]
-    assert {row["filename"] for row in roc_rows} == {"roc_svc.csv", "roc_cnn.csv"}
+    assert {row["filename"] for row in roc_rows} == {"roc_svc.csv", "roc_cnn.csv", "roc_fusion.csv"}
+    confusion_rows = plots["confusion"][0]["content"]["data"]["values"]
+    assert len(confusion_rows) == 3 * 20  # every eval utterance, for each model
     assert {"fpr", "tpr"} <= set(roc_rows[0])
     loss_rows = plots["cnn_loss"][0]["content"]["data"]["values"]
     assert len(loss_rows) == 2 * 2  # train and eval loss, two epochs
@@ -153,6 +169,5 @@ def test_a_custom_dataset_runs_through_the_whole_pipeline(repo):
         "train": 20, "dev": 20, "eval": 20}
     assert read_json(repo / "data" / "raw" / "source.json") == {
         "source": "custom", "corpus": "my_audio/files.csv", "splits": ["train", "dev", "eval"]}
-    for model in ("svc", "cnn"):
-        scores = pd.read_csv(repo / "data" / "scores" / f"{model}.csv")
-        assert read_json(repo / "metrics" / f"{model}.json") == evaluate_scores(scores)
+    for model in ("svc", "cnn", "fusion"):
+        assert read_json(repo / "metrics" / f"{model}.json") == metrics_from_scores(repo, model)

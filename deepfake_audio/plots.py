@@ -1,0 +1,215 @@
+"""Plot data for `dvc plots` and PNG images for readers without DVC.
+
+Scores follow the ASVspoof convention (higher = more bona fide); spoof is the positive
+class and an utterance is predicted spoof when its score is at or below the decision
+threshold chosen on dev. Curves are drawn from the eval split (dev when there is no eval).
+
+Files written under ``out_dir`` per model (column names are the fields dvc.yaml declares):
+    roc_<model>.csv         fpr, tpr
+    det_<model>.csv         far, frr          (percent: spoof accepted, bona fide rejected)
+    hist_<model>.csv        score, bonafide, spoof   (densities over shared bins)
+    confusion_<model>.csv   actual, predicted (one row per utterance)
+    conditions_<model>.csv  condition, eer    (percent; header only without conditions)
+    <model>.png             ROC, DET, histograms, confusion matrix
+and for all models together: conditions.png (per-condition EER) and roc.png.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from deepfake_audio.io import atomic_path, write_csv  # noqa: E402
+from deepfake_audio.metrics import det_curve, equal_error_rate, roc_points  # noqa: E402
+
+HIST_BINS = 40
+DECIMALS = 6
+LABELS = ("bonafide", "spoof")
+# Fixed style and no timestamps or software tag, so the PNG bytes do not change run to run.
+_RC = {"svg.hashsalt": "deepfake-audio", "font.size": 8, "figure.dpi": 80, "savefig.dpi": 80}
+_PNG_METADATA = {"Software": None}
+_DET_TICKS = [0.1, 1, 5, 10, 20, 40, 60, 80, 95, 99]
+
+
+def curve_split(scored: pd.DataFrame) -> str:
+    """The split the curves describe: eval when present, else dev."""
+    return "eval" if (scored["split"] == "eval").any() else "dev"
+
+
+def thin(frame: pd.DataFrame, points: int) -> pd.DataFrame:
+    """At most ``points`` rows, evenly spaced, always keeping the first and last."""
+    if len(frame) <= points:
+        return frame.reset_index(drop=True)
+    index = np.unique(np.linspace(0, len(frame) - 1, max(points, 2)).round().astype(int))
+    return frame.iloc[index].reset_index(drop=True)
+
+
+def roc_frame(part: pd.DataFrame, points: int) -> pd.DataFrame:
+    return thin(pd.DataFrame(roc_points(part["label"], part["score"])), points).round(DECIMALS)
+
+
+def det_frame(part: pd.DataFrame, points: int) -> pd.DataFrame:
+    frr, far, _ = det_curve(*_class_scores(part))
+    frame = pd.DataFrame({"far": 100 * far, "frr": 100 * frr}).drop_duplicates()
+    return thin(frame, points).round(DECIMALS)
+
+
+def hist_frame(part: pd.DataFrame, bins: int = HIST_BINS) -> pd.DataFrame:
+    """Density of each class over bins shared by both; ``score`` is the bin centre."""
+    edges = np.histogram_bin_edges(part["score"].to_numpy(dtype=float), bins=bins)
+    frame = {"score": (edges[:-1] + edges[1:]) / 2}
+    for label, scores in zip(LABELS, _class_scores(part)):
+        frame[label] = np.histogram(scores, bins=edges, density=True)[0]
+    return pd.DataFrame(frame).round(DECIMALS)
+
+
+def confusion_frame(part: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    predicted = np.where(part["score"].to_numpy(dtype=float) <= threshold, "spoof", "bonafide")
+    return pd.DataFrame({"actual": part["label"].to_numpy(), "predicted": predicted})
+
+
+def conditions_frame(metrics: dict, split: str) -> pd.DataFrame:
+    by_condition = (metrics.get("by_condition") or {}).get(split) or {}
+    rows = [(name, values["eer"]) for name, values in (by_condition.get("condition") or {}).items()]
+    return pd.DataFrame(rows, columns=["condition", "eer"])
+
+
+def write_model_plots(scored: pd.DataFrame, metrics: dict, model: str, out_dir: Path, points: int) -> None:
+    """Plot data CSVs and ``<model>.png`` for one model's scored dev/eval utterances."""
+    out_dir = Path(out_dir)
+    split = curve_split(scored)
+    part = scored[scored["split"] == split]
+    eer, threshold = _eer_and_threshold(scored, metrics, split)
+    frames = {
+        "roc": roc_frame(part, points),
+        "det": det_frame(part, points),
+        "hist": hist_frame(part),
+        "confusion": confusion_frame(part, threshold),
+        "conditions": conditions_frame(metrics, split),
+    }
+    for kind, frame in frames.items():
+        write_csv(out_dir / f"{kind}_{model}.csv", frame)
+    _write_model_png(out_dir / f"{model}.png", model, split, frames, eer, threshold)
+
+
+def write_summary_images(scored_by_model: dict[str, pd.DataFrame], metrics_by_model: dict[str, dict],
+                         out_dir: Path) -> None:
+    """``conditions.png`` (per-condition EER, all models) and ``roc.png`` (all ROC curves)."""
+    out_dir = Path(out_dir)
+    with plt.rc_context(_RC):
+        fig, ax = plt.subplots(figsize=(5, 4.5))
+        for model, scored in scored_by_model.items():
+            part = scored[scored["split"] == curve_split(scored)]
+            roc = roc_points(part["label"], part["score"])
+            ax.plot(roc["fpr"], roc["tpr"], label=model)
+        ax.plot([0, 1], [0, 1], color="grey", lw=0.5, ls=":")
+        ax.set(xlabel="bona fide flagged as spoof (FPR)", ylabel="spoofs detected (TPR)",
+               title="ROC, positive class = spoof", xlim=(0, 1), ylim=(0, 1.01))
+        ax.legend(loc="lower right")
+        fig.tight_layout()
+        _save(fig, out_dir / "roc.png")
+
+        tables = {}
+        for model, metrics in metrics_by_model.items():
+            scored = scored_by_model.get(model)
+            tables[model] = conditions_frame(metrics, "eval" if scored is None else curve_split(scored))
+        conditions = sorted({c for table in tables.values() for c in table["condition"]})
+        fig, ax = plt.subplots(figsize=(6, max(2.5, 1 + 0.12 * len(conditions) * max(len(tables), 1))))
+        if conditions:
+            height = 0.8 / max(len(tables), 1)
+            y = np.arange(len(conditions))
+            for i, (model, table) in enumerate(tables.items()):
+                eers = table.set_index("condition")["eer"].reindex(conditions)
+                ax.barh(y + i * height - 0.4 + height / 2, eers.to_numpy(dtype=float), height, label=model)
+            ax.set_yticks(y, conditions)
+            ax.invert_yaxis()
+            ax.legend(loc="best")
+        else:
+            ax.text(0.5, 0.5, "no per-condition results", ha="center", va="center", transform=ax.transAxes)
+        ax.set(xlabel="EER (%)", title="Eval EER per replay condition")
+        fig.tight_layout()
+        _save(fig, out_dir / "conditions.png")
+
+
+def _class_scores(part: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    return tuple(part.loc[part["label"] == label, "score"].to_numpy(dtype=float) for label in LABELS)
+
+
+def _eer_and_threshold(scored: pd.DataFrame, metrics: dict, split: str) -> tuple[float, float]:
+    """EER (percent) of ``split`` and the dev decision threshold, from metrics when given."""
+    values = metrics.get(split) or {}
+    eer = values.get("eer")
+    if eer is None:
+        eer = 100 * equal_error_rate(*_class_scores(scored[scored["split"] == split]))[0]
+    threshold = values.get("decision_threshold")
+    if threshold is None:
+        dev = scored[scored["split"] == "dev"]
+        threshold = equal_error_rate(*_class_scores(dev if len(dev) else scored))[1]
+    return float(eer), float(threshold)
+
+
+def _write_model_png(path: Path, model: str, split: str, frames: dict, eer: float, threshold: float) -> None:
+    from scipy.stats import norm
+
+    with plt.rc_context(_RC):
+        fig, axes = plt.subplots(2, 2, figsize=(8, 7))
+        fig.suptitle(f"{model} on {split}: EER {eer:.2f}%")
+
+        ax, roc = axes[0, 0], frames["roc"]
+        ax.plot(roc["fpr"], roc["tpr"])
+        ax.plot([0, 1], [0, 1], color="grey", lw=0.5, ls=":")
+        # At the EER, bona fide rejected (FPR) = spoof accepted (1 - TPR) = EER.
+        ax.plot([eer / 100], [1 - eer / 100], "o", color="C3", label=f"EER {eer:.2f}%")
+        ax.set(xlabel="bona fide flagged as spoof (FPR)", ylabel="spoofs detected (TPR)",
+               title="ROC (positive = spoof)", xlim=(0, 1), ylim=(0, 1.01))
+        ax.legend(loc="lower right")
+
+        ax, det = axes[0, 1], frames["det"]
+
+        def probit(percent):
+            return norm.ppf(np.clip(np.asarray(percent, dtype=float) / 100, 1e-4, 1 - 1e-4))
+
+        ax.plot(probit(det["far"]), probit(det["frr"]))
+        ax.plot(probit([eer]), probit([eer]), "o", color="C3", label=f"EER {eer:.2f}%")
+        ticks = probit(_DET_TICKS)
+        ax.set_xticks(ticks, [f"{t:g}" for t in _DET_TICKS])
+        ax.set_yticks(ticks, [f"{t:g}" for t in _DET_TICKS])
+        ax.set(xlim=(ticks[0], ticks[-1]), ylim=(ticks[0], ticks[-1]), title="DET (normal deviate scale)",
+               xlabel="spoof accepted, FAR (%)", ylabel="bona fide rejected, FRR (%)")
+        ax.grid(lw=0.3)
+        ax.legend(loc="upper right")
+
+        ax, hist = axes[1, 0], frames["hist"]
+        width = float(hist["score"].diff().median()) if len(hist) > 1 else 1.0
+        for label in LABELS:
+            ax.bar(hist["score"], hist[label], width=width, alpha=0.5, label=label)
+        ax.axvline(threshold, color="k", ls="--", lw=1, label=f"threshold {threshold:.3g}")
+        ax.set(xlabel="score (higher = more bona fide)", ylabel="density", title="Score distributions")
+        ax.legend(loc="best")
+
+        ax, confusion = axes[1, 1], frames["confusion"]
+        counts = pd.crosstab(confusion["actual"], confusion["predicted"]).reindex(
+            index=list(LABELS), columns=list(LABELS), fill_value=0).to_numpy()
+        ax.imshow(counts, cmap="Blues")
+        for (i, j), count in np.ndenumerate(counts):
+            ax.text(j, i, str(count), ha="center", va="center",
+                    color="white" if count > counts.max() / 2 else "black")
+        ax.set_xticks([0, 1], LABELS)
+        ax.set_yticks([0, 1], LABELS)
+        ax.set(xlabel="predicted", ylabel="actual", title="Confusion at the dev EER threshold")
+
+        fig.tight_layout()
+        _save(fig, path)
+
+
+def _save(fig, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", metadata=_PNG_METADATA)
+    plt.close(fig)

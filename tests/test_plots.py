@@ -1,0 +1,169 @@
+"""Plot data match what dvc.yaml declares; images are written; the HTML template works offline."""
+
+import configparser
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from deepfake_audio.metrics import equal_error_rate
+from deepfake_audio.plots import write_model_plots, write_summary_images
+
+PROJECT = Path(__file__).resolve().parents[1]
+PLOTS_DIR = "plots/evaluate/"
+MODELS = ("svc", "cnn", "fusion")
+POINTS = 25
+CONDITIONS = ["E01_P01_R01", "E02_P03_R02", "E05_P04_R03"]
+
+
+def synthetic_scored(seed: int, n: int = 120) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    split = np.repeat(["dev", "eval"], n)
+    label = np.tile(["bonafide", "spoof"], n)
+    score = rng.normal(np.where(label == "bonafide", 1.0, -1.0), 1.0).round(6)
+    condition = np.where(label == "spoof", np.array(CONDITIONS)[np.arange(2 * n) % 3], "-")
+    return pd.DataFrame({"utt_id": [f"U{i:04d}" for i in range(2 * n)], "split": split,
+                         "label": label, "score": score, "condition": condition})
+
+
+def split_metrics(scored: pd.DataFrame) -> dict:
+    """The fields of the evaluate metrics that the plots use (EER in percent, dev threshold)."""
+    def eer(part):
+        return equal_error_rate(part.loc[part["label"] == "bonafide", "score"],
+                                part.loc[part["label"] == "spoof", "score"])
+    threshold = eer(scored[scored["split"] == "dev"])[1]
+    metrics = {}
+    for split, part in scored.groupby("split"):
+        predicted_spoof = part["score"] <= threshold
+        metrics[split] = {"eer": round(100 * eer(part)[0], 4), "eer_threshold": eer(part)[1],
+                          "decision_threshold": threshold,
+                          "accuracy": float(np.mean(predicted_spoof == (part["label"] == "spoof")))}
+    return metrics
+
+
+def synthetic_metrics(scored: pd.DataFrame) -> dict:
+    metrics = split_metrics(scored)
+    metrics["by_condition"] = {"eval": {"condition": {
+        name: {"eer": 10.0 + i, "n_bonafide": 40, "n_spoof": 40} for i, name in enumerate(CONDITIONS)}}}
+    return metrics
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    out = tmp_path_factory.mktemp("plots") / "evaluate"
+    scored = {model: synthetic_scored(seed) for seed, model in enumerate(MODELS)}
+    metrics = {model: synthetic_metrics(frame) for model, frame in scored.items()}
+    for model in MODELS:
+        write_model_plots(scored[model], metrics[model], model, out, POINTS)
+    write_summary_images(scored, metrics, out)
+    return out, scored, metrics
+
+
+def declared_evaluate_plots():
+    """(plot name, file, x field, y fields) for every dvc.yaml plot of files under plots/evaluate/."""
+    found = []
+    for entry in yaml.safe_load((PROJECT / "dvc.yaml").read_text())["plots"]:
+        for name, spec in entry.items():
+            ys = spec.get("y", {})
+            for file, fields in ys.items():
+                if file.startswith(PLOTS_DIR):
+                    found.append((name, file, spec.get("x"), [fields] if isinstance(fields, str) else fields))
+    return found
+
+
+def test_every_model_has_each_kind_of_plot_declared():
+    files = {file for _, file, _, _ in declared_evaluate_plots()}
+    for kind in ("roc", "det", "hist", "confusion", "conditions"):
+        for model in MODELS:
+            assert f"{PLOTS_DIR}{kind}_{model}.csv" in files
+
+
+@pytest.mark.parametrize("name,file,x,ys", declared_evaluate_plots())
+def test_plot_data_has_the_declared_fields(written, name, file, x, ys):
+    out, _, _ = written
+    frame = pd.read_csv(out / file.removeprefix(PLOTS_DIR))
+    assert len(frame) > 0
+    for field in [x, *ys]:
+        assert field in frame.columns, f"plot {name}: {file} has no column {field}"
+
+
+def test_curves_are_thinned(written):
+    out, _, _ = written
+    for model in MODELS:
+        for kind in ("roc", "det"):
+            assert 2 <= len(pd.read_csv(out / f"{kind}_{model}.csv")) <= POINTS + 2
+        hist = pd.read_csv(out / f"hist_{model}.csv")
+        assert 30 <= len(hist) <= 50
+        width = hist["score"].diff().median()
+        for label in ("bonafide", "spoof"):
+            assert hist[label].sum() * width == pytest.approx(1.0, abs=0.01)
+
+
+def test_roc_and_det_end_points(written):
+    out, _, _ = written
+    roc = pd.read_csv(out / "roc_svc.csv")
+    assert (roc["fpr"].iloc[0], roc["tpr"].iloc[0]) == (0, 0)
+    assert (roc["fpr"].iloc[-1], roc["tpr"].iloc[-1]) == (1, 1)
+    det = pd.read_csv(out / "det_svc.csv")
+    assert det["far"].between(0, 100).all() and det["frr"].between(0, 100).all()
+    assert det["far"].is_monotonic_decreasing and det["frr"].is_monotonic_increasing
+
+
+def test_confusion_has_one_row_per_eval_utterance_at_the_dev_threshold(written):
+    out, scored, metrics = written
+    for model in MODELS:
+        confusion = pd.read_csv(out / f"confusion_{model}.csv")
+        part = scored[model][scored[model]["split"] == "eval"]
+        assert len(confusion) == len(part)
+        assert set(confusion["actual"]) | set(confusion["predicted"]) <= {"bonafide", "spoof"}
+        expected = np.where(part["score"] <= metrics[model]["eval"]["decision_threshold"], "spoof", "bonafide")
+        assert list(confusion["predicted"]) == list(expected)
+        accuracy = float(np.mean(confusion["actual"] == confusion["predicted"]))
+        assert accuracy == pytest.approx(metrics[model]["eval"]["accuracy"], abs=1e-6)
+
+
+def test_conditions_come_from_by_condition(written):
+    out, _, _ = written
+    table = pd.read_csv(out / "conditions_cnn.csv")
+    assert list(table["condition"]) == CONDITIONS
+    assert list(table["eer"]) == [10.0, 11.0, 12.0]
+
+
+def test_conditions_file_has_its_header_without_conditions(tmp_path):
+    scored = synthetic_scored(7)
+    write_model_plots(scored, split_metrics(scored), "svc", tmp_path, POINTS)
+    assert list(pd.read_csv(tmp_path / "conditions_svc.csv").columns) == ["condition", "eer"]
+
+
+def test_pngs_are_written_and_reproducible(written, tmp_path):
+    out, scored, metrics = written
+    for name in [*MODELS, "conditions", "roc"]:
+        assert (out / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    write_model_plots(scored["svc"], metrics["svc"], "svc", tmp_path, POINTS)
+    write_summary_images(scored, metrics, tmp_path)
+    for name in ("svc", "conditions"):
+        assert (tmp_path / f"{name}.png").read_bytes() == (out / f"{name}.png").read_bytes()
+
+
+def test_dev_only_scores_use_dev(tmp_path):
+    scored = synthetic_scored(3)
+    scored = scored[scored["split"] == "dev"]
+    write_model_plots(scored, split_metrics(scored), "cnn", tmp_path, POINTS)
+    assert len(pd.read_csv(tmp_path / "confusion_cnn.csv")) == len(scored)
+
+
+def test_configured_html_template_works_offline():
+    config = configparser.ConfigParser()
+    config.read(PROJECT / ".dvc" / "config")
+    template = PROJECT / ".dvc" / config["plots"]["html_template"]
+    html = template.read_text(encoding="utf-8")
+    assert "{plot_divs}" in html
+    # No {scripts}: DVC would fill it with its CDN <script src> tags.
+    assert "{scripts}" not in html
+    assert not re.search(r"<script[^>]*\bsrc\s*=\s*[\"']?\s*(https?:)?//", html, re.IGNORECASE)
+    for library in ("vega", "vega-lite", "vega-embed"):
+        assert f"<!-- {library} " in html
+    assert html.count("<script>") == 3
