@@ -215,6 +215,7 @@ class SvcSearch(Section):
     method: Literal["none", "dev", "cv"] = "none"
     cv_folds: int = Field(4, ge=2)
     # Values to try for any SvcSettings key; keys left out keep the value set above.
+    # Ignored with method none, so switching the search off needs no other edit.
     grid: dict[str, tuple[int | float | str | None, ...]] = {}
 
 
@@ -235,8 +236,6 @@ class TrainSvcParams(SvcSettings):
                 except ValidationError as err:
                     raise ValueError(f"search.grid.{key}: {value!r} is not valid: "
                                      f"{_own_message(err.errors()[0])}") from None
-        if self.search.grid and self.search.method == "none":
-            raise ValueError("search.grid is given but search.method is none; set it to dev or cv")
         return self
 
     def setting(self, **changes) -> SvcSettings:

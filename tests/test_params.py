@@ -168,7 +168,6 @@ def test_custom_source_needs_its_csv(raw):
     ({"pca_components": [1.5]}, "cv", "search.grid.pca_components: 1.5 is not valid: "
                                       "pca_components must be an integer or a fraction in (0, 1), got 1.5"),
     ({"C": []}, "dev", "search.grid.C: give at least one value"),
-    ({"C": [1.0]}, "none", "search.grid is given but search.method is none; set it to dev or cv"),
 ])
 def test_svc_grid_is_checked_value_by_value(raw, grid, method, reason):
     raw["train_svc"]["search"] = {"method": method, "grid": grid}
