@@ -6,13 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import skops.io
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from deepfake_audio.errors import InputError
-from deepfake_audio.io import atomic_path
+from deepfake_audio.models.persist import decision_scores, load_model, save_model
 
 MODEL_FILE = "fusion.skops"
 
@@ -33,22 +32,12 @@ def train_fusion(dev_scores: pd.DataFrame, labels) -> Pipeline:
 
 def fusion_scores(model: Pipeline, score_frame: pd.DataFrame) -> np.ndarray:
     """Fused scores: log-odds of bona fide (higher = more bona fide)."""
-    missing = [name for name in model.feature_names_in_ if name not in score_frame.columns]
-    if missing:
-        raise InputError(f"score table lacks {len(missing)} columns the fusion was trained on: {missing}")
-    return model.decision_function(score_frame[list(model.feature_names_in_)])
+    return decision_scores(model, score_frame, "fusion", "score table")
 
 
 def save_fusion(model: Pipeline, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        skops.io.dump(model, tmp)
+    save_model(model, path)
 
 
 def load_fusion(path: Path) -> Pipeline:
-    """Load with skops, which refuses any type outside its trusted defaults instead of running it."""
-    try:
-        return skops.io.load(path)
-    except FileNotFoundError:
-        raise InputError(f"{path}: model file not found") from None
-    except Exception as err:  # skops raises several types for untrusted or corrupt files
-        raise InputError(f"{path}: refused to load the fusion model: {err}") from None
+    return load_model(path, "fusion")

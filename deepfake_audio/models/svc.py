@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import skops.io
 from sklearn.decomposition import PCA
 from sklearn.metrics import make_scorer
 from sklearn.model_selection import GridSearchCV, PredefinedSplit, StratifiedGroupKFold
@@ -17,8 +16,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from deepfake_audio.errors import InputError
-from deepfake_audio.io import atomic_path
 from deepfake_audio.metrics import equal_error_rate
+from deepfake_audio.models.persist import decision_scores, load_model, save_model
 from deepfake_audio.params import SvcSettings, TrainSvcParams
 
 MODEL_FILE = "svc.skops"
@@ -112,25 +111,15 @@ def search_svc(train: LabelledFeatures, dev: LabelledFeatures | None, params: Tr
 
 def svc_scores(model: Pipeline, table: pd.DataFrame) -> np.ndarray:
     """Scores (higher = more bona fide) for the rows of a feature table."""
-    missing = [name for name in model.feature_names_in_ if name not in table.columns]
-    if missing:
-        raise InputError(f"feature table lacks {len(missing)} columns the SVC was trained on: {missing[:5]}")
-    return model.decision_function(table[list(model.feature_names_in_)])
+    return decision_scores(model, table, "SVC", "feature table")
 
 
 def save_svc(model: Pipeline, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        skops.io.dump(model, tmp)
+    save_model(model, path)
 
 
 def load_svc(path: Path) -> Pipeline:
-    """Load with skops, which refuses any type outside its trusted defaults instead of running it."""
-    try:
-        return skops.io.load(path)
-    except FileNotFoundError:
-        raise InputError(f"{path}: model file not found") from None
-    except Exception as err:  # skops raises several types for untrusted or corrupt files
-        raise InputError(f"{path}: refused to load the SVC model: {err}") from None
+    return load_model(path, "SVC")
 
 
 def _as_pipeline_grid(setting: SvcSettings, seed: int) -> dict[str, list]:

@@ -1,0 +1,39 @@
+"""Saving, loading and scoring of the scikit-learn models (SVC, fusion), shared by both.
+
+Models are stored with skops, which refuses to load any type outside its trusted
+defaults instead of running it, so a model file cannot carry code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import skops.io
+from sklearn.pipeline import Pipeline
+
+from deepfake_audio.errors import InputError
+from deepfake_audio.io import atomic_path
+
+
+def decision_scores(model: Pipeline, table: pd.DataFrame, name: str, table_kind: str) -> np.ndarray:
+    """``model``'s decision function on the columns it was trained on (higher = more bona fide)."""
+    missing = [column for column in model.feature_names_in_ if column not in table.columns]
+    if missing:
+        raise InputError(f"{table_kind} lacks {len(missing)} columns the {name} was trained on: {missing[:5]}")
+    return model.decision_function(table[list(model.feature_names_in_)])
+
+
+def save_model(model: Pipeline, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        skops.io.dump(model, tmp)
+
+
+def load_model(path: Path, name: str) -> Pipeline:
+    try:
+        return skops.io.load(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: model file not found") from None
+    except Exception as err:  # skops raises several types for untrusted or corrupt files
+        raise InputError(f"{path}: refused to load the {name} model: {err}") from None
