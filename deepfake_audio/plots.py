@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from deepfake_audio.io import atomic_path, write_csv  # noqa: E402
-from deepfake_audio.metrics import det_curve, equal_error_rate, roc_points  # noqa: E402
+from deepfake_audio.metrics import det_curve, roc_points  # noqa: E402
 
 HIST_BINS = 40
 DECIMALS = 6
@@ -86,7 +86,7 @@ def write_model_plots(scored: pd.DataFrame, metrics: dict, model: str, out_dir: 
     out_dir = Path(out_dir)
     split = curve_split(scored)
     part = scored[scored["split"] == split]
-    eer, threshold = _eer_and_threshold(scored, metrics, split)
+    eer, threshold = metrics[split]["eer"], metrics[split]["decision_threshold"]
     frames = {
         "roc": roc_frame(part, points),
         "det": det_frame(part, points),
@@ -116,10 +116,8 @@ def write_summary_images(scored_by_model: dict[str, pd.DataFrame], metrics_by_mo
         fig.tight_layout()
         _save(fig, out_dir / "roc.png")
 
-        tables = {}
-        for model, metrics in metrics_by_model.items():
-            scored = scored_by_model.get(model)
-            tables[model] = conditions_frame(metrics, "eval" if scored is None else curve_split(scored))
+        tables = {model: conditions_frame(metrics, curve_split(scored_by_model[model]))
+                  for model, metrics in metrics_by_model.items()}
         conditions = sorted({c for table in tables.values() for c in table["condition"]})
         fig, ax = plt.subplots(figsize=(6, max(2.5, 1 + 0.12 * len(conditions) * max(len(tables), 1))))
         if conditions:
@@ -140,19 +138,6 @@ def write_summary_images(scored_by_model: dict[str, pd.DataFrame], metrics_by_mo
 
 def _class_scores(part: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return tuple(part.loc[part["label"] == label, "score"].to_numpy(dtype=float) for label in LABELS)
-
-
-def _eer_and_threshold(scored: pd.DataFrame, metrics: dict, split: str) -> tuple[float, float]:
-    """EER (percent) of ``split`` and the dev decision threshold, from metrics when given."""
-    values = metrics.get(split) or {}
-    eer = values.get("eer")
-    if eer is None:
-        eer = 100 * equal_error_rate(*_class_scores(scored[scored["split"] == split]))[0]
-    threshold = values.get("decision_threshold")
-    if threshold is None:
-        dev = scored[scored["split"] == "dev"]
-        threshold = equal_error_rate(*_class_scores(dev if len(dev) else scored))[1]
-    return float(eer), float(threshold)
 
 
 def _write_model_png(path: Path, model: str, split: str, frames: dict, eer: float, threshold: float) -> None:
