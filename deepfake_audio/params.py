@@ -292,6 +292,39 @@ class EvaluateParams(Section):
     plot_points: int = Field(200, ge=10)  # points kept per curve in the plot data files
 
 
+class PermutationParams(Section):
+    repeats: int = Field(5, ge=1)  # shuffles of each feature; the importance is their mean
+
+
+class ShapParams(Section):
+    background: int = Field(20, ge=1)  # k-means centres summarising the training features
+    utterances: int = Field(40, ge=2)  # explained, half of each class, drawn from explain.split
+    samples: int = Field(1000, ge=10)  # model evaluations per explained utterance
+
+
+class LimeParams(Section):
+    features: int = Field(10, ge=1)  # features in each local explanation
+    samples: int = Field(2000, ge=10)  # perturbed copies of each explained utterance
+
+
+class GradcamParams(Section):
+    # The regions whose share of the Grad-CAM mass metrics/explain.json reports: the start
+    # of the file (where ASVspoof 2017's artefacts sit) and the top of the spectrum.
+    first_ms: float = Field(300.0, gt=0.0)
+    above_hz: float = Field(4000.0, gt=0.0)
+
+
+class ExplainParams(Section):
+    split: Literal["dev", "eval"] = "eval"  # utterances explained (permutation importance uses dev)
+    per_case: int = Field(1, ge=1)  # utterances per case: most confident and worst of each class
+    top_features: int = Field(15, ge=1)  # features shown in the plots and listed in the metrics
+    seed: int = Field(0, ge=0)
+    permutation: PermutationParams = PermutationParams()
+    shap: ShapParams = ShapParams()
+    lime: LimeParams = LimeParams()
+    gradcam: GradcamParams = GradcamParams()
+
+
 class ComputeParams(Section):
     n_jobs: int = Field(2, ge=1)
 
@@ -306,6 +339,7 @@ class Params(Section):
     train_svc: TrainSvcParams = TrainSvcParams()
     train_cnn: TrainCnnParams = TrainCnnParams()
     evaluate: EvaluateParams = EvaluateParams()
+    explain: ExplainParams = ExplainParams()
     compute: ComputeParams = ComputeParams()
 
     @model_validator(mode="after")
@@ -323,6 +357,9 @@ class Params(Section):
                 raise ValueError(f"features.handcrafted.cqt_fmin ({handcrafted.cqt_fmin:g}): the constant-Q "
                                  f"range up to {nyquist:g} Hz resamples to {points} points, fewer than "
                                  f"n_cepstra ({handcrafted.n_cepstra}); lower cqt_fmin")
+        if self.explain.gradcam.above_hz >= nyquist:
+            raise ValueError(f"explain.gradcam.above_hz ({self.explain.gradcam.above_hz:g}) must be below half "
+                             f"of data.sample_rate ({nyquist:g} Hz)")
         return self
 
 

@@ -14,6 +14,7 @@ PLOTS = Path("plots")
 DATA_METRICS = METRICS / "data.json"
 TRAIN_CNN_PLOTS = PLOTS / "train_cnn"
 EVALUATE_PLOTS = PLOTS / "evaluate"
+EXPLAIN_PLOTS = PLOTS / "explain"  # plot data; the figures are in its images/ folder
 MODEL_NAMES = ("svc", "cnn", "fusion")
 
 

@@ -33,7 +33,7 @@ HIST_BINS = 40
 DECIMALS = 6
 LABELS = ("bonafide", "spoof")
 # Fixed style and no timestamps or software tag, so the PNG bytes do not change run to run.
-_RC = {"svg.hashsalt": "deepfake-audio", "font.size": 8, "figure.dpi": 80, "savefig.dpi": 80}
+STYLE = {"svg.hashsalt": "deepfake-audio", "font.size": 8, "figure.dpi": 80, "savefig.dpi": 80}
 _PNG_METADATA = {"Software": None}
 _DET_TICKS = [0.1, 1, 5, 10, 20, 40, 60, 80, 95, 99]
 
@@ -103,7 +103,7 @@ def write_summary_images(scored_by_model: dict[str, pd.DataFrame], metrics_by_mo
                          out_dir: Path) -> None:
     """``conditions.png`` (per-condition EER, all models) and ``roc.png`` (all ROC curves)."""
     out_dir = Path(out_dir)
-    with plt.rc_context(_RC):
+    with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(5, 4.5))
         for model, scored in scored_by_model.items():
             part = scored[scored["split"] == curve_split(scored)]
@@ -114,7 +114,7 @@ def write_summary_images(scored_by_model: dict[str, pd.DataFrame], metrics_by_mo
                title="ROC, positive class = spoof", xlim=(0, 1), ylim=(0, 1.01))
         ax.legend(loc="lower right")
         fig.tight_layout()
-        _save(fig, out_dir / "roc.png")
+        save_png(fig, out_dir / "roc.png")
 
         tables = {model: conditions_frame(metrics, curve_split(scored_by_model[model]))
                   for model, metrics in metrics_by_model.items()}
@@ -133,7 +133,7 @@ def write_summary_images(scored_by_model: dict[str, pd.DataFrame], metrics_by_mo
             ax.text(0.5, 0.5, "no per-condition results", ha="center", va="center", transform=ax.transAxes)
         ax.set(xlabel="EER (%)", title="Eval EER per replay condition")
         fig.tight_layout()
-        _save(fig, out_dir / "conditions.png")
+        save_png(fig, out_dir / "conditions.png")
 
 
 def _class_scores(part: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -143,7 +143,7 @@ def _class_scores(part: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 def _write_model_png(path: Path, model: str, split: str, frames: dict, eer: float, threshold: float) -> None:
     from scipy.stats import norm
 
-    with plt.rc_context(_RC):
+    with plt.rc_context(STYLE):
         fig, axes = plt.subplots(2, 2, figsize=(8, 7))
         fig.suptitle(f"{model} on {split}: EER {eer:.2f}%")
 
@@ -191,10 +191,10 @@ def _write_model_png(path: Path, model: str, split: str, frames: dict, eer: floa
         ax.set(xlabel="predicted", ylabel="actual", title="Confusion at the dev EER threshold")
 
         fig.tight_layout()
-        _save(fig, path)
+        save_png(fig, path)
 
 
-def _save(fig, path: Path) -> None:
+def save_png(fig, path: Path) -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", metadata=_PNG_METADATA)
     plt.close(fig)

@@ -24,6 +24,7 @@ from deepfake_audio.features.spectrogram import cnn_input
 from deepfake_audio.params import FeaturesParams, HandcraftedParams
 
 CEPSTRAL_FAMILIES = ("mfcc", "lfcc", "cqcc")
+FEATURE_FAMILIES = (*CEPSTRAL_FAMILIES, "spectral", "band_energy")  # each feature name starts with one
 STATISTICS = ("mean", "std")
 _DELTA_SUFFIXES = ("", "_delta", "_delta2")
 _DELTA_WIDTH = 9  # librosa's default window, in frames
@@ -70,6 +71,14 @@ def _analyse(signal: np.ndarray, cqcc: np.ndarray | None, sample_rate: int,
     frames = np.vstack(tracks)
     summary = np.stack([frames.mean(axis=1, dtype=np.float64), frames.std(axis=1, dtype=np.float64)], axis=1)
     return Analysis(features=summary.ravel(), spectrogram=cnn_input(power, sample_rate, params))
+
+
+def feature_family(name: str) -> str:
+    """The family of a feature name, e.g. ``band_energy`` for ``band_energy_0_500hz_mean``."""
+    family = next((family for family in FEATURE_FAMILIES if name.startswith(family + "_")), None)
+    if family is None:
+        raise ValueError(f"{name!r} is not a feature name of this pipeline")
+    return family
 
 
 def _track_names(settings: HandcraftedParams) -> list[str]:

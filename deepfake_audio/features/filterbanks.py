@@ -30,6 +30,11 @@ def mel_basis(sample_rate: int, n_fft: int, n_mels: int) -> np.ndarray:
     return _read_only(librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels))
 
 
+def mel_frequencies(sample_rate: int, n_mels: int) -> np.ndarray:
+    """Centre frequency of each filter of ``mel_basis`` (its edges are the first and last values dropped)."""
+    return librosa.mel_frequencies(n_mels + 2, fmin=0.0, fmax=sample_rate / 2)[1:-1]
+
+
 @lru_cache(maxsize=8)
 def linear_basis(sample_rate: int, n_fft: int, n_filters: int) -> np.ndarray:
     """(n_filters, n_fft // 2 + 1) unit-height triangles, centres equally spaced from 0 Hz to Nyquist."""

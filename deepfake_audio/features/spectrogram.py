@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from deepfake_audio.errors import InputError
-from deepfake_audio.features.filterbanks import mel_basis, to_db
+from deepfake_audio.features.filterbanks import fft_frequencies, mel_basis, mel_frequencies, to_db
 from deepfake_audio.params import FeaturesParams, SpectrogramParams
 
 STATS_FILE = "spectrogram_stats.npz"  # in the feature folder, with normalize: global
@@ -19,6 +19,18 @@ _ROWS_PER_PASS = 64  # utterances read from the memory map at a time
 def spectrogram_bins(params: FeaturesParams) -> int:
     """Frequency rows of the CNN input."""
     return params.spectrogram.n_mels if params.spectrogram.kind == "mel" else params.n_fft // 2 + 1
+
+
+def spectrogram_frequencies(sample_rate: int, params: FeaturesParams) -> np.ndarray:
+    """Centre frequency (Hz) of each row of the CNN input."""
+    if params.spectrogram.kind == "mel":
+        return mel_frequencies(sample_rate, params.spectrogram.n_mels)
+    return fft_frequencies(sample_rate, params.n_fft)
+
+
+def frame_times(n_frames: int, sample_rate: int, params: FeaturesParams) -> np.ndarray:
+    """Time (s) of each column of the CNN input: the centre of its STFT frame."""
+    return np.arange(n_frames) * params.hop_length / sample_rate
 
 
 def cnn_input(power: np.ndarray, sample_rate: int, params: FeaturesParams) -> np.ndarray:

@@ -93,7 +93,7 @@ def search_svc(train: LabelledFeatures, dev: LabelledFeatures | None, params: Tr
     search = GridSearchCV(
         build_svc(params.setting(), seed),
         [_as_pipeline_grid(setting, seed) for setting in settings],
-        scoring=make_scorer(_eer_percent, greater_is_better=False, response_method="decision_function"),
+        scoring=EER_SCORER,
         cv=folds, n_jobs=n_jobs, refit=False, error_score="raise",
     )
     search.fit(features, targets, groups=groups)
@@ -137,3 +137,7 @@ def _pca_step(setting: SvcSettings, seed: int):
 def _eer_percent(targets: np.ndarray, scores: np.ndarray) -> float:
     eer, _ = equal_error_rate(scores[targets == 1], scores[targets == 0])
     return 100.0 * eer
+
+
+# EER (%) of the decision function, negated as scikit-learn maximises scores (targets: 1 = bona fide).
+EER_SCORER = make_scorer(_eer_percent, greater_is_better=False, response_method="decision_function")

@@ -1,0 +1,115 @@
+"""PNG figures of the explanations, in the fixed style of ``plots`` (same bytes on every run)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import shap
+
+from deepfake_audio.explain.gradcam import Profile
+from deepfake_audio.plots import STYLE, save_png
+
+BONAFIDE_COLOUR, SPOOF_COLOUR = "C0", "C3"
+
+
+def ranking_png(ranking: pd.DataFrame, value: str, error: str | None, xlabel: str, title: str,
+                path: Path) -> None:
+    """Horizontal bars of the rows of ``ranking`` (already sorted and cut), largest on top."""
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(6, 1 + 0.22 * len(ranking)))
+        y = np.arange(len(ranking))
+        ax.barh(y, ranking[value], xerr=ranking[error] if error else None, color="C0", capsize=2)
+        ax.set_yticks(y, ranking["feature"])
+        ax.invert_yaxis()
+        ax.axvline(0, color="k", lw=0.5)
+        ax.set(xlabel=xlabel, title=title)
+        fig.tight_layout()
+        save_png(fig, path)
+
+
+def shap_summary_png(values: np.ndarray, features: pd.DataFrame, top: int, title: str, path: Path) -> None:
+    """SHAP's beeswarm: one dot per utterance and feature, coloured by the feature's value."""
+    with plt.rc_context(STYLE):
+        explanation = shap.Explanation(values, data=features.to_numpy(dtype=float),
+                                       feature_names=list(features.columns))
+        shap.plots.beeswarm(explanation, max_display=top, show=False, plot_size=(7, 1 + 0.3 * top))
+        fig = plt.gcf()
+        fig.axes[0].set_title(title)
+        fig.axes[0].set_xlabel("SHAP value (+ = towards bona fide)")
+        fig.tight_layout()
+        save_png(fig, path)
+
+
+def lime_png(weights: pd.DataFrame, title: str, fit_r2: float, path: Path) -> None:
+    """LIME's local weights: green pushes the score towards bona fide, red towards spoof."""
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(7, 1.2 + 0.25 * len(weights)))
+        y = np.arange(len(weights))
+        colours = np.where(weights["weight"] > 0, "tab:green", "tab:red")
+        ax.barh(y, weights["weight"], color=colours)
+        ax.set_yticks(y, weights["condition"])
+        ax.invert_yaxis()
+        ax.axvline(0, color="k", lw=0.5)
+        ax.set(xlabel=f"weight in LIME's local linear model of the SVC score (fit R² {fit_r2:.2f})",
+               title=title)
+        fig.tight_layout()
+        save_png(fig, path)
+
+
+def gradcam_png(spectrogram: np.ndarray, cam: np.ndarray, frequencies: np.ndarray, times: np.ndarray,
+                title: str, path: Path) -> None:
+    """The input spectrogram (grey) under its Grad-CAM map (colour, scaled to its maximum)."""
+    extent = (times[0], times[-1] + (times[1] - times[0] if len(times) > 1 else 0), -0.5, len(frequencies) - 0.5)
+    peak = float(cam.max())
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(8, 3.2))
+        ax.imshow(spectrogram, origin="lower", aspect="auto", cmap="gray", extent=extent)
+        shown = ax.imshow(cam / peak if peak > 0 else cam, origin="lower", aspect="auto", cmap="inferno",
+                          alpha=0.55, vmin=0, vmax=1, extent=extent)
+        _frequency_axis(ax, frequencies, axis="y")
+        ax.set(xlabel="time (s)", title=title)
+        fig.colorbar(shown, ax=ax, label="Grad-CAM (relative)")
+        fig.tight_layout()
+        save_png(fig, path)
+
+
+def profiles_png(profiles: dict[str, Profile], frequencies: np.ndarray, times: np.ndarray, first_s: float,
+                 above_hz: float, split: str, path: Path) -> None:
+    """Each decision's mean Grad-CAM mass over frequency and over time, the shortcut regions shaded."""
+    colours = {"bonafide": BONAFIDE_COLOUR, "spoof": SPOOF_COLOUR}
+    with plt.rc_context(STYLE):
+        fig, (by_frequency, by_time) = plt.subplots(1, 2, figsize=(9, 3.4))
+        rows = np.arange(len(frequencies))
+        for label, profile in profiles.items():
+            name = f"decided {label} ({profile.n_maps} files)"
+            by_frequency.plot(rows, profile.frequency, color=colours.get(label), label=name)
+            by_time.plot(times, profile.time, color=colours.get(label), label=name)
+        high_rows = rows[frequencies > above_hz]
+        if len(high_rows):
+            by_frequency.axvspan(high_rows[0] - 0.5, rows[-1] + 0.5, color="grey", alpha=0.15,
+                                 label=f"above {above_hz:g} Hz")
+        by_time.axvspan(times[0], first_s, color="grey", alpha=0.15, label=f"first {1000 * first_s:g} ms")
+        _frequency_axis(by_frequency, frequencies, axis="x")
+        by_frequency.set(ylabel="share of Grad-CAM mass", title="Where in frequency")
+        by_time.set(xlabel="time (s)", ylabel="share of Grad-CAM mass", title="Where in time")
+        for ax in (by_frequency, by_time):
+            ax.set_ylim(bottom=0)
+            ax.legend(loc="best", fontsize=6)
+        fig.suptitle(f"CNN Grad-CAM, mean over the {split} split")
+        fig.tight_layout()
+        save_png(fig, path)
+
+
+def _frequency_axis(ax, frequencies: np.ndarray, axis: str, ticks: int = 7) -> None:
+    """Rows are labelled with their centre frequency in Hz (Mel rows are not evenly spaced in Hz)."""
+    rows = np.unique(np.linspace(0, len(frequencies) - 1, ticks).round().astype(int))
+    labels = [f"{frequencies[row]:.0f}" for row in rows]
+    if axis == "y":
+        ax.set_yticks(rows, labels)
+        ax.set_ylabel("frequency (Hz)")
+    else:
+        ax.set_xticks(rows, labels)
+        ax.set_xlabel("frequency (Hz)")

@@ -1,0 +1,108 @@
+"""Grad-CAM (Selvaraju et al., 2017) for the CNN: where in time and frequency its evidence lies.
+
+The last convolutional feature maps are weighted by the mean gradient of the decision
+towards a class, summed over channels, rectified and stretched back onto the input
+spectrogram, so each map reads in the input's own frames and frequency rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from deepfake_audio.errors import InputError
+from deepfake_audio.params import GradcamParams
+
+
+def last_conv_layer(model: keras.Model) -> keras.layers.Layer:
+    """The output of the last convolutional block before it is pooled.
+
+    That is the last ``Conv2D`` followed by the layers that keep its shape (batch norm,
+    activation, or the maximum of Max-Feature-Map's two halves).
+    """
+    layers = model.layers
+    convs = [i for i, layer in enumerate(layers) if isinstance(layer, keras.layers.Conv2D)]
+    if not convs:
+        raise InputError(f"the CNN model {model.name!r} has no Conv2D layer to explain with Grad-CAM")
+    chosen = layers[convs[-1]]
+    for layer in layers[convs[-1] + 1:]:
+        if tuple(layer.output.shape) != tuple(chosen.output.shape):
+            break
+        chosen = layer
+    return chosen
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A class's mean Grad-CAM mass per frequency row and per frame (each sums to 1, or 0 with no maps)."""
+
+    frequency: np.ndarray
+    time: np.ndarray
+    n_maps: int  # maps averaged; maps with no positive evidence at all are left out
+
+
+class GradCam:
+    """Grad-CAM maps of one model, computed in batches."""
+
+    def __init__(self, model: keras.Model, batch_size: int = 64):
+        self.probe = keras.Model(model.inputs, [last_conv_layer(model).output, model.outputs[0]])
+        self.batch_size = batch_size
+
+    def maps(self, spectrograms: np.ndarray, rows, towards_bonafide) -> np.ndarray:
+        """(rows, bins, frames) float32 maps for the given rows of ``spectrograms``.
+
+        ``towards_bonafide`` (one flag, or one per row) chooses the class explained: the bona fide
+        logit, or its negation (the evidence for spoof). Inference mode, so a map depends on
+        its row only.
+        """
+        rows = np.asarray(rows)
+        towards = np.broadcast_to(np.asarray(towards_bonafide, dtype=bool), rows.shape)
+        size = spectrograms.shape[1:]
+        maps = np.empty((len(rows), *size), dtype=np.float32)
+        for start in range(0, len(rows), self.batch_size):
+            chunk = slice(start, start + self.batch_size)
+            x = tf.convert_to_tensor(np.asarray(spectrograms[rows[chunk]], dtype=np.float32))
+            sign = tf.constant(np.where(towards[chunk], 1.0, -1.0), dtype=tf.float32)
+            with tf.GradientTape() as tape:
+                features, logits = self.probe(x, training=False)
+                target = tf.reduce_sum(logits[:, 0] * sign)
+            weights = tf.reduce_mean(tape.gradient(target, features), axis=(1, 2))
+            cam = tf.nn.relu(tf.einsum("nhwc,nc->nhw", features, weights))
+            maps[chunk] = tf.image.resize(cam[..., None], size, method="bilinear")[..., 0].numpy()
+        return maps
+
+    def class_profiles(self, spectrograms: np.ndarray, rows, labels) -> dict[str, Profile]:
+        """Each label's mean map towards that label, reduced to frequency and time profiles.
+
+        Each map is scaled to unit mass first, so every utterance counts the same; maps with
+        no positive evidence at all are left out. Memory stays at one batch of maps.
+        """
+        rows, labels = np.asarray(rows), np.asarray(labels)
+        profiles = {}
+        for label in sorted(set(labels)):
+            of_label = rows[labels == label]
+            frequency, time, kept = np.zeros(spectrograms.shape[1]), np.zeros(spectrograms.shape[2]), 0
+            for start in range(0, len(of_label), self.batch_size):
+                maps = self.maps(spectrograms, of_label[start:start + self.batch_size], label == "bonafide")
+                mass = maps.sum(axis=(1, 2), dtype=np.float64)
+                unit = maps[mass > 0] / mass[mass > 0, None, None]
+                frequency += unit.sum(axis=2, dtype=np.float64).sum(axis=0)
+                time += unit.sum(axis=1, dtype=np.float64).sum(axis=0)
+                kept += len(unit)
+            profiles[label] = Profile(frequency / max(kept, 1), time / max(kept, 1), kept)
+        return profiles
+
+
+def mass_fractions(profile: Profile, frequencies: np.ndarray, times: np.ndarray,
+                   params: GradcamParams) -> dict[str, float]:
+    """Share of the profile's mass in the first ``params.first_ms`` and above ``params.above_hz``."""
+    return {f"first_{params.first_ms:g}ms": round(float(profile.time[times < params.first_ms / 1000].sum()), 4),
+            f"above_{params.above_hz:g}hz": round(float(profile.frequency[frequencies > params.above_hz].sum()), 4)}
+
+
+def uniform_profile(n_bins: int, n_frames: int) -> Profile:
+    """The profile of a map spread evenly: the reference the class profiles are read against."""
+    return Profile(np.full(n_bins, 1 / n_bins), np.full(n_frames, 1 / n_frames), 0)
