@@ -10,12 +10,15 @@ from deepfake_audio.audio import AudioError, load_audio
 from deepfake_audio.corpus.manifest import manifest_from_asvspoof2017
 from deepfake_audio.errors import InputError
 from deepfake_audio.features import extract
-from deepfake_audio.features.analysis import analyse_batch, feature_names
+from deepfake_audio.features.analysis import FEATURE_FAMILIES, analyse_batch, feature_family, feature_names
 from deepfake_audio.features.extract import extract_features
+from deepfake_audio.features.filterbanks import fft_frequencies, mel_basis
 from deepfake_audio.features.spectrogram import (
     SpectrogramStats,
     fix_frames,
+    frame_times,
     read_spectrogram_stats,
+    spectrogram_frequencies,
     write_spectrogram_stats,
 )
 from deepfake_audio.features.store import feature_columns, read_features, split_rows
@@ -44,6 +47,28 @@ def test_feature_names_are_unique_readable_and_complete():
     for name in ("mfcc_3_mean", "lfcc_3_delta_std", "cqcc_0_delta2_mean", "spectral_contrast_2_mean",
                  "spectral_rolloff_std", "spectral_zcr_mean", "band_energy_4000_6000hz_mean"):
         assert name in names
+
+
+def test_every_feature_name_belongs_to_one_family():
+    families = [feature_family(name) for name in feature_names(PARAMS)]
+    assert {family: families.count(family) for family in FEATURE_FAMILIES} == {
+        "mfcc": 120, "lfcc": 120, "cqcc": 120, "spectral": 26, "band_energy": 12}
+    assert feature_family("band_energy_0_500hz_mean") == "band_energy"
+    with pytest.raises(ValueError, match="'mfccs_1_mean' is not a feature name of this pipeline"):
+        feature_family("mfccs_1_mean")
+
+
+def test_spectrogram_rows_and_columns_have_frequencies_and_times():
+    mel = FeaturesParams()
+    frequencies = spectrogram_frequencies(SAMPLE_RATE, mel)
+    assert frequencies.shape == (mel.spectrogram.n_mels,) and np.all(np.diff(frequencies) > 0)
+    # Each Mel row's centre is where its filter peaks, to within one FFT bin.
+    peaks = fft_frequencies(SAMPLE_RATE, mel.n_fft)[mel_basis(SAMPLE_RATE, mel.n_fft, 64).argmax(axis=1)]
+    np.testing.assert_allclose(frequencies, peaks, atol=SAMPLE_RATE / mel.n_fft)
+    linear = FeaturesParams(spectrogram={"kind": "linear"})
+    np.testing.assert_array_equal(spectrogram_frequencies(SAMPLE_RATE, linear),
+                                  np.arange(257) * SAMPLE_RATE / 512)
+    np.testing.assert_allclose(frame_times(4, SAMPLE_RATE, mel), [0.0, 0.01, 0.02, 0.03])
 
 
 @pytest.mark.parametrize("family", FAMILIES)

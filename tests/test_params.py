@@ -115,6 +115,21 @@ def test_band_edges_must_increase(raw, edges):
         parse_params(raw, "p")
 
 
+def test_the_gradcam_band_must_lie_below_nyquist(raw):
+    raw["explain"]["gradcam"]["above_hz"] = 8000
+    with pytest.raises(ParamsError, match=r"^p: explain.gradcam.above_hz \(8000\) must be below half of "
+                                          r"data.sample_rate \(8000 Hz\)$"):
+        parse_params(raw, "p")
+
+
+def test_explain_params_are_checked_by_key(raw):
+    raw["explain"]["shap"]["backgrounds"] = 10
+    raw["explain"]["split"] = "train"
+    message = str(pytest.raises(ParamsError, parse_params, raw, "p").value).splitlines()
+    assert "p: explain.shap.backgrounds: unknown key" in message
+    assert any(line.startswith("p: explain.split: Input should be 'dev' or 'eval'") for line in message)
+
+
 def test_the_cqt_needs_an_octave_below_nyquist(raw):
     raw["features"]["handcrafted"]["cqt_fmin"] = 5000.0
     with pytest.raises(ParamsError, match=r"^p: features.handcrafted.cqt_fmin \(5000\) leaves no "

@@ -20,7 +20,10 @@ PROJECT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 TINY_SPLIT = {"speakers": 2, "genuine": 10, "spoof": 10, "environments": 2,
               "playback_devices": 2, "recorders": 2, "replay_configs": 3}
-ALL_STAGES = ["download", "prepare", "featurize", "train_svc", "train_cnn", "evaluate"]
+ALL_STAGES = ["download", "prepare", "featurize", "train_svc", "train_cnn", "evaluate", "explain"]
+CASES = ["bonafide_most_confident", "spoof_most_confident", "bonafide_worst", "spoof_worst"]
+EXPLAIN_IMAGES = {"permutation_importance.png", "shap_summary.png", "shap_bar.png", "shap_families.png",
+                  "gradcam_profiles.png", *(f"{kind}_{case}_1.png" for kind in ("lime", "gradcam") for case in CASES)}
 
 pytestmark = pytest.mark.slow
 
@@ -72,6 +75,8 @@ def repo(tmp_path_factory):
         params["features"]["spectrogram"]["n_frames"] = 48
         params["train_cnn"].update(lcnn_width=0.25, epochs=2, batch_size=8)
         params["compute"]["n_jobs"] = 1
+        params["explain"].update(permutation={"repeats": 2}, lime={"features": 5, "samples": 200},
+                                 shap={"background": 4, "utterances": 6, "samples": 400})
 
     set_params(repo, tiny)
     run(["git", "init", "-q"], repo)
@@ -85,7 +90,7 @@ def test_repro_runs_every_stage_once(repo):
     _, first_run = repo
     stages = stages_run(first_run)
     assert sorted(stages) == sorted(ALL_STAGES)
-    assert stages[:3] == ALL_STAGES[:3] and stages[-1] == "evaluate"
+    assert stages[:3] == ALL_STAGES[:3] and stages[-2:] == ["evaluate", "explain"]
 
 
 def metrics_from_scores(repo, model):
@@ -115,8 +120,11 @@ def test_metrics_follow_from_the_committed_scores(repo):
 def test_declared_plots_resolve_to_data(repo):
     repo, _ = repo
     plots = json.loads(dvc("plots", "show", "--json", cwd=repo))["data"]
+    images = {f"plots/explain/images/{name}" for name in EXPLAIN_IMAGES}
     assert set(plots) == {"roc", "det", "hist_svc", "hist_cnn", "hist_fusion", "confusion", "conditions",
-                          "cnn_loss", "cnn_dev_eer"}
+                          "cnn_loss", "cnn_dev_eer", "permutation_importance", "shap_importance", "shap_families",
+                          "gradcam_frequency", "gradcam_time"} | images
+    assert all(plots[image][0]["type"] == "image" for image in images)
     roc_rows = plots["roc"][0]["content"]["data"]["values"]
     assert {row["filename"] for row in roc_rows} == {"roc_svc.csv", "roc_cnn.csv", "roc_fusion.csv"}
     confusion_rows = plots["confusion"][0]["content"]["data"]["values"]
@@ -128,11 +136,38 @@ def test_declared_plots_resolve_to_data(repo):
     assert [row["step"] for row in eer_rows] == ["0", "1"] and all(0 <= float(row["eer"]) <= 100 for row in eer_rows)
 
 
-def test_a_cnn_param_reruns_only_train_cnn_and_evaluate(repo):
+def test_explain_writes_its_figures_data_and_summary(repo):
+    repo, _ = repo
+    out = repo / "plots" / "explain"
+    assert {path.name for path in (out / "images").iterdir()} == EXPLAIN_IMAGES
+    permutation = pd.read_csv(out / "permutation_importance.csv")
+    assert list(permutation.columns) == ["feature", "importance", "std"] and len(permutation) == 15
+    feature_names = set(pd.read_csv(repo / "data" / "features" / "utterances.csv", nrows=0).columns)
+    assert set(permutation["feature"]) <= feature_names
+    frequency = pd.read_csv(out / "gradcam_frequency.csv")
+    assert list(frequency.columns) == ["hz", "bonafide", "spoof"] and len(frequency) == 64
+    assert frequency[["bonafide", "spoof"]].sum().round(4).tolist() == [1.0, 1.0]
+    assert len(pd.read_csv(out / "gradcam_time.csv")) == 48  # the tiny run's n_frames
+    cases = pd.read_csv(out / "cases_cnn.csv", dtype={"utt_id": str})
+    assert cases["case"].tolist() == CASES and set(cases["utt_id"]) <= set(
+        pd.read_csv(repo / "data" / "scores" / "cnn.csv", dtype={"utt_id": str}).query("split == 'eval'")["utt_id"])
+
+    summary = read_json(repo / "metrics" / "explain.json")
+    assert summary["split"] == "eval"
+    assert set(summary["svc"]) == {"permutation_top", "shap_top", "shap_by_family"}
+    assert [summary["svc"]["permutation_top"][str(rank)]["feature"] for rank in range(1, 6)] == \
+        permutation["feature"].head(5).tolist()
+    assert set(summary["svc"]["shap_by_family"]) == {"mfcc", "lfcc", "cqcc", "spectral", "band_energy"}
+    gradcam = summary["cnn"]["gradcam"]
+    assert gradcam["decided_bonafide"]["files"] + gradcam["decided_spoof"]["files"] == 20
+    assert all(0 <= gradcam[group][key] <= 1 for group in gradcam for key in ("first_300ms", "above_4000hz"))
+
+
+def test_a_cnn_param_reruns_only_the_cnn_and_what_follows(repo):
     repo, _ = repo
     assert "Data and pipelines are up to date" in dvc("status", cwd=repo)
     set_params(repo, lambda params: params["train_cnn"].update(epochs=3))
-    assert stages_run(dvc("repro", cwd=repo)) == ["train_cnn", "evaluate"]
+    assert stages_run(dvc("repro", cwd=repo)) == ["train_cnn", "evaluate", "explain"]
     assert "Data and pipelines are up to date" in dvc("status", cwd=repo)
     commit(repo, "three epochs")
     changed = json.loads(dvc("metrics", "diff", "HEAD~1", "--json", cwd=repo))

@@ -10,6 +10,7 @@ import pandas as pd
 import shap
 
 from deepfake_audio.explain.gradcam import Profile
+from deepfake_audio.explain.svc import global_numpy_seed
 from deepfake_audio.plots import STYLE, save_png
 
 BONAFIDE_COLOUR, SPOOF_COLOUR = "C0", "C3"
@@ -32,7 +33,7 @@ def ranking_png(ranking: pd.DataFrame, value: str, error: str | None, xlabel: st
 
 def shap_summary_png(values: np.ndarray, features: pd.DataFrame, top: int, title: str, path: Path) -> None:
     """SHAP's beeswarm: one dot per utterance and feature, coloured by the feature's value."""
-    with plt.rc_context(STYLE):
+    with plt.rc_context(STYLE), global_numpy_seed(0):  # the dots' jitter comes from NumPy's global generator
         explanation = shap.Explanation(values, data=features.to_numpy(dtype=float),
                                        feature_names=list(features.columns))
         shap.plots.beeswarm(explanation, max_display=top, show=False, plot_size=(7, 1 + 0.3 * top))

@@ -8,6 +8,9 @@ one utterance). All three treat the model as a black box, so they work for any k
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 import pandas as pd
 import shap
@@ -48,13 +51,19 @@ def shap_values(model: Pipeline, background: pd.DataFrame, explained: pd.DataFra
 
     summary = shap.kmeans(background.to_numpy(dtype=float), min(params.background, len(background)))
     explainer = shap.KernelExplainer(score, summary)
-    # Kernel SHAP draws its coalitions from NumPy's global generator.
-    saved = np.random.get_state()
-    np.random.seed(seed)
-    try:
+    with global_numpy_seed(seed):  # Kernel SHAP draws its coalitions from NumPy's global generator
         # No L1 selection: every feature gets a value, not just the strongest few.
         return explainer.shap_values(explained[columns].to_numpy(dtype=float), nsamples=params.samples,
                                      l1_reg=False, silent=True)
+
+
+@contextmanager
+def global_numpy_seed(seed: int) -> Iterator[None]:
+    """Seed NumPy's global generator for the block (SHAP uses it), then restore its state."""
+    saved = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
     finally:
         np.random.set_state(saved)
 
