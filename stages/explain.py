@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from deepfake_audio import paths
-from deepfake_audio.errors import run_stage
+from deepfake_audio.errors import InputError, run_stage
 from deepfake_audio.explain import figures
 from deepfake_audio.explain.cases import describe, pick_cases
 from deepfake_audio.explain.gradcam import GradCam, mass_fractions, uniform_profile
@@ -28,6 +28,9 @@ METRICS_TOP = 5  # features listed per ranking in metrics/explain.json (the plot
 def main() -> None:
     params = load_params()
     table, spectrograms = read_features(paths.FEATURES)
+    if not (table["split"] == params.explain.split).any():
+        raise InputError(f"explain.split is {params.explain.split} but {paths.FEATURES} holds no "
+                         f"{params.explain.split} utterances; set explain.split to a split the corpus has")
     with atomic_path(paths.EXPLAIN_PLOTS) as out:
         (out / "images").mkdir(parents=True)
         summary = {
@@ -62,7 +65,7 @@ def explain_svc(model, table: pd.DataFrame, params: Params, out) -> dict:
     by_family = shap_by_family(values, columns)
     write_csv(out / "shap_families.csv", by_family.round(DECIMALS))
     figures.ranking_png(by_family, "mean_abs_shap", None, "mean |sum of the family's SHAP values| (SVC score units)",
-                        f"{title}, by feature family", out / "images" / "shap_families.png")
+                        f"{title}, by feature family", out / "images" / "shap_families.png", names="family")
 
     cases = _cases("svc", settings)
     lime = LocalExplainer(model, train, settings.lime, settings.seed)
@@ -74,7 +77,7 @@ def explain_svc(model, table: pd.DataFrame, params: Params, out) -> dict:
         figures.lime_png(weights, describe(case), explanation.score, out / "images" / f"{name}.png")
     write_csv(out / "cases_svc.csv", cases.round(DECIMALS))
     return {"permutation_top": _top(permutation, "importance"), "shap_top": _top(by_shap, "mean_abs_shap"),
-            "shap_by_family": {row.feature: round(float(row.mean_abs_shap), 4) for row in by_family.itertuples()}}
+            "shap_by_family": {row.family: round(float(row.mean_abs_shap), 4) for row in by_family.itertuples()}}
 
 
 def explain_cnn(model, table: pd.DataFrame, spectrograms: np.ndarray, params: Params, out) -> dict:

@@ -92,6 +92,7 @@ def test_shap_families_add_the_values_of_their_features():
                        [-1.0, 1.0, 0.5, -2.0, 0.25]])
     families = shap_by_family(values, NAMES)
     # mfcc: |1 - 3| = 2 and |-1 + 1| = 0, mean 1; the others have one feature each.
+    assert list(families.columns) == ["family", "mean_abs_shap"]
     assert families.values.tolist() == [["spectral", 2.0], ["mfcc", 1.0], ["lfcc", 0.5], ["band_energy", 0.125]]
 
 

@@ -152,6 +152,13 @@ def test_explain_writes_its_figures_data_and_summary(repo):
     assert cases["case"].tolist() == CASES and set(cases["utt_id"]) <= set(
         pd.read_csv(repo / "data" / "scores" / "cnn.csv", dtype={"utt_id": str}).query("split == 'eval'")["utt_id"])
 
+    for entry in yaml.safe_load((repo / "dvc.yaml").read_text())["plots"]:
+        for name, spec in (entry.items() if isinstance(entry, dict) else []):
+            for file, fields in spec["y"].items():
+                if file.startswith("plots/explain/"):
+                    columns = pd.read_csv(repo / file, nrows=0).columns
+                    assert {spec["x"], *([fields] if isinstance(fields, str) else fields)} <= set(columns), name
+
     summary = read_json(repo / "metrics" / "explain.json")
     assert summary["split"] == "eval"
     assert set(summary["svc"]) == {"permutation_top", "shap_top", "shap_by_family"}

@@ -66,6 +66,8 @@ def declared_evaluate_plots():
     """(plot name, file, x field, y fields) for every dvc.yaml plot of files under plots/evaluate/."""
     found = []
     for entry in yaml.safe_load((PROJECT / "dvc.yaml").read_text())["plots"]:
+        if isinstance(entry, str):  # a path of images, no fields
+            continue
         for name, spec in entry.items():
             ys = spec.get("y", {})
             for file, fields in ys.items():

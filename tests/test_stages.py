@@ -80,3 +80,21 @@ def test_a_custom_dataset_goes_through_download_prepare_and_featurize(tmp_path):
         "train": 2, "dev": 2, "eval": 2}
     spectrograms = np.load(tmp_path / "data" / "features" / "spectrogram.npy")
     assert spectrograms.shape == (6, 64, 400) and np.isfinite(spectrograms.astype(float)).all()
+
+
+def test_explain_refuses_a_split_the_corpus_lacks_and_writes_nothing(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    features = tmp_path / "data" / "features"
+    features.mkdir(parents=True)
+    pd.DataFrame({"utt_id": ["T_1", "D_1"], "split": ["train", "dev"], "label": ["bonafide", "spoof"],
+                  "speaker": ["-", "-"], "mfcc_0_mean": [0.0, 1.0]}).to_csv(features / "utterances.csv", index=False)
+    np.save(features / "spectrogram.npy", np.zeros((2, 4, 8), dtype=np.float16))
+    write_params(tmp_path, lambda params: None)
+    done = run_stage("explain", tmp_path)
+    assert done.returncode == 1
+    # TensorFlow's C++ start-up lines may come first; the error is the last line.
+    assert done.stderr.splitlines()[-1] == ("error: explain.split is eval but data/features holds no eval "
+                                            "utterances; set explain.split to a split the corpus has")
+    assert not (tmp_path / "plots").exists() and not (tmp_path / "metrics").exists()

@@ -17,13 +17,13 @@ BONAFIDE_COLOUR, SPOOF_COLOUR = "C0", "C3"
 
 
 def ranking_png(ranking: pd.DataFrame, value: str, error: str | None, xlabel: str, title: str,
-                path: Path) -> None:
+                path: Path, names: str = "feature") -> None:
     """Horizontal bars of the rows of ``ranking`` (already sorted and cut), largest on top."""
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(6, 1 + 0.22 * len(ranking)))
         y = np.arange(len(ranking))
         ax.barh(y, ranking[value], xerr=ranking[error] if error else None, color="C0", capsize=2)
-        ax.set_yticks(y, ranking["feature"])
+        ax.set_yticks(y, ranking[names])
         ax.invert_yaxis()
         ax.axvline(0, color="k", lw=0.5)
         ax.set(xlabel=xlabel, title=title)

@@ -82,8 +82,8 @@ def shap_by_family(values: np.ndarray, names: list[str]) -> pd.DataFrame:
     """
     families = pd.Series([feature_family(name) for name in names])
     sums = pd.DataFrame(values).T.groupby(families.to_numpy()).sum().T
-    ranking = pd.DataFrame({"feature": sums.columns, "mean_abs_shap": sums.abs().mean(axis=0).to_numpy()})
-    return ranking.sort_values(["mean_abs_shap", "feature"], ascending=[False, True], ignore_index=True)
+    ranking = pd.DataFrame({"family": sums.columns, "mean_abs_shap": sums.abs().mean(axis=0).to_numpy()})
+    return ranking.sort_values(["mean_abs_shap", "family"], ascending=[False, True], ignore_index=True)
 
 
 def balanced_sample(table: pd.DataFrame, size: int, seed: int) -> pd.DataFrame:
