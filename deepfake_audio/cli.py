@@ -26,10 +26,54 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--base", required=True, help="git revision to compare with, e.g. origin/main")
     report.add_argument("--out", type=Path, default=Path("report.md"),
                         help="Markdown file to write (default: %(default)s)")
+    _add_predict(commands)
     args = parser.parse_args(argv)
     if args.command == "report":
         return write_report(args.base, args.out)
+    if args.command == "predict":
+        from deepfake_audio.predict import predict
+
+        return predict(args)
     return print_metrics(args.metrics_dir)
+
+
+def _add_predict(commands) -> None:
+    predict = commands.add_parser(
+        "predict", help="score audio files with a trained model (higher = more bona fide)",
+        description="Score each audio file with a trained model. The score is higher for bona fide "
+                    "speech; a file is called spoof when its score is at or below the threshold. "
+                    "Files are read in any format libsndfile reads, at any sample rate and channel "
+                    "count, and preprocessed as the model's training data was (from the model file, "
+                    "not params.yaml). A file that cannot be scored gets one 'error:' line on stderr "
+                    "naming it and the reason; the others are still scored, and the exit status is 1.")
+    predict.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR",
+                         help="audio files, or folders searched recursively for audio files")
+    predict.add_argument("--model", choices=("svc", "cnn", "fusion"), default="cnn",
+                         help="countermeasure to score with; fusion combines the other two (default: %(default)s)")
+    predict.add_argument("--format", choices=("table", "json", "csv"), default="table",
+                         help="output: an aligned table, a JSON array of objects, or CSV with a header; "
+                              "fields: path, model, score, threshold, decision, duration_s, windows "
+                              "(default: %(default)s)")
+    predict.add_argument("--threshold", type=_threshold, default="dev-eer", metavar="dev-eer|FLOAT",
+                         help="decision threshold: dev-eer, the dev EER threshold saved with the model, "
+                              "or a number in score units (default: %(default)s)")
+    predict.add_argument("--models-dir", type=Path, default=paths.MODELS,
+                         help="folder holding svc.skops, cnn.keras and fusion.skops (default: %(default)s)")
+    predict.add_argument("--window", type=float, default=30.0, metavar="SECONDS",
+                         help="files longer than this are scored in windows of this length, read one at a "
+                              "time, and the window scores averaged (default: %(default)s)")
+    predict.add_argument("--explain", type=Path, metavar="OUT_DIR",
+                         help="also write a Grad-CAM image of the CNN per file, OUT_DIR/<file name>.png "
+                              "(models cnn and fusion)")
+
+
+def _threshold(value: str):
+    if value == "dev-eer":
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected dev-eer or a number, got {value!r}") from None
 
 
 def write_report(base: str, out: Path) -> int:

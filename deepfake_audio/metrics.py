@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from deepfake_audio.params import EvaluateParams, MinDcfParams
 
 CONDITION_COLUMNS = ("condition", "environment", "playback", "recorder")
+SCORE_DECIMALS = 6  # scores are written, and thresholds chosen, at this precision
 
 
 def det_curve(bonafide: np.ndarray, spoof: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -51,6 +52,12 @@ def equal_error_rate(bonafide: np.ndarray, spoof: np.ndarray) -> tuple[float, fl
     frr, far, thresholds = det_curve(bonafide, spoof)
     index = int(np.argmin(np.abs(frr - far)))
     return float((frr[index] + far[index]) / 2), float(thresholds[index])
+
+
+def eer_threshold(labels, scores) -> float:
+    """The EER threshold of a labelled score set: on dev, the decision threshold of every split."""
+    labels, scores = np.asarray(labels), np.asarray(scores, dtype=float)
+    return equal_error_rate(scores[labels == "bonafide"], scores[labels == "spoof"])[1]
 
 
 def rocch(bonafide: np.ndarray, spoof: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -185,9 +192,7 @@ def evaluate_scores(scores: pd.DataFrame, params: EvaluateParams,
     part yields dev alone; ``by_condition`` is left out when no column has entries.
     """
     splits = {name: scores[scores["split"] == name] for name in ("dev", "eval") if (scores["split"] == name).any()}
-    dev = splits["dev"]
-    _, threshold = equal_error_rate(dev.loc[dev["label"] == "bonafide", "score"],
-                                    dev.loc[dev["label"] == "spoof", "score"])
+    threshold = eer_threshold(splits["dev"]["label"], splits["dev"]["score"])
     result = {name: countermeasure_metrics(part["label"], part["score"], threshold, params)
               for name, part in splits.items()}
     by_condition = {name: condition_eers(part, condition_columns) for name, part in splits.items()}

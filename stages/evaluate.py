@@ -1,5 +1,7 @@
 """DVC stage `evaluate`: score dev and eval with every model, fuse them, write metrics and plots."""
 
+from dataclasses import replace
+
 import pandas as pd
 
 from deepfake_audio import paths
@@ -7,8 +9,9 @@ from deepfake_audio.corpus.manifest import read_manifest
 from deepfake_audio.errors import run_stage
 from deepfake_audio.features.store import read_features, split_rows
 from deepfake_audio.io import write_csv, write_json
-from deepfake_audio.metrics import CONDITION_COLUMNS, evaluate_scores
+from deepfake_audio.metrics import CONDITION_COLUMNS, SCORE_DECIMALS, eer_threshold, evaluate_scores
 from deepfake_audio.models import cnn, fusion, svc
+from deepfake_audio.models.card import ModelCard, read_card
 from deepfake_audio.params import load_params
 from deepfake_audio.plots import write_model_plots, write_summary_images
 
@@ -23,11 +26,13 @@ def main() -> None:
         "cnn": cnn.cnn_scores(cnn.load_cnn(paths.MODELS / cnn.MODEL_FILE), spectrograms, rows),
     })
     # Scores are rounded as written, so the score files reproduce every metric.
-    single = single.astype(float).round(6)
+    single = single.astype(float).round(SCORE_DECIMALS)
     is_dev = (scored["split"] == "dev").to_numpy()
     fusion_model = fusion.train_fusion(single[is_dev], scored["label"][is_dev])
-    fusion.save_fusion(fusion_model, paths.MODELS / fusion.MODEL_FILE)
-    model_scores = {**single, "fusion": pd.Series(fusion.fusion_scores(fusion_model, single)).round(6)}
+    fused = pd.Series(fusion.fusion_scores(fusion_model, single)).round(SCORE_DECIMALS)
+    fusion.save_fusion(fusion_model, paths.MODELS / fusion.MODEL_FILE,
+                       _fusion_card(eer_threshold(scored["label"][is_dev], fused[is_dev])))
+    model_scores = {**single, "fusion": fused}
 
     manifest = read_manifest(paths.MANIFEST)
     conditions = manifest.set_index("utt_id")[[c for c in CONDITION_COLUMNS if c in manifest.columns]]
@@ -41,6 +46,13 @@ def main() -> None:
         write_model_plots(with_conditions, metrics, name, paths.EVALUATE_PLOTS, params.evaluate.plot_points)
         scored_by_model[name], metrics_by_model[name] = with_conditions, metrics
     write_summary_images(scored_by_model, metrics_by_model, paths.EVALUATE_PLOTS)
+
+
+def _fusion_card(threshold: float) -> ModelCard:
+    """The SVC's card (the two models share their preprocessing), with the CNN's statistics."""
+    svc_card, cnn_card = (read_card(paths.MODELS / file) for file in (svc.MODEL_FILE, cnn.MODEL_FILE))
+    return replace(svc_card, model="fusion", threshold=threshold, spectrogram_stats=cnn_card.spectrogram_stats,
+                   trained_with={"svc": svc_card.trained_with, "cnn": cnn_card.trained_with})
 
 
 if __name__ == "__main__":

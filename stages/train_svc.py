@@ -4,7 +4,10 @@ from deepfake_audio import paths
 from deepfake_audio.errors import run_stage
 from deepfake_audio.features.store import feature_columns, read_feature_table, split_rows
 from deepfake_audio.io import write_json
-from deepfake_audio.metrics import equal_error_rate
+import numpy as np
+
+from deepfake_audio.metrics import SCORE_DECIMALS, eer_threshold, equal_error_rate
+from deepfake_audio.models.card import make_card
 from deepfake_audio.models.svc import LabelledFeatures, MODEL_FILE, save_svc, search_svc, svc_scores, train_svc
 from deepfake_audio.params import load_params
 
@@ -18,7 +21,8 @@ def main() -> None:
         search = search_svc(train, dev, params.train_svc, params.seed, n_jobs=params.compute.n_jobs)
         setting = search.setting
     model = train_svc(train, setting, params.seed)
-    save_svc(model, paths.MODELS / MODEL_FILE)
+    threshold = eer_threshold(dev.labels, np.round(svc_scores(model, dev.features), SCORE_DECIMALS))
+    save_svc(model, paths.MODELS / MODEL_FILE, make_card("svc", params, threshold, ("train_svc",)))
 
     scores = svc_scores(model, train.features)
     is_spoof = (train.labels == "spoof").to_numpy()

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -6,6 +8,15 @@ from deepfake_audio.corpus import asvspoof2017
 from deepfake_audio.corpus.asvspoof2017 import ProtocolEntry
 
 SAMPLE_RATE = 16000
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def model_card(model: str = "svc", threshold: float = 0.0):
+    """The card a model trained with the project's params would carry."""
+    from deepfake_audio.models.card import make_card
+    from deepfake_audio.params import load_params
+
+    return make_card(model, load_params(PROJECT / "params.yaml"), threshold, ())
 
 
 def tone(freq_hz: float, seconds: float = 0.5, sample_rate: int = SAMPLE_RATE, amplitude: float = 0.3):

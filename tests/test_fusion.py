@@ -4,6 +4,7 @@ import pytest
 
 from deepfake_audio.errors import InputError
 from deepfake_audio.metrics import equal_error_rate
+from conftest import model_card
 from deepfake_audio.models.fusion import MODEL_FILE, fusion_scores, load_fusion, save_fusion, train_fusion
 
 
@@ -39,7 +40,7 @@ def test_round_trips_through_save_and_load(tmp_path):
     dev, labels = scores(50, 2)
     model = train_fusion(dev, labels)
     path = tmp_path / MODEL_FILE
-    save_fusion(model, path)
+    save_fusion(model, path, model_card("fusion"))
     loaded = load_fusion(path)
     # column order of the input does not matter: columns are picked by name
     reordered = dev[["cnn", "svc"]]

@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 import skops.io
 
+from conftest import model_card
 from deepfake_audio.errors import InputError
 from deepfake_audio.metrics import equal_error_rate
 from deepfake_audio.models.cnn import (
@@ -61,7 +62,7 @@ def test_svc_learns_a_separable_set_and_survives_saving(tmp_path, setting):
     scores = svc_scores(model, test.features)
     assert eer(test.labels, scores) < 0.05
 
-    save_svc(model, tmp_path / "svc.skops")
+    save_svc(model, tmp_path / "svc.skops", model_card("svc"))
     reloaded = load_svc(tmp_path / "svc.skops")
     assert np.array_equal(svc_scores(reloaded, test.features), scores)
     assert np.array_equal(svc_scores(train_svc(train, setting, seed=0), test.features), scores)
@@ -158,7 +159,7 @@ def test_cnn_learns_a_separable_set_deterministically(tmp_path, arch):
     again, _ = train_cnn(x, train_rows, train[1], dev_rows, dev[1], params, seed=3)
     assert np.array_equal(cnn_scores(again, x, test_rows), scores)
 
-    save_cnn(model, tmp_path / "cnn.keras")
+    save_cnn(model, tmp_path / "cnn.keras", model_card("cnn"))
     assert np.allclose(cnn_scores(load_cnn(tmp_path / "cnn.keras"), x, test_rows), scores, atol=1e-6)
 
 

@@ -1,5 +1,6 @@
 """End to end: the real dvc.yaml on a tiny corpus, in a throwaway git repository."""
 
+import io
 import json
 import os
 import shutil
@@ -168,6 +169,24 @@ def test_explain_writes_its_figures_data_and_summary(repo):
     gradcam = summary["cnn"]["gradcam"]
     assert gradcam["decided_bonafide"]["files"] + gradcam["decided_spoof"]["files"] == 20
     assert all(0 <= gradcam[group][key] <= 1 for group in gradcam for key in ("first_300ms", "above_4000hz"))
+
+
+@pytest.mark.parametrize("model", ["svc", "cnn", "fusion"])
+def test_predict_reproduces_the_pipeline_scores(repo, model):
+    """The trained models score the eval files from the audio alone as evaluate scored them."""
+    repo, _ = repo
+    manifest = read_manifest(repo / "data" / "prepared" / "manifest.csv")
+    evaluation = manifest[manifest["split"] == "eval"]
+    out = run([str(VENV_BIN / "deepfake-audio"), "predict", *evaluation["path"], "--model", model,
+               "--format", "csv"], repo)
+    predicted = pd.read_csv(io.StringIO(out)).assign(utt_id=evaluation["utt_id"].to_numpy())
+    scores = pd.read_csv(repo / "data" / "scores" / f"{model}.csv", dtype={"utt_id": str}).query("split == 'eval'")
+    joined = predicted.merge(scores, on="utt_id", suffixes=("", "_pipeline"))
+    assert len(joined) == 20 and (predicted["path"] == evaluation["path"].to_numpy()).all()
+    # Scores are written to 6 decimals; a last-digit difference can come from batch sizes.
+    np.testing.assert_allclose(joined["score"], joined["score_pipeline"], rtol=0, atol=2e-6)
+    threshold = read_json(repo / "metrics" / f"{model}.json")["eval"]["decision_threshold"]
+    assert (joined["threshold"] == threshold).all()
 
 
 def test_a_cnn_param_reruns_only_the_cnn_and_what_follows(repo):

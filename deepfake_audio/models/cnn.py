@@ -20,6 +20,7 @@ from dvclive.keras import DVCLiveCallback
 from deepfake_audio.errors import InputError
 from deepfake_audio.io import atomic_path
 from deepfake_audio.metrics import equal_error_rate
+from deepfake_audio.models.card import ModelCard, attach_card
 from deepfake_audio.params import SpecAugmentParams, TrainCnnParams
 
 MODEL_FILE = "cnn.keras"
@@ -207,9 +208,10 @@ def cnn_scores(model: keras.Model, spectrograms: np.ndarray, rows=None, batch_si
     return np.concatenate(scores).ravel() if scores else np.empty(0)
 
 
-def save_cnn(model: keras.Model, path: Path) -> None:
+def save_cnn(model: keras.Model, path: Path, card: ModelCard) -> None:
     with atomic_path(path) as tmp:
         model.save(tmp)
+        attach_card(tmp, card)
 
 
 def load_cnn(path: Path) -> keras.Model:

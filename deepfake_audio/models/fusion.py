@@ -11,6 +11,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from deepfake_audio.errors import InputError
+from deepfake_audio.models.card import ModelCard
 from deepfake_audio.models.persist import decision_scores, load_model, save_model
 
 MODEL_FILE = "fusion.skops"
@@ -35,8 +36,8 @@ def fusion_scores(model: Pipeline, score_frame: pd.DataFrame) -> np.ndarray:
     return decision_scores(model, score_frame, "fusion", "score table")
 
 
-def save_fusion(model: Pipeline, path: Path) -> None:
-    save_model(model, path)
+def save_fusion(model: Pipeline, path: Path, card: ModelCard) -> None:
+    save_model(model, path, card)
 
 
 def load_fusion(path: Path) -> Pipeline:

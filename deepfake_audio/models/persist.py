@@ -1,7 +1,8 @@
 """Saving, loading and scoring of the scikit-learn models (SVC, fusion), shared by both.
 
 Models are stored with skops, which refuses to load any type outside its trusted
-defaults instead of running it, so a model file cannot carry code.
+defaults and ``TRUSTED_TYPES`` instead of running it, so a model file cannot carry code.
+Each file also carries its model card (``card.py``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,16 @@ from sklearn.pipeline import Pipeline
 
 from deepfake_audio.errors import InputError
 from deepfake_audio.io import atomic_path
+from deepfake_audio.models.card import ModelCard, attach_card
+
+# Everything our pipelines are built from; skops' own defaults cover NumPy arrays and builtins.
+TRUSTED_TYPES = [
+    "sklearn.pipeline.Pipeline",
+    "sklearn.preprocessing._data.StandardScaler",
+    "sklearn.decomposition._pca.PCA",
+    "sklearn.svm._classes.SVC",
+    "sklearn.linear_model._logistic.LogisticRegression",
+]
 
 
 def decision_scores(model: Pipeline, table: pd.DataFrame, name: str, table_kind: str) -> np.ndarray:
@@ -25,14 +36,15 @@ def decision_scores(model: Pipeline, table: pd.DataFrame, name: str, table_kind:
     return model.decision_function(table[list(model.feature_names_in_)])
 
 
-def save_model(model: Pipeline, path: Path) -> None:
+def save_model(model: Pipeline, path: Path, card: ModelCard) -> None:
     with atomic_path(path) as tmp:
         skops.io.dump(model, tmp)
+        attach_card(tmp, card)
 
 
 def load_model(path: Path, name: str) -> Pipeline:
     try:
-        return skops.io.load(path)
+        return skops.io.load(path, trusted=TRUSTED_TYPES)
     except FileNotFoundError:
         raise InputError(f"{path}: model file not found") from None
     except Exception as err:  # skops raises several types for untrusted or corrupt files

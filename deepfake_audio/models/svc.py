@@ -17,6 +17,7 @@ from sklearn.svm import SVC
 
 from deepfake_audio.errors import InputError
 from deepfake_audio.metrics import equal_error_rate
+from deepfake_audio.models.card import ModelCard
 from deepfake_audio.models.persist import decision_scores, load_model, save_model
 from deepfake_audio.params import SvcSettings, TrainSvcParams
 
@@ -114,8 +115,8 @@ def svc_scores(model: Pipeline, table: pd.DataFrame) -> np.ndarray:
     return decision_scores(model, table, "SVC", "feature table")
 
 
-def save_svc(model: Pipeline, path: Path) -> None:
-    save_model(model, path)
+def save_svc(model: Pipeline, path: Path, card: ModelCard) -> None:
+    save_model(model, path, card)
 
 
 def load_svc(path: Path) -> Pipeline:

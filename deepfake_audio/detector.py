@@ -1,0 +1,129 @@
+"""Score new recordings with the trained models: the library behind `deepfake-audio predict`.
+
+    from deepfake_audio import Detector
+    prediction = Detector.load("models").score("call.wav")
+
+Everything that turns audio into model input comes from the model card stored inside
+the model file (sample rate, feature params, normalisation statistics), never from the
+current params.yaml, so a model scores new files exactly as it scored its corpus.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from deepfake_audio.audio import audio_windows
+from deepfake_audio.errors import InputError
+from deepfake_audio.features.analysis import Analysis, analyse_batch, feature_names
+from deepfake_audio.metrics import SCORE_DECIMALS
+from deepfake_audio.models import cnn, fusion, svc
+from deepfake_audio.models.card import ModelCard, read_card
+
+MODELS = ("svc", "cnn", "fusion")
+DEFAULT_WINDOW_S = 30.0
+_FILES = {"svc": svc.MODEL_FILE, "cnn": cnn.MODEL_FILE, "fusion": fusion.MODEL_FILE}
+_NEEDS = {"svc": ("svc",), "cnn": ("cnn",), "fusion": ("svc", "cnn", "fusion")}
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One file's result. ``score``: higher = more bona fide; spoof when at or below ``threshold``."""
+
+    path: str
+    model: str
+    score: float
+    threshold: float
+    decision: str  # bonafide | spoof
+    duration_s: float
+    windows: int  # windows scored; the score is their mean
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class Detector:
+    """A trained countermeasure, loaded once, scoring files one after another."""
+
+    def __init__(self, model: str, card: ModelCard, models: dict, window_s: float = DEFAULT_WINDOW_S):
+        self.model, self.card, self.models, self.window_s = model, card, models, window_s
+        self.features_params = card.features_params
+        self.stats = card.stats
+        self.columns = feature_names(self.features_params)
+
+    @classmethod
+    def load(cls, models_dir: str | Path = "models", model: str = "cnn",
+             window_s: float = DEFAULT_WINDOW_S) -> Detector:
+        """The model ``svc``, ``cnn`` or ``fusion`` (which needs the other two) from ``models_dir``."""
+        if model not in MODELS:
+            raise InputError(f"unknown model {model!r}: choose one of {', '.join(MODELS)}")
+        if not window_s > 0:
+            raise InputError(f"the window must be a positive number of seconds, got {window_s}")
+        models_dir = Path(models_dir)
+        cards = {name: read_card(models_dir / _FILES[name]) for name in _NEEDS[model]}
+        preprocessing = {name: (card.sample_rate, card.features) for name, card in cards.items()}
+        if len({repr(value) for value in preprocessing.values()}) > 1:
+            raise InputError(f"{models_dir}: the models were trained on different features or sample rates; "
+                             "retrain them together with `dvc repro`")
+        loaders = {"svc": svc.load_svc, "cnn": cnn.load_cnn, "fusion": fusion.load_fusion}
+        loaded = {name: loaders[name](models_dir / _FILES[name]) for name in _NEEDS[model]}
+        return cls(model, cards[model], loaded, window_s)
+
+    @property
+    def threshold(self) -> float:
+        """The dev EER threshold saved at training."""
+        return self.card.threshold
+
+    def score(self, path: str | Path, threshold: float | None = None) -> Prediction:
+        """Score one file (AudioError, an InputError, when it cannot be scored)."""
+        threshold = self.threshold if threshold is None else float(threshold)
+        scores, samples = [], 0
+        for signal in audio_windows(path, self.card.sample_rate, self.window_s, self.card.min_duration_s):
+            scores.append(self.score_analysis(self.analyse(signal)))
+            samples += signal.size
+        score = round(float(np.mean(scores)), SCORE_DECIMALS)
+        return Prediction(str(path), self.model, score, threshold, "spoof" if score <= threshold else "bonafide",
+                          round(samples / self.card.sample_rate, 3), len(scores))
+
+    def analyse(self, signal: np.ndarray) -> Analysis:
+        """Features and CNN input of one window, as the featurize stage computes them."""
+        analysis = analyse_batch([signal], self.card.sample_rate, self.features_params)[0]
+        if self.stats is None:
+            return analysis
+        return Analysis(analysis.features, self.stats.apply(analysis.spectrogram).astype(np.float16))
+
+    def score_analysis(self, analysis: Analysis) -> float:
+        single = {}
+        if "svc" in self.models:
+            features = pd.DataFrame([analysis.features], columns=self.columns)
+            single["svc"] = round(float(svc.svc_scores(self.models["svc"], features)[0]), SCORE_DECIMALS)
+        if "cnn" in self.models:
+            single["cnn"] = round(float(cnn.cnn_scores(self.models["cnn"], analysis.spectrogram[None])[0]),
+                                  SCORE_DECIMALS)
+        if self.model == "fusion":  # trained on the single scores as evaluate wrote them, rounded
+            return float(fusion.fusion_scores(self.models["fusion"], pd.DataFrame([single]))[0])
+        return single[self.model]
+
+    def explain(self, prediction: Prediction, out_png: Path) -> None:
+        """Grad-CAM of the CNN over a scored file's (first window's) spectrogram, as a PNG.
+
+        The map shows the CNN's evidence for the decision ``prediction`` states.
+        """
+        from deepfake_audio.explain.figures import gradcam_png
+        from deepfake_audio.explain.gradcam import GradCam
+        from deepfake_audio.features.spectrogram import frame_times, spectrogram_frequencies
+
+        if "cnn" not in self.models:
+            raise InputError("--explain draws Grad-CAM maps of the CNN; use --model cnn or fusion")
+        path = prediction.path
+        signal = next(audio_windows(path, self.card.sample_rate, self.window_s, self.card.min_duration_s))
+        spectrogram = self.analyse(signal).spectrogram.astype(np.float32)
+        towards_bonafide = prediction.decision == "bonafide"
+        cam = GradCam(self.models["cnn"]).maps(spectrogram[None], [0], towards_bonafide)[0]
+        title = (f"{Path(path).name}: {self.model} score {prediction.score:.3f}, {prediction.decision}\n"
+                 f"CNN evidence for {'bona fide' if towards_bonafide else 'spoof'}")
+        gradcam_png(spectrogram, cam, spectrogram_frequencies(self.card.sample_rate, self.features_params),
+                    frame_times(spectrogram.shape[1], self.card.sample_rate, self.features_params), title, out_png)

@@ -1,0 +1,96 @@
+"""The model card: what a model file carries so that it can score new audio on its own.
+
+Both formats are zip archives (skops and ``.keras``), and both loaders ignore members
+they do not know, so the card travels inside the model file as one JSON member: the
+preprocessing the model was trained on (sample rate, feature params, the global
+spectrogram statistics), the dev EER threshold, the params it was trained with and the
+library versions. It is data only: a tampered card can change a number, never run code.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import zipfile
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from deepfake_audio.errors import InputError
+from deepfake_audio.features.spectrogram import SpectrogramStats
+from deepfake_audio.params import FeaturesParams, Params
+
+CARD_MEMBER = "deepfake_audio_card.json"
+CARD_VERSION = 1
+_LIBRARIES = ("deepfake-audio", "numpy", "scipy", "scikit-learn", "skops", "librosa", "soundfile", "keras",
+              "tensorflow-cpu")
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    model: str  # svc | cnn | fusion
+    sample_rate: int
+    features: dict  # FeaturesParams, as JSON
+    min_duration_s: float  # shorter files were left out of training (prepare.min_duration_s)
+    threshold: float  # the dev EER threshold: spoof at or below it
+    trained_with: dict  # the params sections that made the model
+    versions: dict
+    spectrogram_stats: dict | None = None  # {"mean": [...], "std": [...]} with normalize: global
+    card_version: int = CARD_VERSION
+
+    @property
+    def features_params(self) -> FeaturesParams:
+        return FeaturesParams.model_validate_json(json.dumps(self.features))
+
+    @property
+    def stats(self) -> SpectrogramStats | None:
+        if self.spectrogram_stats is None:
+            return None
+        return SpectrogramStats(np.asarray(self.spectrogram_stats["mean"], dtype=np.float32),
+                                np.asarray(self.spectrogram_stats["std"], dtype=np.float32))
+
+
+def make_card(model: str, params: Params, threshold: float, sections: tuple[str, ...],
+              stats: SpectrogramStats | None = None) -> ModelCard:
+    """The card of a model trained with ``params``; ``sections`` names the params that made it."""
+    return ModelCard(
+        model=model, sample_rate=params.data.sample_rate, features=params.features.model_dump(mode="json"),
+        min_duration_s=params.prepare.min_duration_s, threshold=float(threshold),
+        trained_with={"seed": params.seed, **{name: getattr(params, name).model_dump(mode="json")
+                                              for name in sections}},
+        versions={"python": platform.python_version(), **{name: _version(name) for name in _LIBRARIES}},
+        spectrogram_stats=None if stats is None else {"mean": stats.mean.tolist(), "std": stats.std.tolist()},
+    )
+
+
+def attach_card(path: Path, card: ModelCard) -> None:
+    """Add ``card`` to the model archive at ``path`` (written but not yet in place)."""
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr(CARD_MEMBER, json.dumps(asdict(card), indent=1))
+
+
+def read_card(path: Path) -> ModelCard:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            raw = json.loads(archive.read(CARD_MEMBER))
+    except FileNotFoundError:
+        raise InputError(f"{path}: model file not found") from None
+    except (zipfile.BadZipFile, KeyError, ValueError):
+        raise InputError(f"{path}: not a model file of this project (no readable model card); "
+                         "retrain it with `dvc repro`") from None
+    if not isinstance(raw, dict) or raw.get("card_version") != CARD_VERSION:
+        raise InputError(f"{path}: model card version {raw.get('card_version') if isinstance(raw, dict) else None} "
+                         f"is not {CARD_VERSION}; retrain the model with `dvc repro`")
+    try:
+        return ModelCard(**raw)
+    except TypeError as err:
+        raise InputError(f"{path}: malformed model card: {err}") from None
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
