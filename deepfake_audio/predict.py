@@ -16,8 +16,9 @@ from deepfake_audio.errors import InputError
 
 FIELDS = ("path", "model", "score", "threshold", "decision", "duration_s", "windows")
 PROGRESS_ABOVE = 5  # files; fewer finish before a progress bar would help
-# What libsndfile reads, by extension (its format names, plus the usual aliases).
-AUDIO_EXTENSIONS = {f".{name.lower()}" for name in sf.available_formats()} | {".aif", ".oga", ".opus"}
+# What libsndfile reads, by extension (its format names, plus the usual aliases); headerless
+# RAW is left out, as it cannot be read without being told its format.
+AUDIO_EXTENSIONS = {f".{name.lower()}" for name in sf.available_formats() if name != "RAW"} | {".aif", ".oga", ".opus"}
 
 
 def predict(args: argparse.Namespace) -> int:
@@ -30,7 +31,9 @@ def predict(args: argparse.Namespace) -> int:
     for path in missing:
         print(f"error: {path}: no such file or folder", file=sys.stderr)
     predictions, failed = [], len(missing)
-    for path in tqdm(files, desc="predict", unit="file", disable=len(files) <= PROGRESS_ABOVE, file=sys.stderr):
+    # A bar for more than a handful of files, on a terminal only (None: tqdm checks for one).
+    hide_bar = None if len(files) > PROGRESS_ABOVE else True
+    for path in tqdm(files, desc="predict", unit="file", disable=hide_bar, file=sys.stderr):
         try:
             prediction = detector.score(path, args.threshold)
             if args.explain:

@@ -183,8 +183,9 @@ def test_predict_reproduces_the_pipeline_scores(repo, model):
     scores = pd.read_csv(repo / "data" / "scores" / f"{model}.csv", dtype={"utt_id": str}).query("split == 'eval'")
     joined = predicted.merge(scores, on="utt_id", suffixes=("", "_pipeline"))
     assert len(joined) == 20 and (predicted["path"] == evaluation["path"].to_numpy()).all()
-    # Scores are written to 6 decimals; a last-digit difference can come from batch sizes.
-    np.testing.assert_allclose(joined["score"], joined["score_pipeline"], rtol=0, atol=2e-6)
+    # Scores are written to 6 decimals; the CNN scores one file at a time here and 128 at a time
+    # in evaluate, which moves the last digits (up to 7e-6 on the default corpus).
+    np.testing.assert_allclose(joined["score"], joined["score_pipeline"], rtol=0, atol=2e-5)
     threshold = read_json(repo / "metrics" / f"{model}.json")["eval"]["decision_threshold"]
     assert (joined["threshold"] == threshold).all()
 
