@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # dvc.yaml's commands call `python`: make it the one in .venv.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install repro test bench lock report clean
+.PHONY: install repro test bench bench-scale lock report clean
 
 install: $(STAMP)
 
@@ -32,6 +32,11 @@ test: $(STAMP)
 BENCH_FILES ?= 250 1000
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_featurize.py --files $(BENCH_FILES)
+
+# Feature extraction throughput: local processes vs a Dask LocalCluster with 1 and 2 workers.
+N ?= 500
+bench-scale: $(STAMP)
+	$(BIN)/python benchmarks/bench_scale.py --files $(N)
 
 # Re-resolve the pins from pyproject.toml's direct dependencies (needs the registry).
 lock:

@@ -332,8 +332,9 @@ class PeakMemory:
 
 def run_pipeline(manifest, out_dir: Path, params, n_jobs: int) -> None:
     from deepfake_audio.features.extract import extract_features
+    from deepfake_audio.params import ComputeParams
 
-    extract_features(manifest, out_dir, params.features, params.data.sample_rate, n_jobs=n_jobs)
+    extract_features(manifest, out_dir, params.features, params.data.sample_rate, ComputeParams(n_jobs=n_jobs))
 
 
 def run_plain_loop(manifest, out_dir: Path, params, n_jobs: int) -> list:

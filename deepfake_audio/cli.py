@@ -62,6 +62,10 @@ def _add_predict(commands) -> None:
     predict.add_argument("--window", type=float, default=30.0, metavar="SECONDS",
                          help="files longer than this are scored in windows of this length, read one at a "
                               "time, and the window scores averaged (default: %(default)s)")
+    predict.add_argument("--scheduler", metavar="ADDRESS",
+                         help="score on a Dask cluster: its scheduler address (tcp://host:8786) or scheduler "
+                              "file (.json); the workers need this package and must see the audio files and "
+                              "--models-dir at the same paths")
     predict.add_argument("--explain", type=Path, metavar="OUT_DIR",
                          help="also write a Grad-CAM image of the CNN per file, OUT_DIR/<file name>.png "
                               "(models cnn and fusion)")

@@ -326,7 +326,18 @@ class ExplainParams(Section):
 
 
 class ComputeParams(Section):
-    n_jobs: int = Field(2, ge=1)
+    n_jobs: int = Field(2, ge=1)  # local processes, or the workers of a local Dask cluster
+    # Where per-file work runs: local processes, or Dask (results are the same bit for bit).
+    backend: Literal["local", "dask"] = "local"
+    # With dask: a scheduler address (tcp://host:8786) or scheduler file (.json); null starts
+    # a local cluster of n_jobs single-threaded worker processes on 127.0.0.1.
+    scheduler: str | None = None
+
+    @model_validator(mode="after")
+    def _scheduler_needs_dask(self) -> ComputeParams:
+        if self.scheduler is not None and self.backend != "dask":
+            raise ValueError("scheduler is used with backend dask only")
+        return self
 
 
 class Params(Section):

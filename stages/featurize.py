@@ -10,7 +10,7 @@ from deepfake_audio.params import load_params
 def main() -> None:
     params = load_params()
     extract_features(read_manifest(paths.MANIFEST), paths.FEATURES, params.features,
-                     sample_rate=params.data.sample_rate, n_jobs=params.compute.n_jobs)
+                     sample_rate=params.data.sample_rate, compute=params.compute)
 
 
 if __name__ == "__main__":

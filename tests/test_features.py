@@ -22,7 +22,7 @@ from deepfake_audio.features.spectrogram import (
     write_spectrogram_stats,
 )
 from deepfake_audio.features.store import feature_columns, read_features, split_rows
-from deepfake_audio.params import FeaturesParams, SpectrogramParams
+from deepfake_audio.params import ComputeParams, FeaturesParams, SpectrogramParams
 
 PARAMS = FeaturesParams()
 LINEAR = FeaturesParams(spectrogram={"kind": "linear"})
@@ -181,7 +181,8 @@ def test_global_normalisation_uses_the_training_split_only(small_corpus, tmp_pat
     for path in manifest.loc[manifest["split"] == "dev", "path"]:  # dev: broadband, unlike the tones
         sf.write(path, noise, SAMPLE_RATE, subtype="PCM_16")
     params = FeaturesParams(handcrafted={"cqcc": False}, spectrogram={"n_frames": 60, "normalize": "global"})
-    extract_features(manifest, tmp_path / "features", params, sample_rate=SAMPLE_RATE, n_jobs=1)
+    extract_features(manifest, tmp_path / "features", params, sample_rate=SAMPLE_RATE,
+                     compute=ComputeParams(n_jobs=1))
     table, spectrograms = read_features(tmp_path / "features")
 
     unnormalised = FeaturesParams(handcrafted={"cqcc": False}, spectrogram={"n_frames": 60, "normalize": "none"})
@@ -215,7 +216,7 @@ def test_extract_features_writes_aligned_rows_in_manifest_order(small_corpus, tm
     monkeypatch.setattr(extract, "_CHUNK", 5)  # chunks of similar duration, across the splits
 
     out = tmp_path / "features"
-    extract_features(manifest, out, PARAMS, sample_rate=SAMPLE_RATE, n_jobs=2)
+    extract_features(manifest, out, PARAMS, sample_rate=SAMPLE_RATE, compute=ComputeParams(n_jobs=2))
     table, spectrograms = read_features(out)
     assert table["utt_id"].tolist() == manifest["utt_id"].tolist()
     assert list(table.columns[:4]) == ["utt_id", "split", "label", "speaker"]
@@ -231,7 +232,7 @@ def test_extract_features_writes_aligned_rows_in_manifest_order(small_corpus, tm
     assert split_rows(table, "dev").tolist() == [4, 5, 6, 7]
 
     serial = tmp_path / "serial"
-    extract_features(manifest, serial, PARAMS, sample_rate=SAMPLE_RATE, n_jobs=1)
+    extract_features(manifest, serial, PARAMS, sample_rate=SAMPLE_RATE, compute=ComputeParams(n_jobs=1))
     serial_table, serial_spectrograms = read_features(serial)
     pd.testing.assert_frame_equal(serial_table, table)
     assert np.array_equal(serial_spectrograms, spectrograms)
@@ -239,8 +240,9 @@ def test_extract_features_writes_aligned_rows_in_manifest_order(small_corpus, tm
 
 def test_misaligned_feature_files_are_refused(small_corpus, tmp_path):
     manifest = manifest_from_asvspoof2017(small_corpus)
-    extract_features(manifest.iloc[:4], tmp_path / "short", PARAMS, sample_rate=SAMPLE_RATE, n_jobs=1)
-    extract_features(manifest, tmp_path / "full", PARAMS, sample_rate=SAMPLE_RATE, n_jobs=1)
+    extract_features(manifest.iloc[:4], tmp_path / "short", PARAMS, sample_rate=SAMPLE_RATE,
+                     compute=ComputeParams(n_jobs=1))
+    extract_features(manifest, tmp_path / "full", PARAMS, sample_rate=SAMPLE_RATE, compute=ComputeParams(n_jobs=1))
     (tmp_path / "short" / "spectrogram.npy").replace(tmp_path / "full" / "spectrogram.npy")
     with pytest.raises(InputError, match=r"full: spectrogram.npy has 4 rows but utterances.csv has 12; rerun"):
         read_features(tmp_path / "full")
@@ -251,7 +253,7 @@ def test_global_normalisation_needs_training_files(small_corpus, tmp_path):
     params = FeaturesParams(spectrogram={"normalize": "global"})
     with pytest.raises(InputError, match=r"features.spectrogram.normalize: global needs training utterances"):
         extract_features(manifest[manifest["split"] == "dev"], tmp_path / "features", params,
-                         sample_rate=SAMPLE_RATE, n_jobs=1)
+                         sample_rate=SAMPLE_RATE, compute=ComputeParams(n_jobs=1))
     assert not (tmp_path / "features").exists()
 
 
@@ -261,5 +263,5 @@ def test_a_bad_file_leaves_no_feature_folder(small_corpus, tmp_path):
     open(bad, "wb").write(b"RIFF broken")
     out = tmp_path / "features"
     with pytest.raises(AudioError, match=rf"{bad}: cannot read audio"):
-        extract_features(manifest, out, PARAMS, sample_rate=SAMPLE_RATE, n_jobs=1)
+        extract_features(manifest, out, PARAMS, sample_rate=SAMPLE_RATE, compute=ComputeParams(n_jobs=1))
     assert [path.name for path in tmp_path.iterdir()] == ["corpus"]  # no output, no temporary

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from deepfake_audio.audio import load_audio
+from deepfake_audio.compute import map_ordered
 from deepfake_audio.errors import InputError
 from deepfake_audio.features.analysis import Analysis, analyse_batch, feature_names
 from deepfake_audio.features.spectrogram import (
@@ -21,17 +22,18 @@ from deepfake_audio.features.spectrogram import (
 )
 from deepfake_audio.features.store import ID_COLUMNS, SPECTROGRAM_FILE, TABLE_FILE, split_rows
 from deepfake_audio.io import atomic_path
-from deepfake_audio.params import FeaturesParams
+from deepfake_audio.params import ComputeParams, FeaturesParams
 
 _CHUNK = 32  # files per task, analysed together (one constant-Q transform call per chunk)
 
 
 def extract_features(manifest: pd.DataFrame, out_dir: Path, params: FeaturesParams,
-                     sample_rate: int, n_jobs: int) -> None:
+                     sample_rate: int, compute: ComputeParams) -> None:
     """Write the feature folder for ``manifest``; the folder appears only when complete.
 
     Rows follow the manifest. Chunks are formed from files of similar duration, so that
-    little of each batched transform is spent on padding.
+    little of each batched transform is spent on padding. Each chunk is one task on
+    ``compute.backend``; the results are the same on every backend.
     """
     paths = manifest["path"].to_numpy()
     by_duration = np.argsort(manifest["duration_s"].to_numpy(dtype=float), kind="stable")
@@ -43,11 +45,10 @@ def extract_features(manifest: pd.DataFrame, out_dir: Path, params: FeaturesPara
         spectrograms = np.lib.format.open_memmap(tmp / SPECTROGRAM_FILE, mode="w+", dtype=np.float16,
                                                  shape=shape)
         features = np.empty((len(paths), len(names)))
-        results = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(_analyse_files)(paths[rows].tolist(), sample_rate, params) for rows in chunks
-        )
+        analyse = partial(_analyse_files, sample_rate=sample_rate, params=params)
+        results = map_ordered(analyse, [paths[rows].tolist() for rows in chunks], compute, "chunk")
         with tqdm(total=len(paths), desc="featurize", unit="file", disable=None) as progress:
-            for rows, analyses in zip(chunks, results):
+            for rows, analyses in zip(chunks, results, strict=True):  # strict: runs the backend to its end
                 for row, analysis in zip(rows, analyses):
                     features[row] = analysis.features
                     spectrograms[row] = analysis.spectrogram
