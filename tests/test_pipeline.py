@@ -171,6 +171,23 @@ def test_explain_writes_its_figures_data_and_summary(repo):
     assert all(0 <= gradcam[group][key] <= 1 for group in gradcam for key in ("first_300ms", "above_4000hz"))
 
 
+def test_the_dask_backend_writes_the_same_features(repo):
+    """compute.backend moves featurize to Dask without changing a byte, so nothing reruns."""
+    repo, _ = repo
+
+    def features_hash():
+        lock = yaml.safe_load((repo / "dvc.lock").read_text())
+        return [out["md5"] for out in lock["stages"]["featurize"]["outs"]]
+
+    local = features_hash()
+    set_params(repo, lambda params: params["compute"].update(backend="dask"))
+    output = dvc("repro", "--force", "--single-item", "featurize", cwd=repo)
+    assert stages_run(output) == ["featurize"]
+    assert features_hash() == local
+    assert "Data and pipelines are up to date" in dvc("status", cwd=repo)
+    set_params(repo, lambda params: params["compute"].update(backend="local"))
+
+
 @pytest.mark.parametrize("model", ["svc", "cnn", "fusion"])
 def test_predict_reproduces_the_pipeline_scores(repo, model):
     """The trained models score the eval files from the audio alone as evaluate scored them."""
