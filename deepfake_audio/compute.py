@@ -10,7 +10,9 @@ no result with it: the scheduler reruns its tasks on the others.
 
 from __future__ import annotations
 
+import importlib.util
 import sys
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -54,11 +56,12 @@ def dask_client(compute: ComputeParams):
             cluster.close()
         raise InputError(f"compute.scheduler: cannot reach the Dask scheduler {compute.scheduler}: {err}") from None
     try:
-        info = client.scheduler_info()
-        # The scheduler serves a dashboard only where bokeh is installed.
-        dashboard = f", dashboard {client.dashboard_link}" if "dashboard" in info.get("services", {}) else ""
-        print(f"dask: scheduler {client.scheduler.address}, {len(info['workers'])} workers{dashboard}",
-              file=sys.stderr)
+        # The scheduler's web server shows the dashboard only where bokeh is installed (a lambda
+        # travels by value, so the scheduler needs nothing of ours to run it).
+        has_dashboard = client.run_on_scheduler(lambda: importlib.util.find_spec("bokeh") is not None)
+        dashboard = f", dashboard {client.dashboard_link}" if has_dashboard else ""
+        workers = len(client.scheduler_info()["workers"])
+        print(f"dask: scheduler {client.scheduler.address}, {workers} workers{dashboard}", file=sys.stderr)
         yield client
     finally:
         client.close()
@@ -67,38 +70,45 @@ def dask_client(compute: ComputeParams):
 
 
 def dask_map_ordered(client, function: Callable, items: Iterable, name: str = "task") -> Iterator:
-    """``map_ordered`` on a connected client; logs tasks done, failed and workers lost at the end."""
-    pending: deque = deque()
-    run = uuid.uuid4().hex[:8]  # keys unique to this run: a shared scheduler may hold older ones
+    """``map_ordered`` on a connected client; logs tasks done, failed and rerun at the end."""
+    prefix = f"{name}-{uuid.uuid4().hex[:8]}-"  # keys unique to this run: a shared scheduler may hold older ones
+    started = time.time()
     source = iter(enumerate(items))
-    ahead = IN_FLIGHT_PER_WORKER * max(1, len(client.scheduler_info()["workers"]))
-    workers_seen = set(client.scheduler_info()["workers"])
-    done = 0
+    pending: deque = deque()
 
     def submit_next() -> None:
-        for index, item in source:
+        entry = next(source, None)
+        if entry is not None:
+            index, item = entry
             # pure=False: the same item submitted twice is two tasks (a rerun recomputes it).
-            pending.append(client.submit(function, item, key=f"{name}-{run}-{index}", pure=False))
-            return
+            pending.append(client.submit(function, item, key=f"{prefix}{index}", pure=False))
 
-    for _ in range(ahead):
+    for _ in range(IN_FLIGHT_PER_WORKER * max(1, len(client.scheduler_info()["workers"]))):
         submit_next()
+    done = failed = 0
     try:
         while pending:
-            future = pending.popleft()
             try:
-                result = future.result()
+                result = pending.popleft().result()
             except InputError:
-                print(f"dask: {done} {name} tasks done, 1 failed", file=sys.stderr)
+                failed = 1
                 raise
             done += 1
-            workers_seen |= set(client.scheduler_info()["workers"])
             yield result
             submit_next()
     finally:
         for future in pending:
             future.cancel()
-    lost = workers_seen - set(client.scheduler_info()["workers"])
-    print(f"dask: {done} {name} tasks done, 0 failed"
-          + (f"; {len(lost)} workers lost, their tasks rerun" if lost else ""), file=sys.stderr)
+        _log_run(client, name, prefix, started, done, failed)
 
+
+def _log_run(client, name: str, prefix: str, started: float, done: int, failed: int) -> None:
+    """One line: tasks done and failed, and the workers lost since ``started`` with our tasks they took."""
+    lost_workers, rerun = 0, 0
+    for stamp, event in client.get_events("all"):  # one request, at the end
+        if stamp >= started and isinstance(event, dict) and event.get("action") == "remove-worker":
+            lost_workers += 1
+            taken = {*event.get("processing-tasks", ()), *event.get("lost-computed-tasks", ())}
+            rerun += sum(str(key).startswith(prefix) for key in taken)
+    lost = f"; {lost_workers} workers lost, {rerun} tasks rerun" if lost_workers else ""
+    print(f"dask: {done} {name} tasks done, {failed} failed{lost}", file=sys.stderr)

@@ -53,6 +53,7 @@ class Detector:
         self.features_params = card.features_params
         self.stats = card.stats
         self.columns = feature_names(self.features_params)
+        self._gradcam = None  # built on the first explain
 
     @classmethod
     def load(cls, models_dir: str | Path = "models", model: str = "cnn",
@@ -79,14 +80,23 @@ class Detector:
 
     def score(self, path: str | Path, threshold: float | None = None) -> Prediction:
         """Score one file (AudioError, an InputError, when it cannot be scored)."""
+        return self._score(path, threshold)[0]
+
+    def _score(self, path: str | Path, threshold: float | None) -> tuple[Prediction, Analysis]:
+        """The prediction, and the analysis of the file's first window (for ``explain``)."""
         threshold = self.threshold if threshold is None else float(threshold)
-        scores, samples = [], 0
+        scores, samples, first = [], 0, None
         for signal in audio_windows(path, self.card.sample_rate, self.window_s, self.card.min_duration_s):
-            scores.append(self.score_analysis(self.analyse(signal)))
+            analysis = self.analyse(signal)
+            if first is None:
+                first = analysis
+            scores.append(self.score_analysis(analysis))
             samples += signal.size
         score = round(float(np.mean(scores)), SCORE_DECIMALS)
-        return Prediction(str(path), self.model, score, threshold, "spoof" if score <= threshold else "bonafide",
-                          round(samples / self.card.sample_rate, 3), len(scores))
+        prediction = Prediction(str(path), self.model, score, threshold,
+                                "spoof" if score <= threshold else "bonafide",
+                                round(samples / self.card.sample_rate, 3), len(scores))
+        return prediction, first
 
     def analyse(self, signal: np.ndarray) -> Analysis:
         """Features and CNN input of one window, as the featurize stage computes them."""
@@ -107,10 +117,10 @@ class Detector:
             return float(fusion.fusion_scores(self.models["fusion"], pd.DataFrame([single]))[0])
         return single[self.model]
 
-    def explain(self, prediction: Prediction, out_png: Path) -> None:
-        """Grad-CAM of the CNN over a scored file's (first window's) spectrogram, as a PNG.
+    def explain(self, path: str | Path, out_png: Path, threshold: float | None = None) -> Prediction:
+        """Score ``path`` and draw the CNN's Grad-CAM over its first window's spectrogram as a PNG.
 
-        The map shows the CNN's evidence for the decision ``prediction`` states.
+        The map shows the CNN's evidence for the decision the prediction states.
         """
         from deepfake_audio.explain.figures import gradcam_png
         from deepfake_audio.explain.gradcam import GradCam
@@ -118,12 +128,14 @@ class Detector:
 
         if "cnn" not in self.models:
             raise InputError("--explain draws Grad-CAM maps of the CNN; use --model cnn or fusion")
-        path = prediction.path
-        signal = next(audio_windows(path, self.card.sample_rate, self.window_s, self.card.min_duration_s))
-        spectrogram = self.analyse(signal).spectrogram.astype(np.float32)
+        if self._gradcam is None:
+            self._gradcam = GradCam(self.models["cnn"])
+        prediction, first = self._score(path, threshold)
+        spectrogram = first.spectrogram.astype(np.float32)
         towards_bonafide = prediction.decision == "bonafide"
-        cam = GradCam(self.models["cnn"]).maps(spectrogram[None], [0], towards_bonafide)[0]
+        cam = self._gradcam.maps(spectrogram[None], [0], towards_bonafide)[0]
         title = (f"{Path(path).name}: {self.model} score {prediction.score:.3f}, {prediction.decision}\n"
                  f"CNN evidence for {'bona fide' if towards_bonafide else 'spoof'}")
         gradcam_png(spectrogram, cam, spectrogram_frequencies(self.card.sample_rate, self.features_params),
                     frame_times(spectrogram.shape[1], self.card.sample_rate, self.features_params), title, out_png)
+        return prediction

@@ -86,9 +86,10 @@ def _cached_detector(models_dir: str, model: str, window_s: float) -> Detector:
 
 def _score_one(detector: Detector, path: Path, threshold, explain_dir) -> tuple[Prediction | None, str]:
     try:
-        prediction = detector.score(path, threshold)
         if explain_dir:
-            detector.explain(prediction, explain_dir / f"{path.name}.png")
+            prediction = detector.explain(path, explain_dir / f"{path.name}.png", threshold)
+        else:
+            prediction = detector.score(path, threshold)
     except AudioError as err:
         return None, str(err)
     return prediction, ""

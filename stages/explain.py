@@ -67,7 +67,7 @@ def explain_svc(model, table: pd.DataFrame, params: Params, out) -> dict:
     figures.ranking_png(by_family, "mean_abs_shap", None, "mean |sum of the family's SHAP values| (SVC score units)",
                         f"{title}, by feature family", out / "images" / "shap_families.png", names="family")
 
-    cases = _cases("svc", settings)
+    cases = pick_cases(_scores("svc", settings.split), _threshold("svc", settings.split), settings.per_case)
     lime = LocalExplainer(model, train, settings.lime, settings.seed)
     features_by_id = table.set_index("utt_id")
     for name, case in _named(cases, "lime"):
@@ -99,7 +99,7 @@ def explain_cnn(model, table: pd.DataFrame, spectrograms: np.ndarray, params: Pa
     figures.profiles_png(profiles, frequencies, times, settings.gradcam.first_ms / 1000, settings.gradcam.above_hz,
                          settings.split, out / "images" / "gradcam_profiles.png")
 
-    cases = _cases("cnn", settings)
+    cases = pick_cases(scored, threshold, settings.per_case)
     for name, case in _named(cases, "gradcam"):
         row = row_of[case["utt_id"]]
         towards_bonafide = case["score"] > threshold
@@ -125,10 +125,6 @@ def _scores(model: str, split: str) -> pd.DataFrame:
 def _threshold(model: str, split: str) -> float:
     """The dev EER threshold that evaluate applied to ``split``."""
     return json.loads(paths.metrics_file(model).read_text())[split]["decision_threshold"]
-
-
-def _cases(model: str, settings) -> pd.DataFrame:
-    return pick_cases(_scores(model, settings.split), _threshold(model, settings.split), settings.per_case)
 
 
 def _named(cases: pd.DataFrame, prefix: str):

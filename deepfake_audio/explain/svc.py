@@ -45,10 +45,7 @@ def shap_values(model: Pipeline, background: pd.DataFrame, explained: pd.DataFra
     Each row's values add up to its score minus the mean score over the background summary.
     """
     columns = list(background.columns)
-
-    def score(rows: np.ndarray) -> np.ndarray:
-        return model.decision_function(pd.DataFrame(rows, columns=columns))
-
+    score = _on_arrays(model, columns)
     summary = shap.kmeans(background.to_numpy(dtype=float), min(params.background, len(background)))
     explainer = shap.KernelExplainer(score, summary)
     with global_numpy_seed(seed):  # Kernel SHAP draws its coalitions from NumPy's global generator
@@ -107,11 +104,13 @@ class LocalExplainer:
 
     def explain(self, row: pd.Series) -> Explanation:
         return self.explainer.explain_instance(
-            row[self.columns].to_numpy(dtype=float), self._score,
+            row[self.columns].to_numpy(dtype=float), _on_arrays(self.model, self.columns),
             num_features=min(self.params.features, len(self.columns)), num_samples=self.params.samples)
 
-    def _score(self, rows: np.ndarray) -> np.ndarray:
-        return self.model.decision_function(pd.DataFrame(rows, columns=self.columns))
+
+def _on_arrays(model: Pipeline, columns: list[str]):
+    """The decision function on the bare arrays SHAP and LIME pass, named as the model was trained."""
+    return lambda rows: model.decision_function(pd.DataFrame(rows, columns=columns))
 
 
 def lime_weights(explanation: Explanation, names: list[str]) -> pd.DataFrame:

@@ -80,9 +80,10 @@ def read_card(path: Path) -> ModelCard:
     except (zipfile.BadZipFile, KeyError, ValueError):
         raise InputError(f"{path}: not a model file of this project (no readable model card); "
                          "retrain it with `dvc repro`") from None
-    if not isinstance(raw, dict) or raw.get("card_version") != CARD_VERSION:
-        raise InputError(f"{path}: model card version {raw.get('card_version') if isinstance(raw, dict) else None} "
-                         f"is not {CARD_VERSION}; retrain the model with `dvc repro`")
+    version = raw.get("card_version") if isinstance(raw, dict) else None
+    if version != CARD_VERSION:
+        raise InputError(f"{path}: model card version {version} is not {CARD_VERSION}; "
+                         "retrain the model with `dvc repro`")
     try:
         return ModelCard(**raw)
     except TypeError as err:
