@@ -16,7 +16,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     show = commands.add_parser(
         "metrics", help="print the headline metrics of the trained models",
-        description="Print dev and eval EER and ROC AUC of each model from metrics/<model>.json.")
+        description="Print dev and eval EER and ROC AUC of each model from metrics/<model>.json, and the "
+                    "shortcut risk the artefact audit found (metrics/audit.json).")
     show.add_argument("--metrics-dir", type=Path, default=paths.METRICS,
                       help="folder holding <model>.json files (default: %(default)s)")
     report = commands.add_parser(
@@ -93,6 +94,12 @@ def write_report(base: str, out: Path) -> int:
 
 
 def print_metrics(metrics_dir: Path) -> int:
+    audit_file = metrics_dir / "audit.json"
+    try:
+        audit = json.loads(audit_file.read_text()) if audit_file.is_file() else {}
+    except ValueError as err:
+        print(f"error: {audit_file}: not a metrics file of this pipeline ({err})", file=sys.stderr)
+        return 1
     rows = []
     for model in paths.MODEL_NAMES:
         file = metrics_dir / f"{model}.json"
@@ -101,12 +108,12 @@ def print_metrics(metrics_dir: Path) -> int:
             return 1
         try:
             metrics = json.loads(file.read_text())
-            rows.append((model, *_headline_cells(metrics)))
+            rows.append((model, *_headline_cells(metrics), audit.get(model, {}).get("shortcut_risk", "-")))
         except (ValueError, KeyError, TypeError) as err:
             print(f"error: {file}: not a metrics file of this pipeline ({type(err).__name__}: {err})",
                   file=sys.stderr)
             return 1
-    header = ("model", "dev EER %", "dev AUC", "eval EER %", "eval AUC")
+    header = ("model", "dev EER %", "dev AUC", "eval EER %", "eval AUC", "shortcut risk")
     widths = [max(len(str(row[i])) for row in (header, *rows)) for i in range(len(header))]
     for row in (header, *rows):
         print("  ".join(str(cell).rjust(width) for cell, width in zip(row, widths)))

@@ -20,12 +20,11 @@ from deepfake_audio.audio import audio_windows
 from deepfake_audio.errors import InputError
 from deepfake_audio.features.analysis import Analysis, analyse_batch, feature_names
 from deepfake_audio.metrics import SCORE_DECIMALS
-from deepfake_audio.models import cnn, fusion, svc
 from deepfake_audio.models.card import ModelCard, read_card
+from deepfake_audio.models.trained import MODEL_FILES, load_models, model_scores
 
 MODELS = ("svc", "cnn", "fusion")
 DEFAULT_WINDOW_S = 30.0
-_FILES = {"svc": svc.MODEL_FILE, "cnn": cnn.MODEL_FILE, "fusion": fusion.MODEL_FILE}
 _NEEDS = {"svc": ("svc",), "cnn": ("cnn",), "fusion": ("svc", "cnn", "fusion")}
 
 
@@ -52,6 +51,7 @@ class Detector:
         self.model, self.card, self.models, self.window_s = model, card, models, window_s
         self.features_params = card.features_params
         self.stats = card.stats
+        self.vad = card.vad  # models retrained on trimmed audio hear only the speech
         self.columns = feature_names(self.features_params)
         self._gradcam = None  # built on the first explain
 
@@ -64,14 +64,12 @@ class Detector:
         if not window_s > 0:
             raise InputError(f"the window must be a positive number of seconds, got {window_s}")
         models_dir = Path(models_dir)
-        cards = {name: read_card(models_dir / _FILES[name]) for name in _NEEDS[model]}
+        cards = {name: read_card(models_dir / MODEL_FILES[name]) for name in _NEEDS[model]}
         preprocessing = {name: (card.sample_rate, card.features) for name, card in cards.items()}
         if len({repr(value) for value in preprocessing.values()}) > 1:
             raise InputError(f"{models_dir}: the models were trained on different features or sample rates; "
                              "retrain them together with `dvc repro`")
-        loaders = {"svc": svc.load_svc, "cnn": cnn.load_cnn, "fusion": fusion.load_fusion}
-        loaded = {name: loaders[name](models_dir / _FILES[name]) for name in _NEEDS[model]}
-        return cls(model, cards[model], loaded, window_s)
+        return cls(model, cards[model], load_models(models_dir, _NEEDS[model]), window_s)
 
     @property
     def threshold(self) -> float:
@@ -100,22 +98,16 @@ class Detector:
 
     def analyse(self, signal: np.ndarray) -> Analysis:
         """Features and CNN input of one window, as the featurize stage computes them."""
+        if self.vad is not None:
+            signal = self.vad.trim(signal)
         analysis = analyse_batch([signal], self.card.sample_rate, self.features_params)[0]
         if self.stats is None:
             return analysis
         return Analysis(analysis.features, self.stats.apply(analysis.spectrogram).astype(np.float16))
 
     def score_analysis(self, analysis: Analysis) -> float:
-        single = {}
-        if "svc" in self.models:
-            features = pd.DataFrame([analysis.features], columns=self.columns)
-            single["svc"] = round(float(svc.svc_scores(self.models["svc"], features)[0]), SCORE_DECIMALS)
-        if "cnn" in self.models:
-            single["cnn"] = round(float(cnn.cnn_scores(self.models["cnn"], analysis.spectrogram[None])[0]),
-                                  SCORE_DECIMALS)
-        if self.model == "fusion":  # trained on the single scores as evaluate wrote them, rounded
-            return float(fusion.fusion_scores(self.models["fusion"], pd.DataFrame([single]))[0])
-        return single[self.model]
+        features = pd.DataFrame([analysis.features], columns=self.columns)
+        return float(model_scores(self.models, features, analysis.spectrogram[None])[self.model].iloc[0])
 
     def explain(self, path: str | Path, out_png: Path, threshold: float | None = None) -> Prediction:
         """Score ``path`` and draw the CNN's Grad-CAM over its first window's spectrogram as a PNG.

@@ -60,6 +60,12 @@ def eer_threshold(labels, scores) -> float:
     return equal_error_rate(scores[labels == "bonafide"], scores[labels == "spoof"])[1]
 
 
+def dev_threshold(labels, scores) -> float:
+    """``eer_threshold`` of scores rounded in float64 as the score files hold them, so that a
+    model's saved threshold is the number evaluate derives from its score file."""
+    return eer_threshold(labels, np.round(np.asarray(scores, dtype=np.float64), SCORE_DECIMALS))
+
+
 def rocch(bonafide: np.ndarray, spoof: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pmiss and Pfa at the vertices of the ROC convex hull, as BOSARIS ``rocch``.
 

@@ -325,6 +325,48 @@ class ExplainParams(Section):
     gradcam: GradcamParams = GradcamParams()
 
 
+class VadParams(Section):
+    """Energy voice activity detection: where the speech of a file starts and ends.
+
+    Frames (features.win_length, hop features.hop_length) whose energy lies within
+    ``top_db`` of the file's loud frames (their 95th percentile) are voiced; voiced runs
+    shorter than ``min_speech_ms`` (clicks, bursts) are not speech.
+    """
+
+    top_db: float = Field(15.0, gt=0.0)
+    min_speech_ms: float = Field(60.0, ge=0.0)
+
+
+class TransplantParams(Section):
+    # The first head_ms of a file of the other class is put in front of each audited file.
+    head_ms: float = Field(100.0, gt=0.0)
+    seed: int = Field(0, ge=0)  # which donor each file gets
+
+
+class RiskParams(Section):
+    """When ``shortcut_risk`` is high: changes beyond these, in percentage points."""
+
+    max_rate_change: float = Field(10.0, gt=0.0)  # of FAR or FRR at the dev threshold, after the transplant
+    max_eer_rise: float = Field(10.0, gt=0.0)  # of the EER, after trimming
+
+
+class AuditParams(Section):
+    split: Literal["dev", "eval"] = "eval"  # the utterances audited
+    # CSV of utt_id, start_s, end_s: where each file's speech lies (others fall back to the VAD).
+    annotations: str | None = None
+    vad: VadParams = VadParams()
+    transplant: TransplantParams = TransplantParams()
+    # Models retrained and evaluated on trimmed audio (written to models/trimmed/).
+    retrain: tuple[Literal["svc", "cnn"], ...] = ()
+    risk: RiskParams = RiskParams()
+
+    @model_validator(mode="after")
+    def _retrain_each_once(self) -> AuditParams:
+        if len(set(self.retrain)) != len(self.retrain):
+            raise ValueError(f"retrain lists a model twice: {list(self.retrain)}")
+        return self
+
+
 class ComputeParams(Section):
     n_jobs: int = Field(2, ge=1)  # local processes, or the workers of a local Dask cluster
     # Where per-file work runs: local processes, or Dask (results are the same bit for bit).
@@ -351,6 +393,7 @@ class Params(Section):
     train_cnn: TrainCnnParams = TrainCnnParams()
     evaluate: EvaluateParams = EvaluateParams()
     explain: ExplainParams = ExplainParams()
+    audit: AuditParams = AuditParams()
     compute: ComputeParams = ComputeParams()
 
     @model_validator(mode="after")

@@ -15,6 +15,8 @@ DATA_METRICS = METRICS / "data.json"
 TRAIN_CNN_PLOTS = PLOTS / "train_cnn"
 EVALUATE_PLOTS = PLOTS / "evaluate"
 EXPLAIN_PLOTS = PLOTS / "explain"  # plot data; the figures are in its images/ folder
+AUDIT_PLOTS = PLOTS / "audit"  # likewise
+TRIMMED_MODELS = MODELS / "trimmed"  # models retrained on audio cut to its speech (audit.retrain)
 MODEL_NAMES = ("svc", "cnn", "fusion")
 
 

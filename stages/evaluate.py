@@ -12,6 +12,7 @@ from deepfake_audio.io import write_csv, write_json
 from deepfake_audio.metrics import CONDITION_COLUMNS, SCORE_DECIMALS, eer_threshold, evaluate_scores
 from deepfake_audio.models import cnn, fusion, svc
 from deepfake_audio.models.card import ModelCard, read_card
+from deepfake_audio.models.trained import load_models, model_scores
 from deepfake_audio.params import load_params
 from deepfake_audio.plots import write_model_plots, write_summary_images
 
@@ -21,23 +22,19 @@ def main() -> None:
     table, spectrograms = read_features(paths.FEATURES)
     rows = split_rows(table, "dev", "eval")
     scored = table.iloc[rows][["utt_id", "split", "label"]].reset_index(drop=True)
-    single = pd.DataFrame({
-        "svc": svc.svc_scores(svc.load_svc(paths.MODELS / svc.MODEL_FILE), table.iloc[rows]),
-        "cnn": cnn.cnn_scores(cnn.load_cnn(paths.MODELS / cnn.MODEL_FILE), spectrograms, rows),
-    })
     # Scores are rounded as written, so the score files reproduce every metric.
-    single = single.astype(float).round(SCORE_DECIMALS)
+    single = model_scores(load_models(paths.MODELS, ("svc", "cnn")), table.iloc[rows], spectrograms, rows)
     is_dev = (scored["split"] == "dev").to_numpy()
     fusion_model = fusion.train_fusion(single[is_dev], scored["label"][is_dev])
     fused = pd.Series(fusion.fusion_scores(fusion_model, single)).round(SCORE_DECIMALS)
     fusion.save_fusion(fusion_model, paths.MODELS / fusion.MODEL_FILE,
                        _fusion_card(eer_threshold(scored["label"][is_dev], fused[is_dev])))
-    model_scores = {**single, "fusion": fused}
+    scores_by_model = {**single, "fusion": fused}
 
     manifest = read_manifest(paths.MANIFEST)
     conditions = manifest.set_index("utt_id")[[c for c in CONDITION_COLUMNS if c in manifest.columns]]
     scored_by_model, metrics_by_model = {}, {}
-    for name, values in model_scores.items():
+    for name, values in scores_by_model.items():
         scores = scored.assign(score=values.to_numpy())
         write_csv(paths.scores_file(name), scores)
         with_conditions = scores.join(conditions, on="utt_id")

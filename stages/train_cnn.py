@@ -4,12 +4,10 @@ from dataclasses import asdict
 
 from deepfake_audio import paths
 from deepfake_audio.errors import run_stage
-import numpy as np
-
 from deepfake_audio.features.spectrogram import read_spectrogram_stats
 from deepfake_audio.features.store import read_features, split_rows
 from deepfake_audio.io import atomic_path, write_json
-from deepfake_audio.metrics import SCORE_DECIMALS, eer_threshold
+from deepfake_audio.metrics import dev_threshold
 from deepfake_audio.models.card import make_card
 from deepfake_audio.models.cnn import MODEL_FILE, cnn_scores, save_cnn, train_cnn
 from deepfake_audio.params import load_params
@@ -24,9 +22,7 @@ def main() -> None:
             spectrograms, train, table["label"].iloc[train], dev, table["label"].iloc[dev],
             params.train_cnn, params.seed, curves_dir=curves_dir,
         )
-    # Rounded in float64, as evaluate writes the scores, so the threshold is the same number.
-    dev_scores = np.round(cnn_scores(model, spectrograms, dev).astype(np.float64), SCORE_DECIMALS)
-    threshold = eer_threshold(table["label"].iloc[dev], dev_scores)
+    threshold = dev_threshold(table["label"].iloc[dev], cnn_scores(model, spectrograms, dev))
     stats = read_spectrogram_stats(paths.FEATURES) if params.features.spectrogram.normalize == "global" else None
     save_cnn(model, paths.MODELS / MODEL_FILE, make_card("cnn", params, threshold, ("train_cnn",), stats))
     write_json(paths.metrics_file("train_cnn"), {

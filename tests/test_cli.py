@@ -15,10 +15,20 @@ def test_metrics_prints_one_row_per_model(tmp_path, capsys):
     write_metrics(tmp_path, "fusion", 0.25, 6.0)
     assert main(["metrics", "--metrics-dir", str(tmp_path)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["model", "dev", "EER", "%", "dev", "AUC", "eval", "EER", "%", "eval", "AUC"]
-    assert lines[1].split() == ["svc", "1.23", "0.9900", "12.50", "0.9000"]
-    assert lines[2].split() == ["cnn", "0.50", "0.9900", "7.25", "0.9000"]
-    assert lines[3].split() == ["fusion", "0.25", "0.9900", "6.00", "0.9000"]
+    assert lines[0].split() == ["model", "dev", "EER", "%", "dev", "AUC", "eval", "EER", "%", "eval", "AUC",
+                                "shortcut", "risk"]
+    assert lines[1].split() == ["svc", "1.23", "0.9900", "12.50", "0.9000", "-"]
+    assert lines[2].split() == ["cnn", "0.50", "0.9900", "7.25", "0.9000", "-"]
+    assert lines[3].split() == ["fusion", "0.25", "0.9900", "6.00", "0.9000", "-"]
+
+
+def test_metrics_show_the_audits_shortcut_risk(tmp_path, capsys):
+    for model in ("svc", "cnn", "fusion"):
+        write_metrics(tmp_path, model, 1.0, 2.0)
+    (tmp_path / "audit.json").write_text(json.dumps({"svc": {"shortcut_risk": "high"},
+                                                     "cnn": {"shortcut_risk": "low"}}))
+    assert main(["metrics", "--metrics-dir", str(tmp_path)]) == 0
+    assert [line.split()[-1] for line in capsys.readouterr().out.splitlines()[1:]] == ["high", "low", "-"]
 
 
 def test_metrics_without_a_run_says_what_to_do(tmp_path, capsys):
@@ -38,4 +48,4 @@ def test_metrics_without_eval_shows_dashes(tmp_path, capsys):
     for model in ("svc", "cnn", "fusion"):
         (tmp_path / f"{model}.json").write_text(json.dumps({"dev": {"eer": 3.0, "roc_auc": 0.5}}))
     assert main(["metrics", "--metrics-dir", str(tmp_path)]) == 0
-    assert capsys.readouterr().out.splitlines()[1].split() == ["svc", "3.00", "0.5000", "-", "-"]
+    assert capsys.readouterr().out.splitlines()[1].split() == ["svc", "3.00", "0.5000", "-", "-", "-"]

@@ -14,14 +14,14 @@ import pytest
 import yaml
 
 from deepfake_audio.corpus.manifest import read_manifest
-from deepfake_audio.metrics import CONDITION_COLUMNS, evaluate_scores
+from deepfake_audio.metrics import CONDITION_COLUMNS, equal_error_rate, evaluate_scores
 from deepfake_audio.params import load_params
 
 PROJECT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 TINY_SPLIT = {"speakers": 2, "genuine": 10, "spoof": 10, "environments": 2,
               "playback_devices": 2, "recorders": 2, "replay_configs": 3}
-ALL_STAGES = ["download", "prepare", "featurize", "train_svc", "train_cnn", "evaluate", "explain"]
+ALL_STAGES = ["download", "prepare", "featurize", "train_svc", "train_cnn", "evaluate", "explain", "audit"]
 CASES = ["bonafide_most_confident", "spoof_most_confident", "bonafide_worst", "spoof_worst"]
 EXPLAIN_IMAGES = {"permutation_importance.png", "shap_summary.png", "shap_bar.png", "shap_families.png",
                   "gradcam_profiles.png", *(f"{kind}_{case}_1.png" for kind in ("lime", "gradcam") for case in CASES)}
@@ -91,7 +91,7 @@ def test_repro_runs_every_stage_once(repo):
     _, first_run = repo
     stages = stages_run(first_run)
     assert sorted(stages) == sorted(ALL_STAGES)
-    assert stages[:3] == ALL_STAGES[:3] and stages[-2:] == ["evaluate", "explain"]
+    assert stages[:3] == ALL_STAGES[:3] and stages[-3] == "evaluate" and set(stages[-2:]) == {"explain", "audit"}
 
 
 def metrics_from_scores(repo, model):
@@ -121,10 +121,11 @@ def test_metrics_follow_from_the_committed_scores(repo):
 def test_declared_plots_resolve_to_data(repo):
     repo, _ = repo
     plots = json.loads(dvc("plots", "show", "--json", cwd=repo))["data"]
-    images = {f"plots/explain/images/{name}" for name in EXPLAIN_IMAGES}
+    images = {f"plots/explain/images/{name}" for name in EXPLAIN_IMAGES} | {
+        f"plots/audit/images/{name}" for name in ("audit.png", "speech.png")}
     assert set(plots) == {"roc", "det", "hist_svc", "hist_cnn", "hist_fusion", "confusion", "conditions",
                           "cnn_loss", "cnn_dev_eer", "permutation_importance", "shap_importance", "shap_families",
-                          "gradcam_frequency", "gradcam_time"} | images
+                          "gradcam_frequency", "gradcam_time", "audit_eer", "audit_far", "audit_frr"} | images
     assert all(plots[image][0]["type"] == "image" for image in images)
     roc_rows = plots["roc"][0]["content"]["data"]["values"]
     assert {row["filename"] for row in roc_rows} == {"roc_svc.csv", "roc_cnn.csv", "roc_fusion.csv"}
@@ -135,6 +136,10 @@ def test_declared_plots_resolve_to_data(repo):
     assert len(loss_rows) == 2 * 2  # train and eval loss, two epochs
     eer_rows = plots["cnn_dev_eer"][0]["content"]["data"]["values"]
     assert [row["step"] for row in eer_rows] == ["0", "1"] and all(0 <= float(row["eer"]) <= 100 for row in eer_rows)
+    audit_rows = plots["audit_eer"][0]["content"]["data"]["values"]
+    assert [row["case"] for row in audit_rows] == [
+        "svc, untrimmed", "svc, trimmed", "svc, retrained on trimmed", "cnn, untrimmed", "cnn, trimmed",
+        "fusion, untrimmed", "fusion, trimmed"]
 
 
 def test_explain_writes_its_figures_data_and_summary(repo):
@@ -169,6 +174,37 @@ def test_explain_writes_its_figures_data_and_summary(repo):
     gradcam = summary["cnn"]["gradcam"]
     assert gradcam["decided_bonafide"]["files"] + gradcam["decided_spoof"]["files"] == 20
     assert all(0 <= gradcam[group][key] <= 1 for group in gradcam for key in ("first_300ms", "above_4000hz"))
+
+
+def test_audit_reports_every_model_and_ships_the_retrained_svc(repo):
+    repo, _ = repo
+    audit = read_json(repo / "metrics" / "audit.json")
+    assert audit["split"] == "eval" and audit["transplant"] == {"head_ms": 100.0, "n_bonafide": 10, "n_spoof": 10}
+    assert audit["trim"]["n_files"] == 20 and audit["trim"]["found_by_vad"] == 20
+    for model in ("svc", "cnn", "fusion"):
+        result = audit[model]
+        assert result["shortcut_risk"] in ("high", "low") and result["verdict"].startswith(result["shortcut_risk"])
+        assert set(result) == {"shortcut_risk", "verdict", "eer", "roc_auc", "far", "frr"}
+        assert result["eer"]["untrimmed"] == read_json(repo / "metrics" / f"{model}.json")["eval"]["eer"]
+        assert result["far"]["before"] == pytest.approx(
+            100 * (1 - read_json(repo / "metrics" / f"{model}.json")["eval"]["recall"]), abs=1e-3)
+    assert set(audit["retrained"]) == {"svc"}
+
+    speech = pd.read_csv(repo / "plots" / "audit" / "speech.csv", dtype={"utt_id": str})
+    assert list(speech.columns) == ["utt_id", "split", "label", "duration_s", "start_s", "end_s", "found_by"]
+    assert set(speech["split"]) == {"train", "dev", "eval"}  # retraining trims every split
+    assert ((0 <= speech["start_s"]) & (speech["start_s"] < speech["end_s"])
+            & (speech["end_s"] <= speech["duration_s"])).all()
+
+    # The retrained SVC's card makes predict trim new files as the audit trimmed the corpus.
+    manifest = read_manifest(repo / "data" / "prepared" / "manifest.csv")
+    evaluation = manifest[manifest["split"] == "eval"]
+    out = run([str(VENV_BIN / "deepfake-audio"), "predict", *evaluation["path"], "--model", "svc",
+               "--models-dir", "models/trimmed", "--format", "csv"], repo)
+    predicted = pd.read_csv(io.StringIO(out))
+    labels = evaluation["label"].to_numpy()
+    eer = 100 * equal_error_rate(predicted["score"][labels == "bonafide"], predicted["score"][labels == "spoof"])[0]
+    assert round(eer, 4) == audit["retrained"]["svc"]["eer"]
 
 
 def test_the_dask_backend_writes_the_same_features(repo):
@@ -211,11 +247,13 @@ def test_a_cnn_param_reruns_only_the_cnn_and_what_follows(repo):
     repo, _ = repo
     assert "Data and pipelines are up to date" in dvc("status", cwd=repo)
     set_params(repo, lambda params: params["train_cnn"].update(epochs=3))
-    assert stages_run(dvc("repro", cwd=repo)) == ["train_cnn", "evaluate", "explain"]
+    stages = stages_run(dvc("repro", cwd=repo))
+    assert stages[:2] == ["train_cnn", "evaluate"] and sorted(stages[2:]) == ["audit", "explain"]
     assert "Data and pipelines are up to date" in dvc("status", cwd=repo)
     commit(repo, "three epochs")
     changed = json.loads(dvc("metrics", "diff", "HEAD~1", "--json", cwd=repo))
     assert changed["metrics/train_cnn.json"]["epochs_run"] == {"old": 2, "new": 3, "diff": 1}
+    assert any(key.startswith("cnn.") for key in changed["metrics/audit.json"])
     assert "metrics/svc.json" not in changed and "metrics/data.json" not in changed
 
 

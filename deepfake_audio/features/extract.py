@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 
@@ -31,28 +32,18 @@ def extract_features(manifest: pd.DataFrame, out_dir: Path, params: FeaturesPara
                      sample_rate: int, compute: ComputeParams) -> None:
     """Write the feature folder for ``manifest``; the folder appears only when complete.
 
-    Rows follow the manifest. Chunks are formed from files of similar duration, so that
-    little of each batched transform is spent on padding. Each chunk is one task on
-    ``compute.backend``; the results are the same on every backend.
+    Rows follow the manifest. With ``normalize: global`` the spectrograms are normalised
+    with the training split's statistics, which the folder keeps.
     """
-    paths = manifest["path"].to_numpy()
-    by_duration = np.argsort(manifest["duration_s"].to_numpy(dtype=float), kind="stable")
-    chunks = [by_duration[start:start + _CHUNK] for start in range(0, len(paths), _CHUNK)]
     names = feature_names(params)
-    shape = (len(paths), spectrogram_bins(params), params.spectrogram.n_frames)
+    shape = (len(manifest), spectrogram_bins(params), params.spectrogram.n_frames)
     with atomic_path(out_dir) as tmp:
         tmp.mkdir()
         spectrograms = np.lib.format.open_memmap(tmp / SPECTROGRAM_FILE, mode="w+", dtype=np.float16,
                                                  shape=shape)
-        features = np.empty((len(paths), len(names)))
-        analyse = partial(_analyse_files, sample_rate=sample_rate, params=params)
-        results = map_ordered(analyse, [paths[rows].tolist() for rows in chunks], compute, "chunk")
-        with tqdm(total=len(paths), desc="featurize", unit="file", disable=None) as progress:
-            for rows, analyses in zip(chunks, results, strict=True):  # strict: runs the backend to its end
-                for row, analysis in zip(rows, analyses):
-                    features[row] = analysis.features
-                    spectrograms[row] = analysis.spectrogram
-                progress.update(len(rows))
+        features = np.empty((len(manifest), len(names)))
+        analyse_into(features, spectrograms, manifest["path"].tolist(), manifest["duration_s"], sample_rate,
+                     params, compute)
         if params.spectrogram.normalize == "global":
             train = split_rows(manifest, "train")
             if len(train) == 0:
@@ -68,7 +59,43 @@ def extract_features(manifest: pd.DataFrame, out_dir: Path, params: FeaturesPara
         table.to_csv(tmp / TABLE_FILE, index=False)
 
 
-def _analyse_files(paths: list[str], sample_rate: int, params: FeaturesParams) -> list[Analysis]:
+def analyse_into(features: np.ndarray, spectrograms: np.ndarray, sources: Sequence, durations, sample_rate: int,
+                 params: FeaturesParams, compute: ComputeParams,
+                 load: Callable[[object, int], np.ndarray] = load_audio, desc: str = "featurize") -> None:
+    """Fill row i of ``features`` and ``spectrograms`` (arrays or memory maps) from ``sources[i]``.
+
+    ``load(source, sample_rate)`` reads one source; it runs in worker processes, so it
+    must be a module-level function. Chunks are formed from sources of similar duration,
+    so that little of each batched transform is spent on padding; each chunk is one task
+    on ``compute.backend``, and the results are the same on every backend.
+    """
+    by_duration = np.argsort(np.asarray(durations, dtype=float), kind="stable")
+    chunks = [by_duration[start:start + _CHUNK] for start in range(0, len(sources), _CHUNK)]
+    analyse = partial(_analyse_sources, load=load, sample_rate=sample_rate, params=params)
+    results = map_ordered(analyse, [[sources[row] for row in rows] for rows in chunks], compute, "chunk")
+    with tqdm(total=len(sources), desc=desc, unit="file", disable=None) as progress:
+        for rows, analyses in zip(chunks, results, strict=True):  # strict: runs the backend to its end
+            for row, analysis in zip(rows, analyses):
+                features[row] = analysis.features
+                spectrograms[row] = analysis.spectrogram
+            progress.update(len(rows))
+
+
+def analyse_in_memory(sources: Sequence, durations, sample_rate: int, params: FeaturesParams,
+                      compute: ComputeParams, load: Callable[[object, int], np.ndarray] = load_audio,
+                      desc: str = "featurize") -> tuple[np.ndarray, np.ndarray]:
+    """The features (sources, names) and spectrograms (sources, bins, frames) of ``sources``, in their order.
+
+    The spectrograms are normalised per utterance or not at all, as ``params`` says;
+    ``global`` statistics are the caller's to apply.
+    """
+    features = np.empty((len(sources), len(feature_names(params))))
+    spectrograms = np.empty((len(sources), spectrogram_bins(params), params.spectrogram.n_frames), dtype=np.float16)
+    analyse_into(features, spectrograms, sources, durations, sample_rate, params, compute, load, desc)
+    return features, spectrograms
+
+
+def _analyse_sources(sources: list, load: Callable, sample_rate: int, params: FeaturesParams) -> list[Analysis]:
     # Parallelism is over files; threaded BLAS on these small matrices only adds overhead.
     with threadpool_limits(limits=1, user_api="blas"):
-        return analyse_batch([load_audio(path, sample_rate) for path in paths], sample_rate, params)
+        return analyse_batch([load(source, sample_rate) for source in sources], sample_rate, params)

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from deepfake_audio.audit.trim import Vad
 from deepfake_audio.errors import InputError
 from deepfake_audio.features.spectrogram import SpectrogramStats
-from deepfake_audio.params import FeaturesParams, Params
+from deepfake_audio.params import FeaturesParams, Params, VadParams
 
 CARD_MEMBER = "deepfake_audio_card.json"
 CARD_VERSION = 1
@@ -38,6 +39,7 @@ class ModelCard:
     trained_with: dict  # the params sections that made the model
     versions: dict
     spectrogram_stats: dict | None = None  # {"mean": [...], "std": [...]} with normalize: global
+    trim: dict | None = None  # audit.vad, for models trained on audio cut to its speech
     card_version: int = CARD_VERSION
 
     @property
@@ -51,9 +53,17 @@ class ModelCard:
         return SpectrogramStats(np.asarray(self.spectrogram_stats["mean"], dtype=np.float32),
                                 np.asarray(self.spectrogram_stats["std"], dtype=np.float32))
 
+    @property
+    def vad(self) -> Vad | None:
+        """The detector that cut the training audio to its speech, if any."""
+        if self.trim is None:
+            return None
+        features = self.features_params
+        return Vad(VadParams.model_validate(self.trim), self.sample_rate, features.win_length, features.hop_length)
+
 
 def make_card(model: str, params: Params, threshold: float, sections: tuple[str, ...],
-              stats: SpectrogramStats | None = None) -> ModelCard:
+              stats: SpectrogramStats | None = None, trim: VadParams | None = None) -> ModelCard:
     """The card of a model trained with ``params``; ``sections`` names the params that made it."""
     return ModelCard(
         model=model, sample_rate=params.data.sample_rate, features=params.features.model_dump(mode="json"),
@@ -62,6 +72,7 @@ def make_card(model: str, params: Params, threshold: float, sections: tuple[str,
                                               for name in sections}},
         versions={"python": platform.python_version(), **{name: _version(name) for name in _LIBRARIES}},
         spectrogram_stats=None if stats is None else {"mean": stats.mean.tolist(), "std": stats.std.tolist()},
+        trim=None if trim is None else trim.model_dump(mode="json"),
     )
 
 

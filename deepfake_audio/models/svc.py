@@ -16,6 +16,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from deepfake_audio.errors import InputError
+from deepfake_audio.features.store import feature_columns
 from deepfake_audio.metrics import equal_error_rate
 from deepfake_audio.models.card import ModelCard
 from deepfake_audio.models.persist import decision_scores, load_model, save_model
@@ -31,6 +32,11 @@ class LabelledFeatures:
     features: pd.DataFrame
     labels: pd.Series
     speakers: pd.Series | None = None
+
+    @classmethod
+    def from_table(cls, table: pd.DataFrame) -> LabelledFeatures:
+        """The rows of a feature table (see ``features.store``)."""
+        return cls(table[feature_columns(table)], table["label"], table["speaker"])
 
     @property
     def targets(self) -> np.ndarray:
@@ -56,6 +62,16 @@ def build_svc(setting: SvcSettings, seed: int) -> Pipeline:
 
 def train_svc(train: LabelledFeatures, setting: SvcSettings, seed: int) -> Pipeline:
     return build_svc(setting, seed).fit(train.features, train.targets)
+
+
+def fit_svc(train: LabelledFeatures, dev: LabelledFeatures, params: TrainSvcParams, seed: int,
+            n_jobs: int = 1) -> tuple[Pipeline, SvcSettings, SearchResult | None]:
+    """The SVC as ``params`` asks: its setting, or the grid search's best, trained on train."""
+    setting, search = params.setting(), None
+    if params.search.method != "none":
+        search = search_svc(train, dev, params, seed, n_jobs=n_jobs)
+        setting = search.setting
+    return train_svc(train, setting, seed), setting, search
 
 
 def search_svc(train: LabelledFeatures, dev: LabelledFeatures | None, params: TrainSvcParams,

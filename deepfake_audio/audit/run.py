@@ -1,0 +1,158 @@
+"""The audit's work: find the speech, analyse the edited files, retrain on trimmed audio.
+
+Every edited file goes through the pipeline's own feature extraction (``analyse_into``),
+so the models see trimmed or transplanted audio exactly as they would see such a
+recording from the corpus.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from deepfake_audio.audio import load_audio
+from deepfake_audio.audit.edits import EditedFile, load_edited
+from deepfake_audio.audit.transplant import pick_donors
+from deepfake_audio.audit.trim import Vad
+from deepfake_audio.compute import map_ordered
+from deepfake_audio.errors import InputError
+from deepfake_audio.features.analysis import feature_names
+from deepfake_audio.features.extract import analyse_in_memory
+from deepfake_audio.features.spectrogram import SpectrogramStats, training_stats
+from deepfake_audio.features.store import ID_COLUMNS
+from deepfake_audio.metrics import dev_threshold
+from deepfake_audio.models.card import ModelCard, make_card
+from deepfake_audio.models.cnn import cnn_scores, train_cnn
+from deepfake_audio.models.svc import LabelledFeatures, fit_svc, svc_scores
+from deepfake_audio.params import Params
+
+SPEECH_COLUMNS = ["utt_id", "split", "label", "duration_s", "start_s", "end_s", "found_by"]
+_CHUNK = 32  # files per VAD task
+
+
+@dataclass(frozen=True)
+class Analysed:
+    """Analysed utterances: the feature table (ID columns and named features) and CNN inputs."""
+
+    table: pd.DataFrame
+    spectrograms: np.ndarray  # float16 (rows, bins, frames); global statistics not yet applied
+
+    def cnn_input(self, stats: SpectrogramStats | None) -> np.ndarray:
+        return self.spectrograms if stats is None else stats.apply(self.spectrograms)
+
+    def rows(self, *splits: str) -> Analysed:
+        keep = self.table["split"].isin(splits).to_numpy()
+        return Analysed(self.table[keep].reset_index(drop=True), self.spectrograms[keep])
+
+
+class Auditor:
+    """Edits corpus files and analyses them with the pipeline's features."""
+
+    def __init__(self, params: Params):
+        self.params = params
+        self.settings = params.audit
+        self.sample_rate = params.data.sample_rate
+        self.vad = Vad(self.settings.vad, self.sample_rate, params.features.win_length, params.features.hop_length)
+
+    def find_speech(self, manifest: pd.DataFrame, annotations: pd.DataFrame | None) -> pd.DataFrame:
+        """Where each file's speech lies (``SPEECH_COLUMNS``): annotated, found by the VAD, or the whole file."""
+        speech = manifest[["utt_id", "split", "label", "duration_s"]].reset_index(drop=True)
+        annotated = (speech["utt_id"].isin(annotations.index) if annotations is not None
+                     else pd.Series(False, index=speech.index)).to_numpy()
+        found = np.full((len(speech), 2), np.nan)
+        if annotated.any():
+            found[annotated] = _annotated_spans(speech[annotated], annotations, self.settings.annotations)
+        paths = manifest["path"].to_numpy()[~annotated]
+        chunks = [paths[start:start + _CHUNK].tolist() for start in range(0, len(paths), _CHUNK)]
+        search = partial(_speech_of_files, vad=self.vad)
+        bounds = [span for spans in map_ordered(search, chunks, self.params.compute, "vad") for span in spans]
+        found[~annotated] = [(np.nan, np.nan) if span is None else span for span in bounds]
+        whole = np.isnan(found[:, 0])
+        found[whole] = np.column_stack([np.zeros(whole.sum()), speech["duration_s"].to_numpy()[whole]])
+        speech["start_s"], speech["end_s"] = found[:, 0], found[:, 1]
+        speech["found_by"] = np.select([annotated, whole], ["annotation", "none (whole file)"], "vad")
+        return speech
+
+    def trimmed(self, manifest: pd.DataFrame, speech: pd.DataFrame) -> Analysed:
+        """The files cut to ``speech`` (rows aligned with ``manifest``)."""
+        edits = [EditedFile(path, speech=(start, end))
+                 for path, start, end in zip(manifest["path"], speech["start_s"], speech["end_s"])]
+        return self._analyse(manifest, edits, speech["end_s"] - speech["start_s"], "audit: trimmed")
+
+    def transplanted(self, manifest: pd.DataFrame, trim: bool = False) -> Analysed:
+        """Each file with the first ``head_ms`` of a file of the other class in front (then trimmed by the VAD)."""
+        head_s = self.settings.transplant.head_ms / 1000
+        shortest = manifest.loc[manifest["duration_s"].idxmin()]
+        if shortest["duration_s"] < head_s:
+            raise InputError(f"audit.transplant.head_ms ({self.settings.transplant.head_ms:g}) is longer than "
+                             f"{shortest['path']} ({shortest['duration_s']:g} s); lower it")
+        paths = manifest["path"].to_numpy()
+        donors = paths[pick_donors(manifest["label"], self.settings.transplant.seed)]
+        edits = [EditedFile(path, donor=donor, head_s=head_s, vad=self.vad if trim else None)
+                 for path, donor in zip(paths, donors)]
+        return self._analyse(manifest, edits, manifest["duration_s"] + head_s,
+                             "audit: transplanted and trimmed" if trim else "audit: transplanted")
+
+    def _analyse(self, manifest: pd.DataFrame, edits: list[EditedFile], durations, desc: str) -> Analysed:
+        features, spectrograms = analyse_in_memory(edits, durations, self.sample_rate, self.params.features,
+                                                   self.params.compute, load_edited, desc)
+        table = pd.concat([manifest[ID_COLUMNS].reset_index(drop=True),
+                           pd.DataFrame(features, columns=feature_names(self.params.features))], axis=1)
+        return Analysed(table, spectrograms)
+
+
+@dataclass(frozen=True)
+class Retrained:
+    """A model trained on trimmed audio, with its card (which tells ``predict`` to trim too)."""
+
+    model: object
+    card: ModelCard
+
+
+def retrain_on_trimmed(trimmed: Analysed, params: Params) -> dict[str, Retrained]:
+    """The models of ``params.audit.retrain``, trained as their stages train them but on ``trimmed``."""
+    train, dev = (trimmed.rows(split) for split in ("train", "dev"))
+    if not len(train.table) or not len(dev.table):
+        raise InputError("audit.retrain needs the train and dev splits, and the corpus lacks one")
+    vad, retrained = params.audit.vad, {}
+    if "svc" in params.audit.retrain:
+        dev_features = LabelledFeatures.from_table(dev.table)
+        model, _, _ = fit_svc(LabelledFeatures.from_table(train.table), dev_features, params.train_svc,
+                              params.seed, n_jobs=params.compute.n_jobs)
+        threshold = dev_threshold(dev_features.labels, svc_scores(model, dev_features.features))
+        retrained["svc"] = Retrained(model, make_card("svc", params, threshold, ("train_svc", "audit"), trim=vad))
+    if "cnn" in params.audit.retrain:
+        both = trimmed.rows("train", "dev")
+        train_rows, dev_rows = (np.flatnonzero(both.table["split"] == split) for split in ("train", "dev"))
+        global_stats = params.features.spectrogram.normalize == "global"
+        stats = training_stats(both.spectrograms, train_rows) if global_stats else None
+        spectrograms, labels = both.cnn_input(stats), both.table["label"]
+        model, _ = train_cnn(spectrograms, train_rows, labels.iloc[train_rows], dev_rows, labels.iloc[dev_rows],
+                             params.train_cnn, params.seed)
+        threshold = dev_threshold(labels.iloc[dev_rows], cnn_scores(model, spectrograms, dev_rows))
+        retrained["cnn"] = Retrained(model, make_card("cnn", params, threshold, ("train_cnn", "audit"), stats,
+                                                      trim=vad))
+    return retrained
+
+
+def _annotated_spans(speech: pd.DataFrame, annotations: pd.DataFrame, source) -> np.ndarray:
+    spans = annotations.loc[speech["utt_id"], ["start_s", "end_s"]].to_numpy()
+    late = spans[:, 0] >= speech["duration_s"].to_numpy()
+    if late.any():
+        first = speech["utt_id"].to_numpy()[late][0]
+        raise InputError(f"{source}: {late.sum()} annotation(s) start after their file ends, first {first!r}")
+    spans[:, 1] = np.minimum(spans[:, 1], speech["duration_s"].to_numpy())
+    return spans
+
+
+def _speech_of_files(paths: list[str], vad: Vad) -> list[tuple[float, float] | None]:
+    with threadpool_limits(limits=1, user_api="blas"):
+        spans = []
+        for path in paths:
+            bounds = vad.speech_bounds(load_audio(path, vad.sample_rate))
+            spans.append(None if bounds is None else (bounds[0] / vad.sample_rate, bounds[1] / vad.sample_rate))
+        return spans

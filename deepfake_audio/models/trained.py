@@ -1,0 +1,37 @@
+"""The trained models as a set: loaded by name, scoring analysed utterances together."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from deepfake_audio.metrics import SCORE_DECIMALS
+from deepfake_audio.models import cnn, fusion, svc
+
+MODEL_FILES = {"svc": svc.MODEL_FILE, "cnn": cnn.MODEL_FILE, "fusion": fusion.MODEL_FILE}
+_LOADERS = {"svc": svc.load_svc, "cnn": cnn.load_cnn, "fusion": fusion.load_fusion}
+
+
+def load_models(models_dir: str | Path, names) -> dict:
+    """The models ``names`` (svc, cnn, fusion) from their files in ``models_dir``."""
+    return {name: _LOADERS[name](Path(models_dir) / MODEL_FILES[name]) for name in names}
+
+
+def model_scores(models: dict, features: pd.DataFrame, spectrograms: np.ndarray, rows=None) -> pd.DataFrame:
+    """One column per model of ``models`` (keys ``svc``, ``cnn``, ``fusion``); higher = more bona fide.
+
+    ``features`` holds the utterances' named features, ``spectrograms[rows]`` their CNN
+    inputs (all rows by default). Scores are rounded to ``SCORE_DECIMALS``, and the fusion
+    combines the rounded single scores, as it was trained on them.
+    """
+    scores = pd.DataFrame(index=range(len(features)))
+    if "svc" in models:
+        scores["svc"] = svc.svc_scores(models["svc"], features)
+    if "cnn" in models:
+        scores["cnn"] = cnn.cnn_scores(models["cnn"], spectrograms, rows)
+    scores = scores.astype(float).round(SCORE_DECIMALS)
+    if "fusion" in models:
+        scores["fusion"] = np.round(fusion.fusion_scores(models["fusion"], scores[["svc", "cnn"]]), SCORE_DECIMALS)
+    return scores

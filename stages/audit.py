@@ -1,0 +1,108 @@
+"""DVC stage `audit`: how much each model's decisions rest on the non-speech around the speech.
+
+Writes metrics/audit.json, plots/audit/ (plot data; figures in images/) and
+models/trimmed/ (the models of audit.retrain, trained on trimmed audio).
+"""
+
+import pandas as pd
+
+from deepfake_audio import paths
+from deepfake_audio.audit import figures
+from deepfake_audio.audit.annotations import read_annotations
+from deepfake_audio.audit.report import audit_models, audit_retrained
+from deepfake_audio.audit.run import Auditor, retrain_on_trimmed
+from deepfake_audio.corpus.manifest import read_manifest
+from deepfake_audio.errors import InputError, run_stage
+from deepfake_audio.io import atomic_path, write_csv, write_json
+from deepfake_audio.models.card import read_card
+from deepfake_audio.models.cnn import save_cnn
+from deepfake_audio.models.svc import save_svc
+from deepfake_audio.models.trained import MODEL_FILES, load_models, model_scores
+from deepfake_audio.params import load_params
+from deepfake_audio.plots import DECIMALS
+
+
+def main() -> None:
+    params = load_params()
+    settings = params.audit
+    manifest = read_manifest(paths.MANIFEST)
+    audited = manifest[manifest["split"] == settings.split].reset_index(drop=True)
+    if audited.empty:
+        raise InputError(f"audit.split is {settings.split} but {paths.MANIFEST} holds no {settings.split} "
+                         "utterances; set audit.split to a split the corpus has")
+    models = load_models(paths.MODELS, paths.MODEL_NAMES)
+    cards = {name: read_card(paths.MODELS / MODEL_FILES[name]) for name in models}
+    thresholds = {name: card.threshold for name, card in cards.items()}
+    labels = audited["label"]
+
+    auditor = Auditor(params)
+    splits = [settings.split, *(split for split in ("train", "dev") if settings.retrain and split != settings.split)]
+    corpus = manifest[manifest["split"].isin(splits)].reset_index(drop=True)
+    annotations = read_annotations(settings.annotations) if settings.annotations else None
+    speech = auditor.find_speech(corpus, annotations)
+    trimmed = auditor.trimmed(corpus, speech)
+    transplanted = auditor.transplanted(audited)
+
+    def scores(analysed, chosen=models, stats=cards["cnn"].stats):
+        return model_scores(chosen, analysed.table, analysed.cnn_input(stats))
+
+    untrimmed = _score_files(audited["utt_id"], settings.split)
+    report = audit_models(labels, untrimmed, scores(trimmed.rows(settings.split)), scores(transplanted),
+                          thresholds, settings)
+    retrained = retrain_on_trimmed(trimmed, params) if settings.retrain else {}
+    with atomic_path(paths.TRIMMED_MODELS) as out:
+        out.mkdir()
+        for name, model in retrained.items():
+            (save_svc if name == "svc" else save_cnn)(model.model, out / MODEL_FILES[name], model.card)
+    retrained_report = {}
+    if retrained:
+        chosen = {name: model.model for name, model in retrained.items()}
+        stats = retrained["cnn"].card.stats if "cnn" in retrained else None
+        retrained_report = audit_retrained(
+            labels, scores(trimmed.rows(settings.split), chosen, stats),
+            scores(auditor.transplanted(audited, trim=True), chosen, stats),
+            {name: model.card.threshold for name, model in retrained.items()}, settings)
+
+    with atomic_path(paths.AUDIT_PLOTS) as out:
+        (out / "images").mkdir(parents=True)
+        write_csv(out / "eer.csv", figures.eer_frame(report, retrained_report).round(DECIMALS))
+        write_csv(out / "transplant.csv", figures.transplant_frame(report, retrained_report).round(DECIMALS))
+        write_csv(out / "speech.csv", speech.round(3))
+        figures.summary_png(report, retrained_report, settings.split, settings.transplant.head_ms,
+                            out / "images" / "audit.png")
+        figures.speech_png(speech[speech["split"] == settings.split], out / "images" / "speech.png")
+    write_json(paths.metrics_file("audit"), {
+        "split": settings.split,
+        "trim": _trim_summary(speech[speech["split"] == settings.split]),
+        "transplant": {"head_ms": settings.transplant.head_ms, "n_bonafide": int((labels == "bonafide").sum()),
+                       "n_spoof": int((labels == "spoof").sum())},
+        **report,
+        **({"retrained": retrained_report} if retrained_report else {}),
+    })
+
+
+def _score_files(utt_ids: pd.Series, split: str) -> pd.DataFrame:
+    """The untrimmed scores evaluate wrote, one column per model, in the order of ``utt_ids``."""
+    columns = {}
+    for name in paths.MODEL_NAMES:
+        scores = pd.read_csv(paths.scores_file(name), dtype={"utt_id": str})
+        columns[name] = scores[scores["split"] == split].set_index("utt_id")["score"].reindex(utt_ids).to_numpy()
+    return pd.DataFrame(columns)
+
+
+def _trim_summary(speech: pd.DataFrame) -> dict:
+    lead, trail = speech["start_s"], speech["duration_s"] - speech["end_s"]
+    return {
+        "n_files": len(speech),
+        **{f"found_by_{source.split()[0]}": int((speech["found_by"] == source).sum())
+           for source in ("vad", "annotation", "none (whole file)")},
+        "speech_share": round(float(((speech["end_s"] - speech["start_s"]) / speech["duration_s"]).mean()), 4),
+        **{f"leading_ms_median_{label}": round(1000 * float(lead[speech["label"] == label].median()), 1)
+           for label in ("bonafide", "spoof")},
+        **{f"trailing_ms_median_{label}": round(1000 * float(trail[speech["label"] == label].median()), 1)
+           for label in ("bonafide", "spoof")},
+    }
+
+
+if __name__ == "__main__":
+    run_stage(main)

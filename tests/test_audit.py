@@ -1,0 +1,217 @@
+"""The artefact audit: speech detection, the transplant, the report, and the verdict on real models."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+import yaml
+
+from conftest import PROJECT, SAMPLE_RATE, tone
+from deepfake_audio.audit.annotations import read_annotations
+from deepfake_audio.audit.edits import EditedFile
+from deepfake_audio.audit.report import audit_models, error_rates, transplant_shift, verdict
+from deepfake_audio.audit.run import Auditor
+from deepfake_audio.audit.transplant import pick_donors, prepend_head
+from deepfake_audio.audit.trim import Vad
+from deepfake_audio.errors import InputError
+from deepfake_audio.params import ParamsError, RiskParams, VadParams, parse_params
+
+FRAME, HOP = 400, 160  # the features' STFT frames: 25 ms, 10 ms at 16 kHz
+
+
+def vad(**changes) -> Vad:
+    return Vad(VadParams(**changes), SAMPLE_RATE, FRAME, HOP)
+
+
+def silence_tone_silence(lead_s=0.5, tone_s=0.8, trail_s=0.4, noise=1e-4, seed=0):
+    """A 1 kHz tone between two stretches of faint noise; returns the signal and the tone's edges."""
+    rng = np.random.default_rng(seed)
+    lead, body = round(lead_s * SAMPLE_RATE), round(tone_s * SAMPLE_RATE)
+    signal = (noise * rng.standard_normal(lead + body + round(trail_s * SAMPLE_RATE))).astype(np.float32)
+    signal[lead:lead + body] += tone(1000.0, tone_s)
+    return signal, (lead, lead + body)
+
+
+@pytest.mark.parametrize("lead_s, tone_s", [(0.5, 0.8), (0.137, 1.21), (0.0213, 0.4)])
+def test_vad_finds_the_edges_of_a_tone_between_silences_within_a_frame(lead_s, tone_s):
+    signal, (start, stop) = silence_tone_silence(lead_s, tone_s)
+    found = vad().speech_bounds(signal)
+    assert abs(found[0] - start) <= FRAME and abs(found[1] - stop) <= FRAME
+    trimmed = vad().trim(signal)
+    assert trimmed.size == found[1] - found[0] and np.array_equal(trimmed, signal[found[0]:found[1]])
+
+
+def test_vad_ignores_a_click_shorter_than_min_speech_but_not_a_longer_burst():
+    signal, (start, stop) = silence_tone_silence()
+    click = round(0.1 * SAMPLE_RATE)
+    signal[click:click + 160] += 0.8 * np.hanning(160).astype(np.float32)  # 10 ms, louder than the tone
+    assert abs(vad().speech_bounds(signal)[0] - start) <= FRAME
+    assert vad(min_speech_ms=0.0).speech_bounds(signal)[0] <= click + FRAME
+
+
+def test_vad_threshold_decides_whether_a_faint_lead_tone_is_speech():
+    signal, (start, stop) = silence_tone_silence()
+    faint = tone(700.0, 0.3, amplitude=0.3 * 10 ** (-20 / 20))  # 20 dB below the main tone
+    signal[:faint.size] += faint
+    assert abs(vad(top_db=15.0).speech_bounds(signal)[0] - start) <= FRAME
+    assert vad(top_db=30.0).speech_bounds(signal)[0] <= FRAME
+
+
+def test_vad_finds_no_speech_in_a_lone_click_and_keeps_the_whole_file():
+    signal = np.zeros(SAMPLE_RATE, dtype=np.float32)
+    signal[8000:8080] = 0.5
+    assert vad().speech_bounds(signal) is None
+    assert np.array_equal(vad().trim(signal), signal)
+
+
+def test_prepend_head_puts_exactly_the_donors_first_samples_in_front():
+    signal, donor = np.arange(5000, dtype=np.float32), -np.arange(3000, dtype=np.float32)
+    out = prepend_head(signal, donor, 1600)
+    assert out.size == 6600
+    assert np.array_equal(out[:1600], donor[:1600]) and np.array_equal(out[1600:], signal)
+    with pytest.raises(ValueError, match="the donor has 3000 samples, fewer than the 3200 to transplant"):
+        prepend_head(signal, donor, 3200)
+
+
+def test_an_edited_file_holds_exactly_n_ms_of_the_donor_then_the_file(tmp_path):
+    target, donor = tone(300.0, 0.7), tone(2000.0, 0.4, amplitude=0.5)
+    for name, samples in (("target.wav", target), ("donor.wav", donor)):
+        sf.write(tmp_path / name, samples, SAMPLE_RATE, subtype="FLOAT")
+    for head_ms in (100.0, 37.5):
+        edited = EditedFile(str(tmp_path / "target.wav"), donor=str(tmp_path / "donor.wav"), head_s=head_ms / 1000)
+        out, head = edited.load(SAMPLE_RATE), round(head_ms / 1000 * SAMPLE_RATE)
+        assert out.size == target.size + head
+        assert np.array_equal(out[:head], donor[:head]) and np.array_equal(out[head:], target)
+    cut = EditedFile(str(tmp_path / "target.wav"), donor=str(tmp_path / "donor.wav"), head_s=0.1, speech=(0.1, 0.5))
+    assert np.array_equal(cut.load(SAMPLE_RATE), target[:6400])
+
+
+def test_donors_come_from_the_other_class_and_follow_the_seed():
+    labels = np.array(["bonafide"] * 3 + ["spoof"] * 7)
+    donors = pick_donors(labels, seed=1)
+    assert all(labels[donor] != label for donor, label in zip(donors, labels))
+    assert np.array_equal(donors, pick_donors(labels, seed=1))
+    assert not np.array_equal(donors, pick_donors(labels, seed=2))
+    with pytest.raises(ValueError, match="every file is spoof"):
+        pick_donors(["spoof", "spoof"], seed=0)
+
+
+def write_annotations(tmp_path, text: str) -> Path:
+    path = tmp_path / "speech.csv"
+    path.write_text(text)
+    return path
+
+
+def test_annotations_are_read_by_utterance(tmp_path):
+    table = read_annotations(write_annotations(tmp_path, "utt_id,start_s,end_s,note\nE_01,0.25,2.5,x\nE_02,0,1.75,\n"))
+    assert table.loc["E_01"].tolist() == [0.25, 2.5] and table.loc["E_02"].tolist() == [0.0, 1.75]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("utt_id,start_s\nE_01,0.2\n", "missing column(s) end_s; expected utt_id, start_s, end_s"),
+    ("utt_id,start_s,end_s\nE_01,0.2,x\nE_02,0.1,1\n", "start_s and end_s must be numbers (1): line 2: '0.2,x'"),
+    ("utt_id,start_s,end_s\nE_01,0.2,1\nE_02,1.5,1.5\n", "need 0 <= start_s < end_s (1): line 3: '1.5,1.5'"),
+    ("utt_id,start_s,end_s\nE_01,0.2,1\nE_01,0.3,1\n", "utt_id listed more than once (1): line 3: 'E_01'"),
+])
+def test_bad_annotations_name_the_file_line_and_reason(tmp_path, text, message):
+    path = write_annotations(tmp_path, text)
+    with pytest.raises(InputError) as err:
+        read_annotations(path)
+    assert str(err.value) == f"{path}: {message}"
+
+
+def test_missing_annotation_file_names_the_key(tmp_path):
+    with pytest.raises(InputError, match=r"nope.csv: annotation file not found \(audit.annotations\)$"):
+        read_annotations(tmp_path / "nope.csv")
+
+
+def test_error_rates_at_the_threshold_on_hand_made_scores():
+    labels = ["bonafide"] * 4 + ["spoof"] * 5
+    scores = [2.0, 1.0, 0.5, -1.0, 0.6, 0.5, -1.0, -2.0, -3.0]
+    # spoof accepted when above 0.5: one of five; bona fide rejected at or below it: two of four
+    assert error_rates(labels, scores, 0.5) == {"far": 20.0, "frr": 50.0}
+
+
+def test_transplant_shift_and_verdict_on_hand_made_scores():
+    labels = ["bonafide"] * 2 + ["spoof"] * 4
+    before = [1.0, 1.0, -1.0, -1.0, -1.0, -1.0]
+    after = [1.0, -1.0, 1.0, 1.0, 1.0, -1.0]  # three spoofs accepted, one bona fide rejected
+    shift = transplant_shift(labels, before, after, threshold=0.0)
+    assert shift == {"far": {"before": 0.0, "after": 75.0, "change": 75.0},
+                     "frr": {"before": 0.0, "after": 50.0, "change": 50.0}}
+    trim = {"eer": {"untrimmed": 2.0, "trimmed": 3.5, "change": 1.5}}
+    assert verdict(shift, trim, RiskParams(), 100.0) == {
+        "shortcut_risk": "high",
+        "verdict": "high: 100 ms transplant moves FAR 0.0 -> 75.0 %, FRR 0.0 -> 50.0 %; "
+                   "trimming moves EER 2.0 -> 3.5 % (beyond the limits: FAR, FRR)"}
+    calm = transplant_shift(labels, before, before, threshold=0.0)
+    assert verdict(calm, {"eer": {"untrimmed": 2.0, "trimmed": 14.0, "change": 12.0}}, RiskParams(), 50.0
+                   )["verdict"].endswith("(beyond the limits: EER)")
+    assert verdict(calm, None, RiskParams(max_rate_change=5.0), 50.0) == {
+        "shortcut_risk": "low",
+        "verdict": "low: 50 ms transplant moves FAR 0.0 -> 0.0 %, FRR 0.0 -> 0.0 % "
+                   "(within the limits: +-5 points FAR/FRR)"}
+
+
+@pytest.fixture
+def raw():
+    return yaml.safe_load((PROJECT / "params.yaml").read_text())
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("retrain", ["svc", "svc"], "audit: retrain lists a model twice: ['svc', 'svc']"),
+    ("retrain", ["fusion"], "audit.retrain.0: Input should be 'svc' or 'cnn' (got 'fusion')"),
+    ("split", "train", "audit.split: Input should be 'dev' or 'eval' (got 'train')"),
+    ("vad", {"top_db": 0}, "audit.vad.top_db: Input should be greater than 0 (got 0)"),
+    ("transplant", {"head_ms": 100.0, "sed": 1}, "audit.transplant.sed: unknown key"),
+])
+def test_audit_params_are_checked_by_key(raw, key, value, message):
+    raw["audit"][key] = value
+    with pytest.raises(ParamsError) as err:
+        parse_params(raw, "p")
+    assert str(err.value) == f"p: {message}"
+
+
+SMALL_SPLIT = {"speakers": 4, "genuine": 60, "spoof": 60, "environments": 2, "playback_devices": 3,
+               "recorders": 2, "replay_configs": 6}
+
+
+def audit_svc_on_synthetic(root: Path, raw: dict, artefact: bool) -> dict:
+    """Generate a small corpus, train the SVC on it as train_svc does, and audit it on eval."""
+    from deepfake_audio.corpus.manifest import manifest_from_asvspoof2017, screen_audio
+    from deepfake_audio.corpus.synthetic import generate_corpus
+    from deepfake_audio.features.extract import extract_features
+    from deepfake_audio.features.store import read_feature_table
+    from deepfake_audio.metrics import dev_threshold
+    from deepfake_audio.models.svc import LabelledFeatures, svc_scores, train_svc
+    from deepfake_audio.models.trained import model_scores
+
+    raw["synthetic"].update(train=SMALL_SPLIT, dev={**SMALL_SPLIT, "genuine": 30, "spoof": 30}, eval=SMALL_SPLIT,
+                            phrases=4, artefact=artefact)
+    params = parse_params(raw)
+    generate_corpus(root / "corpus", params.synthetic, sample_rate=SAMPLE_RATE, seed=params.seed, n_jobs=2)
+    manifest, _ = screen_audio(manifest_from_asvspoof2017(root / "corpus"), 0.5, "fail", n_jobs=2)
+    extract_features(manifest, root / "features", params.features, SAMPLE_RATE, params.compute)
+    table = read_feature_table(root / "features")
+    train, dev, test = (LabelledFeatures.from_table(table[table["split"] == split]) for split in ("train", "dev", "eval"))
+    model = train_svc(train, params.train_svc.setting(), params.seed)
+    threshold = dev_threshold(dev.labels, svc_scores(model, dev.features))
+
+    audited = manifest[manifest["split"] == "eval"].reset_index(drop=True)
+    auditor = Auditor(params)
+    speech = auditor.find_speech(audited, None)
+    trimmed, transplanted = auditor.trimmed(audited, speech), auditor.transplanted(audited)
+    models = {"svc": model}
+    return audit_models(audited["label"], model_scores(models, test.features, None),
+                        model_scores(models, trimmed.table, None), model_scores(models, transplanted.table, None),
+                        {"svc": threshold}, params.audit)["svc"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("artefact, risk", [(True, "high"), (False, "low")])
+def test_a_model_trained_on_the_planted_artefact_is_flagged_and_one_without_it_is_not(tmp_path, raw, artefact, risk):
+    result = audit_svc_on_synthetic(tmp_path, raw, artefact)
+    print(result["verdict"])
+    assert result["shortcut_risk"] == risk, result["verdict"]
