@@ -41,14 +41,13 @@ def main() -> None:
     annotations = read_annotations(settings.annotations) if settings.annotations else None
     speech = auditor.find_speech(corpus, annotations)
     trimmed = auditor.trimmed(corpus, speech)
-    transplanted = auditor.transplanted(audited)
+    trimmed_split = trimmed.rows(settings.split)
 
-    def scores(analysed, chosen=models, stats=cards["cnn"].stats):
-        return model_scores(chosen, analysed.table, analysed.cnn_input(stats))
+    cnn_stats = cards["cnn"].stats
+    report = audit_models(labels, _score_files(audited["utt_id"], settings.split),
+                          _scores(models, trimmed_split, cnn_stats),
+                          _scores(models, auditor.transplanted(audited), cnn_stats), thresholds, settings)
 
-    untrimmed = _score_files(audited["utt_id"], settings.split)
-    report = audit_models(labels, untrimmed, scores(trimmed.rows(settings.split)), scores(transplanted),
-                          thresholds, settings)
     retrained = retrain_on_trimmed(trimmed, params) if settings.retrain else {}
     with atomic_path(paths.TRIMMED_MODELS) as out:
         out.mkdir()
@@ -59,8 +58,8 @@ def main() -> None:
         chosen = {name: model.model for name, model in retrained.items()}
         stats = retrained["cnn"].card.stats if "cnn" in retrained else None
         retrained_report = audit_retrained(
-            labels, scores(trimmed.rows(settings.split), chosen, stats),
-            scores(auditor.transplanted(audited, trim=True), chosen, stats),
+            labels, _scores(chosen, trimmed_split, stats),
+            _scores(chosen, auditor.transplanted(audited, trim=True), stats),
             {name: model.card.threshold for name, model in retrained.items()}, settings)
 
     with atomic_path(paths.AUDIT_PLOTS) as out:
@@ -79,6 +78,10 @@ def main() -> None:
         **report,
         **({"retrained": retrained_report} if retrained_report else {}),
     })
+
+
+def _scores(models: dict, analysed, stats) -> pd.DataFrame:
+    return model_scores(models, analysed.table, analysed.cnn_input(stats))
 
 
 def _score_files(utt_ids: pd.Series, split: str) -> pd.DataFrame:

@@ -1,10 +1,14 @@
-"""Corpus files as the audit hears them: after a transplanted head, cut to their speech, or both."""
+"""Corpus files as the audit hears them: after a transplanted head, cut to their speech, or both.
+
+The functions here run in worker processes, so this module imports no model code.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from deepfake_audio.audio import load_audio
 from deepfake_audio.audit.transplant import prepend_head
@@ -36,3 +40,13 @@ class EditedFile:
 def load_edited(edit: EditedFile, sample_rate: int) -> np.ndarray:
     """``edit.load``, as a function for the feature extraction's ``load`` hook."""
     return edit.load(sample_rate)
+
+
+def speech_spans(paths: list[str], vad: Vad) -> list[tuple[float, float] | None]:
+    """Where ``vad`` finds the speech of each file (seconds), None where it finds none."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        spans = []
+        for path in paths:
+            bounds = vad.speech_bounds(load_audio(path, vad.sample_rate))
+            spans.append(None if bounds is None else (bounds[0] / vad.sample_rate, bounds[1] / vad.sample_rate))
+        return spans

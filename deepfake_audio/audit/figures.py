@@ -35,7 +35,7 @@ def transplant_frame(report: dict, retrained: dict) -> pd.DataFrame:
 
 def summary_png(report: dict, retrained: dict, split: str, head_ms: float, path: Path) -> None:
     """Three panels (EER, FAR, FRR), each model's bars side by side, its shortcut risk under its name."""
-    results = {**report, **{f"{model}\n({RETRAINED})": result for model, result in retrained.items()}}
+    results = {**report, **{f"{model}\nretrained": result for model, result in retrained.items()}}
     panels = [
         ("EER (%)", "EER: untrimmed vs trimmed audio", ("untrimmed", "trimmed"),
          lambda result, state: _eer(result, state)),
@@ -47,7 +47,7 @@ def summary_png(report: dict, retrained: dict, split: str, head_ms: float, path:
     x = np.arange(len(results))
     names = [f"{model}\nrisk {result['shortcut_risk']}" for model, result in results.items()]
     with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(1, 3, figsize=(11, 4))
+        fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
         for ax, (ylabel, title, states, value) in zip(axes, panels):
             for i, state in enumerate(states):
                 ax.bar(x + (i - 0.5) * 0.38, [value(result, state) for result in results.values()], 0.38,
@@ -58,7 +58,8 @@ def summary_png(report: dict, retrained: dict, split: str, head_ms: float, path:
             ax.set(ylabel=ylabel, title=title)
             ax.set_ylim(0, max(1.0, ax.get_ylim()[1] * 1.15))
             ax.legend(loc="upper right")
-        fig.suptitle(f"Artefact audit on {split}: do the decisions rest on the non-speech?")
+        retrained_note = f" ('retrained': trained and scored on trimmed audio)" if retrained else ""
+        fig.suptitle(f"Artefact audit on {split}: do the decisions rest on the non-speech?{retrained_note}")
         fig.tight_layout()
         save_png(fig, path)
 

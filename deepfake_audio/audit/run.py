@@ -12,10 +12,8 @@ from functools import partial
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
-from deepfake_audio.audio import load_audio
-from deepfake_audio.audit.edits import EditedFile, load_edited
+from deepfake_audio.audit.edits import EditedFile, load_edited, speech_spans
 from deepfake_audio.audit.transplant import pick_donors
 from deepfake_audio.audit.trim import Vad
 from deepfake_audio.compute import map_ordered
@@ -31,7 +29,7 @@ from deepfake_audio.models.svc import LabelledFeatures, fit_svc, svc_scores
 from deepfake_audio.params import Params
 
 SPEECH_COLUMNS = ["utt_id", "split", "label", "duration_s", "start_s", "end_s", "found_by"]
-_CHUNK = 32  # files per VAD task
+_CHUNK = 32  # files per VAD task (workers import the edits module only: no TensorFlow)
 
 
 @dataclass(frozen=True)
@@ -68,7 +66,7 @@ class Auditor:
             found[annotated] = _annotated_spans(speech[annotated], annotations, self.settings.annotations)
         paths = manifest["path"].to_numpy()[~annotated]
         chunks = [paths[start:start + _CHUNK].tolist() for start in range(0, len(paths), _CHUNK)]
-        search = partial(_speech_of_files, vad=self.vad)
+        search = partial(speech_spans, vad=self.vad)
         bounds = [span for spans in map_ordered(search, chunks, self.params.compute, "vad") for span in spans]
         found[~annotated] = [(np.nan, np.nan) if span is None else span for span in bounds]
         whole = np.isnan(found[:, 0])
@@ -147,12 +145,3 @@ def _annotated_spans(speech: pd.DataFrame, annotations: pd.DataFrame, source) ->
         raise InputError(f"{source}: {late.sum()} annotation(s) start after their file ends, first {first!r}")
     spans[:, 1] = np.minimum(spans[:, 1], speech["duration_s"].to_numpy())
     return spans
-
-
-def _speech_of_files(paths: list[str], vad: Vad) -> list[tuple[float, float] | None]:
-    with threadpool_limits(limits=1, user_api="blas"):
-        spans = []
-        for path in paths:
-            bounds = vad.speech_bounds(load_audio(path, vad.sample_rate))
-            spans.append(None if bounds is None else (bounds[0] / vad.sample_rate, bounds[1] / vad.sample_rate))
-        return spans
