@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # dvc.yaml's commands call `python`: make it the one in .venv.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install repro test bench bench-scale lock report clean
+.PHONY: install repro test bench bench-scale bench-vad lock report clean
 
 install: $(STAMP)
 
@@ -37,6 +37,10 @@ bench: $(STAMP)
 N ?= 500
 bench-scale: $(STAMP)
 	$(BIN)/python benchmarks/bench_scale.py --files $(N)
+
+# The audit's speech detector against the embedded corpus's true speech boundaries.
+bench-vad: $(STAMP)
+	$(BIN)/python benchmarks/bench_vad.py --files 200
 
 # Re-resolve the pins from pyproject.toml's direct dependencies (needs the registry).
 lock:

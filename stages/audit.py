@@ -10,7 +10,7 @@ from deepfake_audio import paths
 from deepfake_audio.audit import figures
 from deepfake_audio.audit.annotations import read_annotations
 from deepfake_audio.audit.report import audit_models, audit_retrained
-from deepfake_audio.audit.run import Auditor, retrain_on_trimmed
+from deepfake_audio.audit.run import FOUND_BY, Auditor, retrain_on_trimmed
 from deepfake_audio.corpus.manifest import read_manifest
 from deepfake_audio.errors import InputError, run_stage
 from deepfake_audio.io import atomic_path, write_csv, write_json
@@ -97,8 +97,7 @@ def _trim_summary(speech: pd.DataFrame) -> dict:
     lead, trail = speech["start_s"], speech["duration_s"] - speech["end_s"]
     return {
         "n_files": len(speech),
-        **{f"found_by_{source.split()[0]}": int((speech["found_by"] == source).sum())
-           for source in ("vad", "annotation", "none (whole file)")},
+        **{f"found_by_{source}": int((speech["found_by"] == source).sum()) for source in FOUND_BY},
         "speech_share": round(float(((speech["end_s"] - speech["start_s"]) / speech["duration_s"]).mean()), 4),
         **{f"leading_ms_median_{label}": round(1000 * float(lead[speech["label"] == label].median()), 1)
            for label in ("bonafide", "spoof")},

@@ -66,6 +66,23 @@ def test_vad_finds_no_speech_in_a_lone_click_and_keeps_the_whole_file():
     assert np.array_equal(vad().trim(signal), signal)
 
 
+def test_vad_removes_the_planted_artefact_and_keeps_the_speech_of_synthetic_files(raw):
+    from deepfake_audio.corpus import synthetic
+
+    params = parse_params(raw)
+    plan = synthetic.plan_corpus(params.synthetic, params.seed)["eval"]
+    genuine = [utt for utt in plan if utt.playback is None][:4]
+    spoofed = [utt for utt in plan if utt.playback is not None][:4]
+    for utt in genuine + spoofed:
+        pcm = synthetic.render_utterance(utt, sample_rate=SAMPLE_RATE, seed=params.seed,
+                                         snr_db=params.synthetic.snr_db, artefact=True)
+        start, stop = synthetic.speech_span(utt, sample_rate=SAMPLE_RATE, seed=params.seed)
+        found = vad().speech_bounds(pcm.astype(np.float32) / 32768)
+        cue_end = 0.1 if utt.playback is None else min(0.25, start / SAMPLE_RATE)  # click or tone
+        assert found[0] >= (cue_end - 0.03) * SAMPLE_RATE, utt.file
+        assert -0.05 <= (found[0] - start) / SAMPLE_RATE <= 0.3 and abs(found[1] - stop) / SAMPLE_RATE <= 0.3, utt.file
+
+
 def test_prepend_head_puts_exactly_the_donors_first_samples_in_front():
     signal, donor = np.arange(5000, dtype=np.float32), -np.arange(3000, dtype=np.float32)
     out = prepend_head(signal, donor, 1600)
@@ -215,3 +232,43 @@ def test_a_model_trained_on_the_planted_artefact_is_flagged_and_one_without_it_i
     result = audit_svc_on_synthetic(tmp_path, raw, artefact)
     print(result["verdict"])
     assert result["shortcut_risk"] == risk, result["verdict"]
+
+
+def small_manifest(tmp_path, seconds=(1.2, 1.0, 0.9, 1.1)) -> pd.DataFrame:
+    """Files of faint noise with a tone from 0.3 s to 0.3 s before the end, alternately bona fide and spoof."""
+    rows = []
+    for index, duration in enumerate(seconds):
+        signal, _ = silence_tone_silence(0.3, duration - 0.6, 0.3, seed=index)
+        path = tmp_path / f"E_{index:02d}.wav"
+        sf.write(path, signal, SAMPLE_RATE, subtype="FLOAT")
+        rows.append({"utt_id": f"E_{index:02d}", "path": str(path), "split": "eval",
+                     "label": ("bonafide", "spoof")[index % 2], "speaker": "S1", "duration_s": duration})
+    return pd.DataFrame(rows)
+
+
+def test_speech_comes_from_annotations_where_given_and_the_vad_elsewhere(tmp_path, raw):
+    manifest = small_manifest(tmp_path)
+    annotations = pd.DataFrame({"start_s": [0.5, 0.0], "end_s": [0.8, 9.0]}, index=pd.Index(["E_01", "E_03"]))
+    speech = Auditor(parse_params(raw)).find_speech(manifest, annotations)
+    assert speech["found_by"].tolist() == ["vad", "annotation", "vad", "annotation"]
+    assert speech.loc[1, ["start_s", "end_s"]].tolist() == [0.5, 0.8]
+    assert speech.loc[3, ["start_s", "end_s"]].tolist() == [0.0, 1.1]  # the end is cut to the file's
+    for row in (0, 2):
+        assert abs(speech.loc[row, "start_s"] - 0.3) <= FRAME / SAMPLE_RATE
+        assert abs(speech.loc[row, "end_s"] - (speech.loc[row, "duration_s"] - 0.3)) <= FRAME / SAMPLE_RATE
+
+
+def test_an_annotation_starting_after_its_file_is_refused(tmp_path, raw):
+    raw["audit"]["annotations"] = "speech.csv"
+    late = pd.DataFrame({"start_s": [1.5], "end_s": [2.0]}, index=pd.Index(["E_02"]))
+    with pytest.raises(InputError, match=r"^speech.csv: 1 annotation\(s\) start after their file ends, first 'E_02'$"):
+        Auditor(parse_params(raw)).find_speech(small_manifest(tmp_path), late)
+
+
+def test_a_transplant_longer_than_a_file_is_refused_naming_the_key(tmp_path, raw):
+    raw["audit"]["transplant"]["head_ms"] = 950.0
+    manifest = small_manifest(tmp_path)
+    with pytest.raises(InputError) as err:
+        Auditor(parse_params(raw)).transplanted(manifest)
+    assert str(err.value) == (f"audit.transplant.head_ms (950) is longer than {manifest.loc[2, 'path']} (0.9 s); "
+                              "lower it")

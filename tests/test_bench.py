@@ -46,3 +46,16 @@ def test_scaled_corpus_has_the_requested_size_and_stays_valid():
         splits = [scaled.split(name) for name in ("train", "dev", "eval")]
         assert sum(split.genuine + split.spoof for split in splits) == n_files
         assert all(split.speakers <= min(split.genuine, split.spoof) for split in splits)
+
+
+def test_bench_vad_scores_the_detector_against_the_true_speech_boundaries():
+    script = SCRIPT.parent / "bench_vad.py"
+    command = [sys.executable, str(script), "--files", "12", "--top-db", "15", "30"]
+    proc = subprocess.run(command, cwd=SCRIPT.parents[1], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "12 eval utterances with the artefact; min_speech_ms 60"
+    rows = {line.split()[0]: line.split() for line in lines[2:]}
+    assert set(rows) == {"15", "30"}
+    # At 15 dB the planted cues are trimmed away; at 30 dB the faint lead tone counts as speech.
+    assert rows["15"][-2:] == ["0%", "0%"] and int(rows["30"][-2].rstrip("%")) >= 50

@@ -253,8 +253,21 @@ def test_a_cnn_param_reruns_only_the_cnn_and_what_follows(repo):
     commit(repo, "three epochs")
     changed = json.loads(dvc("metrics", "diff", "HEAD~1", "--json", cwd=repo))
     assert changed["metrics/train_cnn.json"]["epochs_run"] == {"old": 2, "new": 3, "diff": 1}
-    assert any(key.startswith("cnn.") for key in changed["metrics/audit.json"])
     assert "metrics/svc.json" not in changed and "metrics/data.json" not in changed
+
+
+def test_an_audit_param_reruns_only_the_audit_and_metrics_diff_shows_it(repo):
+    repo, _ = repo
+    set_params(repo, lambda params: params["audit"].update(transplant={"head_ms": 50.0, "seed": 0}, retrain=[]))
+    assert stages_run(dvc("repro", cwd=repo)) == ["audit"]
+    assert not any((repo / "models" / "trimmed").iterdir())  # nothing retrained, nothing left over
+    commit(repo, "50 ms transplant")
+    changed = json.loads(dvc("metrics", "diff", "HEAD~1", "--json", cwd=repo))
+    assert set(changed) == {"metrics/audit.json"}
+    audit = changed["metrics/audit.json"]
+    assert audit["transplant.head_ms"] == {"old": 100.0, "new": 50.0, "diff": -50.0}
+    assert audit["retrained.svc.eer"]["new"] is None
+    assert all(key.split(".")[0] in ("transplant", "svc", "cnn", "fusion", "retrained", "trim") for key in audit)
 
 
 def test_a_custom_dataset_runs_through_the_whole_pipeline(repo):

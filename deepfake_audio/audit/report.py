@@ -1,4 +1,4 @@
-"""From audit scores to figures and a verdict: does a model lean on the non-speech?
+"""From audit scores to metrics and a verdict: does a model lean on the non-speech?
 
 All rates are percentages. FAR is the share of spoofs accepted (score above the dev EER
 threshold), FRR the share of bona fide files rejected (at or below it).

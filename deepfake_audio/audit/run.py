@@ -29,6 +29,7 @@ from deepfake_audio.models.svc import LabelledFeatures, fit_svc, svc_scores
 from deepfake_audio.params import Params
 
 SPEECH_COLUMNS = ["utt_id", "split", "label", "duration_s", "start_s", "end_s", "found_by"]
+FOUND_BY = ("vad", "annotation", "none")  # none: the VAD found no speech, and the file is kept whole
 _CHUNK = 32  # files per VAD task (workers import the edits module only: no TensorFlow)
 
 
@@ -57,7 +58,7 @@ class Auditor:
         self.vad = Vad(self.settings.vad, self.sample_rate, params.features.win_length, params.features.hop_length)
 
     def find_speech(self, manifest: pd.DataFrame, annotations: pd.DataFrame | None) -> pd.DataFrame:
-        """Where each file's speech lies (``SPEECH_COLUMNS``): annotated, found by the VAD, or the whole file."""
+        """Where each file's speech lies (``SPEECH_COLUMNS``; ``found_by`` one of ``FOUND_BY``)."""
         speech = manifest[["utt_id", "split", "label", "duration_s"]].reset_index(drop=True)
         annotated = (speech["utt_id"].isin(annotations.index) if annotations is not None
                      else pd.Series(False, index=speech.index)).to_numpy()
@@ -72,8 +73,8 @@ class Auditor:
         whole = np.isnan(found[:, 0])
         found[whole] = np.column_stack([np.zeros(whole.sum()), speech["duration_s"].to_numpy()[whole]])
         speech["start_s"], speech["end_s"] = found[:, 0], found[:, 1]
-        speech["found_by"] = np.select([annotated, whole], ["annotation", "none (whole file)"], "vad")
-        return speech
+        speech["found_by"] = np.select([annotated, whole], ["annotation", "none"], "vad")
+        return speech[SPEECH_COLUMNS]
 
     def trimmed(self, manifest: pd.DataFrame, speech: pd.DataFrame) -> Analysed:
         """The files cut to ``speech`` (rows aligned with ``manifest``)."""
@@ -138,7 +139,7 @@ def retrain_on_trimmed(trimmed: Analysed, params: Params) -> dict[str, Retrained
 
 
 def _annotated_spans(speech: pd.DataFrame, annotations: pd.DataFrame, source) -> np.ndarray:
-    spans = annotations.loc[speech["utt_id"], ["start_s", "end_s"]].to_numpy()
+    spans = annotations.loc[speech["utt_id"], ["start_s", "end_s"]].to_numpy(dtype=float, copy=True)
     late = spans[:, 0] >= speech["duration_s"].to_numpy()
     if late.any():
         first = speech["utt_id"].to_numpy()[late][0]

@@ -516,8 +516,7 @@ def _render_chunk(chunk, root, sample_rate, seed, snr_db, artefact) -> int:
 def render_utterance(utt: Utterance, *, sample_rate: int, seed: int, snr_db: tuple[float, float],
                      artefact: bool) -> np.ndarray:
     """The 16-bit samples of one file."""
-    # The artefact has a stream of its own, so switching it leaves everything else as is.
-    take_seq, chain_seq, artefact_seq = np.random.SeedSequence(seed, spawn_key=utt.seed_key).spawn(3)
+    take_seq, chain_seq, artefact_seq = _streams(utt, seed)
     take_rng, chain_rng = np.random.default_rng(take_seq), np.random.default_rng(chain_seq)
     speech = synthesise_speech(utt.speaker, utt.phrase, take_rng, sample_rate)
     snr = chain_rng.uniform(*snr_db)
@@ -530,6 +529,17 @@ def render_utterance(utt: Utterance, *, sample_rate: int, seed: int, snr_db: tup
         audio = plant_artefact(audio, utt.playback is not None, speech,
                                np.random.default_rng(artefact_seq), sample_rate)
     return to_pcm16(audio)
+
+
+def speech_span(utt: Utterance, *, sample_rate: int, seed: int) -> tuple[int, int]:
+    """First and one-past-last sample of the speech in ``utt``'s file: the truth a speech detector is scored on."""
+    speech = synthesise_speech(utt.speaker, utt.phrase, np.random.default_rng(_streams(utt, seed)[0]), sample_rate)
+    return speech.start, speech.stop
+
+
+def _streams(utt: Utterance, seed: int) -> list[np.random.SeedSequence]:
+    # Take, chain and artefact each have a stream, so switching the artefact leaves the rest as is.
+    return np.random.SeedSequence(seed, spawn_key=utt.seed_key).spawn(3)
 
 
 # --------------------------------------------------------------------------- source
