@@ -9,8 +9,8 @@ import pandas as pd
 from deepfake_audio import paths
 from deepfake_audio.audit import figures
 from deepfake_audio.audit.annotations import read_annotations
-from deepfake_audio.audit.report import audit_models, audit_retrained
-from deepfake_audio.audit.run import FOUND_BY, Auditor, retrain_on_trimmed
+from deepfake_audio.audit.report import audit_models, audit_retrained, speech_summary
+from deepfake_audio.audit.run import Auditor, retrain_on_trimmed
 from deepfake_audio.corpus.manifest import read_manifest
 from deepfake_audio.errors import InputError, run_stage
 from deepfake_audio.io import atomic_path, write_csv, write_json
@@ -72,7 +72,7 @@ def main() -> None:
         figures.speech_png(speech[speech["split"] == settings.split], out / "images" / "speech.png")
     write_json(paths.metrics_file("audit"), {
         "split": settings.split,
-        "trim": _trim_summary(speech[speech["split"] == settings.split]),
+        "trim": speech_summary(speech[speech["split"] == settings.split]),
         "transplant": {"head_ms": settings.transplant.head_ms, "n_bonafide": int((labels == "bonafide").sum()),
                        "n_spoof": int((labels == "spoof").sum())},
         **report,
@@ -91,19 +91,6 @@ def _score_files(utt_ids: pd.Series, split: str) -> pd.DataFrame:
         scores = pd.read_csv(paths.scores_file(name), dtype={"utt_id": str})
         columns[name] = scores[scores["split"] == split].set_index("utt_id")["score"].reindex(utt_ids).to_numpy()
     return pd.DataFrame(columns)
-
-
-def _trim_summary(speech: pd.DataFrame) -> dict:
-    lead, trail = speech["start_s"], speech["duration_s"] - speech["end_s"]
-    return {
-        "n_files": len(speech),
-        **{f"found_by_{source}": int((speech["found_by"] == source).sum()) for source in FOUND_BY},
-        "speech_share": round(float(((speech["end_s"] - speech["start_s"]) / speech["duration_s"]).mean()), 4),
-        **{f"leading_ms_median_{label}": round(1000 * float(lead[speech["label"] == label].median()), 1)
-           for label in ("bonafide", "spoof")},
-        **{f"trailing_ms_median_{label}": round(1000 * float(trail[speech["label"] == label].median()), 1)
-           for label in ("bonafide", "spoof")},
-    }
 
 
 if __name__ == "__main__":

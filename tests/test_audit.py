@@ -11,7 +11,7 @@ import yaml
 from conftest import PROJECT, SAMPLE_RATE, tone
 from deepfake_audio.audit.annotations import read_annotations
 from deepfake_audio.audit.edits import EditedFile
-from deepfake_audio.audit.report import audit_models, error_rates, transplant_shift, verdict
+from deepfake_audio.audit.report import audit_models, error_rates, speech_summary, transplant_shift, verdict
 from deepfake_audio.audit.run import Auditor
 from deepfake_audio.audit.transplant import pick_donors, prepend_head
 from deepfake_audio.audit.trim import Vad
@@ -170,6 +170,22 @@ def test_transplant_shift_and_verdict_on_hand_made_scores():
         "shortcut_risk": "low",
         "verdict": "low: 50 ms transplant moves FAR 0.0 -> 0.0 %, FRR 0.0 -> 0.0 % "
                    "(within the limits: +-5 points FAR/FRR)"}
+
+
+def test_speech_summary_counts_sources_and_takes_medians_per_class():
+    speech = pd.DataFrame({
+        "label": ["bonafide", "bonafide", "spoof", "spoof", "spoof"],
+        "duration_s": [2.0, 2.0, 1.0, 1.0, 4.0],
+        "start_s": [0.1, 0.3, 0.0, 0.2, 0.4],
+        "end_s": [1.9, 1.5, 1.0, 0.9, 3.6],
+        "found_by": ["vad", "annotation", "none", "vad", "vad"],
+    })
+    assert speech_summary(speech) == {
+        "n_files": 5, "found_by_vad": 3, "found_by_annotation": 1, "found_by_none": 1,
+        "speech_share": round((0.9 + 0.6 + 1.0 + 0.7 + 0.8) / 5, 4),
+        "leading_ms_median_bonafide": 200.0, "leading_ms_median_spoof": 200.0,
+        "trailing_ms_median_bonafide": 300.0, "trailing_ms_median_spoof": 100.0,
+    }
 
 
 @pytest.fixture

@@ -58,7 +58,7 @@ def summary_png(report: dict, retrained: dict, split: str, head_ms: float, path:
             ax.set(ylabel=ylabel, title=title)
             ax.set_ylim(0, max(1.0, ax.get_ylim()[1] * 1.15))
             ax.legend(loc="upper right")
-        retrained_note = f" ('retrained': trained and scored on trimmed audio)" if retrained else ""
+        retrained_note = " ('retrained': trained and scored on trimmed audio)" if retrained else ""
         fig.suptitle(f"Artefact audit on {split}: do the decisions rest on the non-speech?{retrained_note}")
         fig.tight_layout()
         save_png(fig, path)

@@ -12,6 +12,8 @@ import pandas as pd
 from deepfake_audio.metrics import eer_percent, roc_auc
 from deepfake_audio.params import AuditParams, RiskParams
 
+FOUND_BY = ("vad", "annotation", "none")  # none: the VAD found no speech, and the file is kept whole
+
 DECIMALS = 4
 
 
@@ -36,6 +38,21 @@ def audit_retrained(labels, trimmed: pd.DataFrame, transplanted: pd.DataFrame, t
         report[model] = {**verdict(transplant, None, settings.risk, settings.transplant.head_ms), **scores,
                          **transplant}
     return report
+
+
+def speech_summary(speech: pd.DataFrame) -> dict:
+    """How the speech was found, the share of each file kept, and the median non-speech cut
+    from each end per class (``speech``: one row per file, as ``Auditor.find_speech`` gives)."""
+    lead, trail = speech["start_s"], speech["duration_s"] - speech["end_s"]
+    return {
+        "n_files": len(speech),
+        **{f"found_by_{source}": int((speech["found_by"] == source).sum()) for source in FOUND_BY},
+        "speech_share": round(float(((speech["end_s"] - speech["start_s"]) / speech["duration_s"]).mean()), 4),
+        **{f"leading_ms_median_{label}": round(1000 * float(lead[speech["label"] == label].median()), 1)
+           for label in ("bonafide", "spoof")},
+        **{f"trailing_ms_median_{label}": round(1000 * float(trail[speech["label"] == label].median()), 1)
+           for label in ("bonafide", "spoof")},
+    }
 
 
 def error_rates(labels, scores, threshold: float) -> dict[str, float]:

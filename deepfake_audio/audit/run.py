@@ -29,7 +29,6 @@ from deepfake_audio.models.svc import LabelledFeatures, fit_svc, svc_scores
 from deepfake_audio.params import Params
 
 SPEECH_COLUMNS = ["utt_id", "split", "label", "duration_s", "start_s", "end_s", "found_by"]
-FOUND_BY = ("vad", "annotation", "none")  # none: the VAD found no speech, and the file is kept whole
 _CHUNK = 32  # files per VAD task (workers import the edits module only: no TensorFlow)
 
 
@@ -58,7 +57,8 @@ class Auditor:
         self.vad = Vad(self.settings.vad, self.sample_rate, params.features.win_length, params.features.hop_length)
 
     def find_speech(self, manifest: pd.DataFrame, annotations: pd.DataFrame | None) -> pd.DataFrame:
-        """Where each file's speech lies (``SPEECH_COLUMNS``; ``found_by`` one of ``FOUND_BY``)."""
+        """Where each file's speech lies (``SPEECH_COLUMNS``); ``found_by`` is ``annotation``, ``vad``, or
+        ``none`` where the VAD found no speech and the file is kept whole."""
         speech = manifest[["utt_id", "split", "label", "duration_s"]].reset_index(drop=True)
         annotated = (speech["utt_id"].isin(annotations.index) if annotations is not None
                      else pd.Series(False, index=speech.index)).to_numpy()
