@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from deepfake_audio.audio import audio_windows
+from deepfake_audio.audit.trim import Vad
 from deepfake_audio.errors import InputError
 from deepfake_audio.features.analysis import Analysis, analyse_batch, feature_names
 from deepfake_audio.metrics import SCORE_DECIMALS
@@ -51,7 +52,9 @@ class Detector:
         self.model, self.card, self.models, self.window_s = model, card, models, window_s
         self.features_params = card.features_params
         self.stats = card.stats
-        self.vad = card.vad  # models retrained on trimmed audio hear only the speech
+        # Models retrained on trimmed audio (audit.retrain) hear only the speech of each window.
+        trim, features = card.trim_params, self.features_params
+        self.vad = None if trim is None else Vad(trim, card.sample_rate, features.win_length, features.hop_length)
         self.columns = feature_names(self.features_params)
         self._gradcam = None  # built on the first explain
 

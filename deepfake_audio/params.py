@@ -329,7 +329,7 @@ class VadParams(Section):
     """Energy voice activity detection: where the speech of a file starts and ends.
 
     Frames (features.win_length, hop features.hop_length) whose energy lies within
-    ``top_db`` of the file's loud frames (their 95th percentile) are voiced; voiced runs
+    ``top_db`` of the file's loudest stretch of ``min_speech_ms`` are voiced; voiced runs
     shorter than ``min_speech_ms`` (clicks, bursts) are not speech.
     """
 

@@ -42,6 +42,7 @@ def main() -> None:
     speech = auditor.find_speech(corpus, annotations)
     trimmed = auditor.trimmed(corpus, speech)
     trimmed_split = trimmed.rows(settings.split)
+    split_speech = speech[speech["split"] == settings.split].reset_index(drop=True)
 
     cnn_stats = cards["cnn"].stats
     report = audit_models(labels, _score_files(audited["utt_id"], settings.split),
@@ -59,7 +60,7 @@ def main() -> None:
         stats = retrained["cnn"].card.stats if "cnn" in retrained else None
         retrained_report = audit_retrained(
             labels, _scores(chosen, trimmed_split, stats),
-            _scores(chosen, auditor.transplanted(audited, trim=True), stats),
+            _scores(chosen, auditor.transplanted(audited, split_speech), stats),
             {name: model.card.threshold for name, model in retrained.items()}, settings)
 
     with atomic_path(paths.AUDIT_PLOTS) as out:
@@ -69,10 +70,10 @@ def main() -> None:
         write_csv(out / "speech.csv", speech.round(3))
         figures.summary_png(report, retrained_report, settings.split, settings.transplant.head_ms,
                             out / "images" / "audit.png")
-        figures.speech_png(speech[speech["split"] == settings.split], out / "images" / "speech.png")
+        figures.speech_png(split_speech, out / "images" / "speech.png")
     write_json(paths.metrics_file("audit"), {
         "split": settings.split,
-        "trim": speech_summary(speech[speech["split"] == settings.split]),
+        "trim": speech_summary(split_speech),
         "transplant": {"head_ms": settings.transplant.head_ms, "n_bonafide": int((labels == "bonafide").sum()),
                        "n_spoof": int((labels == "spoof").sum())},
         **report,
@@ -89,7 +90,12 @@ def _score_files(utt_ids: pd.Series, split: str) -> pd.DataFrame:
     columns = {}
     for name in paths.MODEL_NAMES:
         scores = pd.read_csv(paths.scores_file(name), dtype={"utt_id": str})
-        columns[name] = scores[scores["split"] == split].set_index("utt_id")["score"].reindex(utt_ids).to_numpy()
+        scores = scores[scores["split"] == split].set_index("utt_id")["score"]
+        missing = utt_ids[~utt_ids.isin(scores.index)]
+        if len(missing):
+            raise InputError(f"{paths.scores_file(name)}: no score for {len(missing)} {split} utterance(s) of "
+                             f"{paths.MANIFEST}, first {missing.iloc[0]!r}; rerun the evaluate stage")
+        columns[name] = scores.reindex(utt_ids).to_numpy()
     return pd.DataFrame(columns)
 
 

@@ -264,21 +264,54 @@ def small_manifest(tmp_path, seconds=(1.2, 1.0, 0.9, 1.1)) -> pd.DataFrame:
 
 def test_speech_comes_from_annotations_where_given_and_the_vad_elsewhere(tmp_path, raw):
     manifest = small_manifest(tmp_path)
-    annotations = pd.DataFrame({"start_s": [0.5, 0.0], "end_s": [0.8, 9.0]}, index=pd.Index(["E_01", "E_03"]))
+    annotations = pd.DataFrame({"start_s": [0.5, 0.0], "end_s": [0.8, 1.12]}, index=pd.Index(["E_01", "E_03"]))
     speech = Auditor(parse_params(raw)).find_speech(manifest, annotations)
     assert speech["found_by"].tolist() == ["vad", "annotation", "vad", "annotation"]
     assert speech.loc[1, ["start_s", "end_s"]].tolist() == [0.5, 0.8]
-    assert speech.loc[3, ["start_s", "end_s"]].tolist() == [0.0, 1.1]  # the end is cut to the file's
+    assert speech.loc[3, ["start_s", "end_s"]].tolist() == [0.0, 1.1]  # a little past the end: cut to the file
     for row in (0, 2):
         assert abs(speech.loc[row, "start_s"] - 0.3) <= FRAME / SAMPLE_RATE
         assert abs(speech.loc[row, "end_s"] - (speech.loc[row, "duration_s"] - 0.3)) <= FRAME / SAMPLE_RATE
 
 
-def test_an_annotation_starting_after_its_file_is_refused(tmp_path, raw):
+def test_every_file_may_be_annotated(tmp_path, raw):
+    manifest = small_manifest(tmp_path)
+    annotations = pd.DataFrame({"start_s": [0.1] * 4, "end_s": [0.7] * 4}, index=pd.Index(manifest["utt_id"]))
+    speech = Auditor(parse_params(raw)).find_speech(manifest, annotations)
+    assert (speech["found_by"] == "annotation").all() and speech["end_s"].tolist() == [0.7] * 4
+
+
+@pytest.mark.parametrize("spans, message", [
+    ({"E_02": (0.1, 1.2)}, "1 annotation(s) end more than 0.05 s after their file, first 'E_02'"),
+    ({"E_00": (0.5, 0.51), "E_02": (0.88, 0.9)},
+     "2 annotation(s) span less than one analysis window (0.025 s) of the file, first 'E_00'"),
+    ({"X_01": (0.1, 0.5)}, "none of its 1 utt_ids is a file the audit reads (first 'X_01'); "
+                           "the ids must be the manifest's utt_id"),
+])
+def test_annotations_that_do_not_fit_their_files_are_refused(tmp_path, raw, spans, message):
     raw["audit"]["annotations"] = "speech.csv"
-    late = pd.DataFrame({"start_s": [1.5], "end_s": [2.0]}, index=pd.Index(["E_02"]))
-    with pytest.raises(InputError, match=r"^speech.csv: 1 annotation\(s\) start after their file ends, first 'E_02'$"):
-        Auditor(parse_params(raw)).find_speech(small_manifest(tmp_path), late)
+    annotations = pd.DataFrame(spans.values(), columns=["start_s", "end_s"], index=pd.Index(list(spans)))
+    with pytest.raises(InputError) as err:
+        Auditor(parse_params(raw)).find_speech(small_manifest(tmp_path), annotations)
+    assert str(err.value) == f"speech.csv: {message}"
+
+
+def test_a_transplant_then_trimmed_to_annotated_speech_is_the_trimmed_file(tmp_path, raw):
+    """The head lies before the annotated speech, so cutting to the moved span removes exactly it."""
+    auditor, manifest = Auditor(parse_params(raw)), small_manifest(tmp_path)
+    annotations = pd.DataFrame({"start_s": [0.3, 0.25], "end_s": [0.9, 0.6]}, index=pd.Index(["E_00", "E_01"]))
+    speech = auditor.find_speech(manifest, annotations)
+    trimmed, transplanted = auditor.trimmed(manifest, speech), auditor.transplanted(manifest, speech)
+    columns = trimmed.table.columns[4:]
+    np.testing.assert_array_equal(trimmed.table.loc[:1, columns], transplanted.table.loc[:1, columns])
+    np.testing.assert_array_equal(trimmed.spectrograms[:2], transplanted.spectrograms[:2])
+
+
+def test_a_split_with_one_class_cannot_be_transplanted(tmp_path, raw):
+    manifest = small_manifest(tmp_path).assign(label="spoof")
+    with pytest.raises(InputError, match=r"^audit.split \(eval\): every file is spoof: a transplant needs files "
+                                         r"of both classes$"):
+        Auditor(parse_params(raw)).transplanted(manifest)
 
 
 def test_a_transplant_longer_than_a_file_is_refused_naming_the_key(tmp_path, raw):

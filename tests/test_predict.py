@@ -212,6 +212,30 @@ def test_model_files_carry_their_card(models_dir):
     assert card.versions["numpy"] == np.__version__
 
 
+def test_a_card_with_trim_settings_makes_the_detector_cut_files_to_their_speech(tmp_path, models_dir):
+    from dataclasses import replace
+
+    from deepfake_audio.params import VadParams
+
+    folder = tmp_path / "trimmed"
+    shutil.copytree(models_dir, folder)
+    model = svc.load_svc(models_dir / svc.MODEL_FILE)
+    card = replace(read_card(models_dir / svc.MODEL_FILE), trim=VadParams().model_dump(mode="json"))
+    svc.save_svc(model, folder / svc.MODEL_FILE, card)
+    speech = speech_like()
+    padded = np.concatenate([np.zeros(8000, np.float32), speech, np.zeros(6000, np.float32)])
+    trimming, plain = Detector.load(folder, "svc"), Detector.load(models_dir, "svc")
+    cut = trimming.vad.trim(padded)
+    assert abs(cut.size - speech.size) <= 2 * PARAMS.features.win_length  # the silences go, within a frame each
+    np.testing.assert_array_equal(trimming.analyse(padded).features, plain.analyse(cut).features)
+    assert not np.allclose(plain.analyse(padded).features, plain.analyse(cut).features)
+
+    svc.save_svc(model, folder / svc.MODEL_FILE, replace(card, trim={"top_db": -3.0}))
+    with pytest.raises(InputError, match=r"/svc.skops: malformed model card: trim.top_db: Input should be greater "
+                                         r"than 0$"):
+        Detector.load(folder, "svc")
+
+
 def test_a_model_file_with_an_untrusted_type_is_refused_not_run(tmp_path, capsys, models_dir):
     import os
 

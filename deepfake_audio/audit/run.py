@@ -7,7 +7,7 @@ recording from the corpus.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import numpy as np
@@ -30,6 +30,7 @@ from deepfake_audio.params import Params
 
 SPEECH_COLUMNS = ["utt_id", "split", "label", "duration_s", "start_s", "end_s", "found_by"]
 _CHUNK = 32  # files per VAD task (workers import the edits module only: no TensorFlow)
+_END_TOLERANCE_S = 0.05  # annotations ending this little after their file are cut to it
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,8 @@ class Analysed:
     spectrograms: np.ndarray  # float16 (rows, bins, frames); global statistics not yet applied
 
     def cnn_input(self, stats: SpectrogramStats | None) -> np.ndarray:
-        return self.spectrograms if stats is None else stats.apply(self.spectrograms)
+        # float16, as featurize stores them and the Detector feeds them
+        return self.spectrograms if stats is None else stats.apply(self.spectrograms).astype(np.float16)
 
     def rows(self, *splits: str) -> Analysed:
         keep = self.table["split"].isin(splits).to_numpy()
@@ -60,21 +62,43 @@ class Auditor:
         """Where each file's speech lies (``SPEECH_COLUMNS``); ``found_by`` is ``annotation``, ``vad``, or
         ``none`` where the VAD found no speech and the file is kept whole."""
         speech = manifest[["utt_id", "split", "label", "duration_s"]].reset_index(drop=True)
-        annotated = (speech["utt_id"].isin(annotations.index) if annotations is not None
-                     else pd.Series(False, index=speech.index)).to_numpy()
-        found = np.full((len(speech), 2), np.nan)
-        if annotated.any():
-            found[annotated] = _annotated_spans(speech[annotated], annotations, self.settings.annotations)
-        paths = manifest["path"].to_numpy()[~annotated]
-        chunks = [paths[start:start + _CHUNK].tolist() for start in range(0, len(paths), _CHUNK)]
-        search = partial(speech_spans, vad=self.vad)
-        bounds = [span for spans in map_ordered(search, chunks, self.params.compute, "vad") for span in spans]
-        found[~annotated] = [(np.nan, np.nan) if span is None else span for span in bounds]
-        whole = np.isnan(found[:, 0])
-        found[whole] = np.column_stack([np.zeros(whole.sum()), speech["duration_s"].to_numpy()[whole]])
-        speech["start_s"], speech["end_s"] = found[:, 0], found[:, 1]
+        spans = np.full((len(speech), 2), np.nan)
+        annotated = np.zeros(len(speech), dtype=bool)
+        if annotations is not None:
+            annotated = speech["utt_id"].isin(annotations.index).to_numpy()
+            spans[annotated] = self._annotated_spans(speech[annotated], annotations)
+        if not annotated.all():
+            paths = manifest["path"].to_numpy()[~annotated]
+            chunks = [paths[start:start + _CHUNK].tolist() for start in range(0, len(paths), _CHUNK)]
+            search = partial(speech_spans, vad=self.vad)
+            found = [span for spans_of_chunk in map_ordered(search, chunks, self.params.compute, "vad")
+                     for span in spans_of_chunk]
+            spans[~annotated] = [(np.nan, np.nan) if span is None else span for span in found]
+        whole = np.isnan(spans[:, 0])
+        spans[whole] = np.column_stack([np.zeros(whole.sum()), speech["duration_s"].to_numpy()[whole]])
+        speech["start_s"], speech["end_s"] = spans[:, 0], spans[:, 1]
         speech["found_by"] = np.select([annotated, whole], ["annotation", "none"], "vad")
         return speech[SPEECH_COLUMNS]
+
+    def _annotated_spans(self, speech: pd.DataFrame, annotations: pd.DataFrame) -> np.ndarray:
+        """The annotated spans of ``speech``'s files, checked against their durations."""
+        source = self.settings.annotations
+        if speech.empty:
+            raise InputError(f"{source}: none of its {len(annotations)} utt_ids is a file the audit reads "
+                             f"(first {annotations.index[0]!r}); the ids must be the manifest's utt_id")
+        spans = annotations.loc[speech["utt_id"], ["start_s", "end_s"]].to_numpy(dtype=float, copy=True)
+        durations, ids = speech["duration_s"].to_numpy(), speech["utt_id"].to_numpy()
+        shortest = self.params.features.win_length / self.sample_rate
+        problems = [
+            (spans[:, 1] > durations + _END_TOLERANCE_S, f"end more than {_END_TOLERANCE_S:g} s after their file"),
+            (np.minimum(spans[:, 1], durations) - spans[:, 0] < shortest,
+             f"span less than one analysis window ({shortest:g} s) of the file"),
+        ]
+        for wrong, what in problems:
+            if wrong.any():
+                raise InputError(f"{source}: {wrong.sum()} annotation(s) {what}, first {ids[wrong][0]!r}")
+        spans[:, 1] = np.minimum(spans[:, 1], durations)
+        return spans
 
     def trimmed(self, manifest: pd.DataFrame, speech: pd.DataFrame) -> Analysed:
         """The files cut to ``speech`` (rows aligned with ``manifest``)."""
@@ -82,19 +106,31 @@ class Auditor:
                  for path, start, end in zip(manifest["path"], speech["start_s"], speech["end_s"])]
         return self._analyse(manifest, edits, speech["end_s"] - speech["start_s"], "audit: trimmed")
 
-    def transplanted(self, manifest: pd.DataFrame, trim: bool = False) -> Analysed:
-        """Each file with the first ``head_ms`` of a file of the other class in front (then trimmed by the VAD)."""
+    def transplanted(self, manifest: pd.DataFrame, speech: pd.DataFrame | None = None) -> Analysed:
+        """Each file with the first ``head_ms`` of a file of the other class in front.
+
+        With ``speech`` (rows aligned with ``manifest``), each file is then cut to its speech
+        as it was before the transplant: annotated spans move by the head, the others are
+        found again by the VAD.
+        """
         head_s = self.settings.transplant.head_ms / 1000
         shortest = manifest.loc[manifest["duration_s"].idxmin()]
         if shortest["duration_s"] < head_s:
             raise InputError(f"audit.transplant.head_ms ({self.settings.transplant.head_ms:g}) is longer than "
                              f"{shortest['path']} ({shortest['duration_s']:g} s); lower it")
         paths = manifest["path"].to_numpy()
-        donors = paths[pick_donors(manifest["label"], self.settings.transplant.seed)]
-        edits = [EditedFile(path, donor=donor, head_s=head_s, vad=self.vad if trim else None)
-                 for path, donor in zip(paths, donors)]
+        try:
+            donors = paths[pick_donors(manifest["label"], self.settings.transplant.seed)]
+        except ValueError as err:
+            raise InputError(f"audit.split ({self.settings.split}): {err}") from None
+        edits = [EditedFile(path, donor=donor, head_s=head_s) for path, donor in zip(paths, donors)]
+        if speech is not None:
+            edits = [replace(edit, speech=(start + head_s, end + head_s)) if found_by == "annotation"
+                     else replace(edit, vad=self.vad)
+                     for edit, start, end, found_by in zip(edits, speech["start_s"], speech["end_s"],
+                                                           speech["found_by"])]
         return self._analyse(manifest, edits, manifest["duration_s"] + head_s,
-                             "audit: transplanted and trimmed" if trim else "audit: transplanted")
+                             "audit: transplanted" if speech is None else "audit: transplanted and trimmed")
 
     def _analyse(self, manifest: pd.DataFrame, edits: list[EditedFile], durations, desc: str) -> Analysed:
         features, spectrograms = analyse_in_memory(edits, durations, self.sample_rate, self.params.features,
@@ -115,8 +151,9 @@ class Retrained:
 def retrain_on_trimmed(trimmed: Analysed, params: Params) -> dict[str, Retrained]:
     """The models of ``params.audit.retrain``, trained as their stages train them but on ``trimmed``."""
     train, dev = (trimmed.rows(split) for split in ("train", "dev"))
-    if not len(train.table) or not len(dev.table):
-        raise InputError("audit.retrain needs the train and dev splits, and the corpus lacks one")
+    for split, part in (("train", train), ("dev", dev)):
+        if part.table.empty:
+            raise InputError(f"audit.retrain needs the train and dev splits, and the corpus has no {split} split")
     vad, retrained = params.audit.vad, {}
     if "svc" in params.audit.retrain:
         dev_features = LabelledFeatures.from_table(dev.table)
@@ -136,13 +173,3 @@ def retrain_on_trimmed(trimmed: Analysed, params: Params) -> dict[str, Retrained
         retrained["cnn"] = Retrained(model, make_card("cnn", params, threshold, ("train_cnn", "audit"), stats,
                                                       trim=vad))
     return retrained
-
-
-def _annotated_spans(speech: pd.DataFrame, annotations: pd.DataFrame, source) -> np.ndarray:
-    spans = annotations.loc[speech["utt_id"], ["start_s", "end_s"]].to_numpy(dtype=float, copy=True)
-    late = spans[:, 0] >= speech["duration_s"].to_numpy()
-    if late.any():
-        first = speech["utt_id"].to_numpy()[late][0]
-        raise InputError(f"{source}: {late.sum()} annotation(s) start after their file ends, first {first!r}")
-    spans[:, 1] = np.minimum(spans[:, 1], speech["duration_s"].to_numpy())
-    return spans

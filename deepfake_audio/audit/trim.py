@@ -10,6 +10,7 @@ from scipy.ndimage import uniform_filter1d
 
 from deepfake_audio.params import VadParams
 
+
 @dataclass(frozen=True)
 class Vad:
     """The energy detector with its frames (the features' STFT frames)."""

@@ -17,8 +17,8 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+from pydantic import ValidationError
 
-from deepfake_audio.audit.trim import Vad
 from deepfake_audio.errors import InputError
 from deepfake_audio.features.spectrogram import SpectrogramStats
 from deepfake_audio.params import FeaturesParams, Params, VadParams
@@ -54,12 +54,9 @@ class ModelCard:
                                 np.asarray(self.spectrogram_stats["std"], dtype=np.float32))
 
     @property
-    def vad(self) -> Vad | None:
-        """The detector that cut the training audio to its speech, if any."""
-        if self.trim is None:
-            return None
-        features = self.features_params
-        return Vad(VadParams.model_validate(self.trim), self.sample_rate, features.win_length, features.hop_length)
+    def trim_params(self) -> VadParams | None:
+        """The speech detector's settings, for a model trained on audio cut to its speech."""
+        return None if self.trim is None else VadParams.model_validate(self.trim)
 
 
 def make_card(model: str, params: Params, threshold: float, sections: tuple[str, ...],
@@ -96,9 +93,17 @@ def read_card(path: Path) -> ModelCard:
         raise InputError(f"{path}: model card version {version} is not {CARD_VERSION}; "
                          "retrain the model with `dvc repro`")
     try:
-        return ModelCard(**raw)
+        card = ModelCard(**raw)
     except TypeError as err:
         raise InputError(f"{path}: malformed model card: {err}") from None
+    if card.trim is not None:  # checked here, where the file can be named
+        try:
+            VadParams.model_validate(card.trim)
+        except ValidationError as err:
+            problem = err.errors()[0]
+            key = ".".join(str(part) for part in ("trim", *problem["loc"]))
+            raise InputError(f"{path}: malformed model card: {key}: {problem['msg']}") from None
+    return card
 
 
 def _version(distribution: str) -> str | None:
