@@ -15,9 +15,7 @@ from deepfake_audio.corpus.manifest import read_manifest
 from deepfake_audio.errors import InputError, run_stage
 from deepfake_audio.io import atomic_path, write_csv, write_json
 from deepfake_audio.models.card import read_card
-from deepfake_audio.models.cnn import save_cnn
-from deepfake_audio.models.svc import save_svc
-from deepfake_audio.models.trained import MODEL_FILES, load_models, model_scores
+from deepfake_audio.models.trained import MODEL_FILES, load_models, model_scores, read_scores, save_model
 from deepfake_audio.params import load_params
 from deepfake_audio.plots import DECIMALS
 
@@ -53,7 +51,7 @@ def main() -> None:
     with atomic_path(paths.TRIMMED_MODELS) as out:
         out.mkdir()
         for name, model in retrained.items():
-            (save_svc if name == "svc" else save_cnn)(model.model, out / MODEL_FILES[name], model.card)
+            save_model(name, model.model, out, model.card)
     retrained_report = {}
     if retrained:
         chosen = {name: model.model for name, model in retrained.items()}
@@ -89,8 +87,7 @@ def _score_files(utt_ids: pd.Series, split: str) -> pd.DataFrame:
     """The untrimmed scores evaluate wrote, one column per model, in the order of ``utt_ids``."""
     columns = {}
     for name in paths.MODEL_NAMES:
-        scores = pd.read_csv(paths.scores_file(name), dtype={"utt_id": str})
-        scores = scores[scores["split"] == split].set_index("utt_id")["score"]
+        scores = read_scores(name, split).set_index("utt_id")["score"]
         missing = utt_ids[~utt_ids.isin(scores.index)]
         if len(missing):
             raise InputError(f"{paths.scores_file(name)}: no score for {len(missing)} {split} utterance(s) of "

@@ -19,6 +19,7 @@ from deepfake_audio.features.spectrogram import frame_times, spectrogram_frequen
 from deepfake_audio.features.store import read_features
 from deepfake_audio.io import atomic_path, write_csv, write_json
 from deepfake_audio.models import cnn, svc
+from deepfake_audio.models.trained import read_scores
 from deepfake_audio.params import Params, load_params
 from deepfake_audio.plots import DECIMALS
 
@@ -67,7 +68,7 @@ def explain_svc(model, table: pd.DataFrame, params: Params, out) -> dict:
     figures.ranking_png(by_family, "mean_abs_shap", None, "mean |sum of the family's SHAP values| (SVC score units)",
                         f"{title}, by feature family", out / "images" / "shap_families.png", names="family")
 
-    cases = pick_cases(_scores("svc", settings.split), _threshold("svc", settings.split), settings.per_case)
+    cases = pick_cases(read_scores("svc", settings.split), _threshold("svc", settings.split), settings.per_case)
     lime = LocalExplainer(model, train, settings.lime, settings.seed)
     features_by_id = table.set_index("utt_id")
     for name, case in _named(cases, "lime"):
@@ -88,7 +89,7 @@ def explain_cnn(model, table: pd.DataFrame, spectrograms: np.ndarray, params: Pa
     row_of = pd.Series(np.arange(len(table)), index=table["utt_id"])
 
     # Profiles group the utterances by the model's decision and explain that decision.
-    scored = _scores("cnn", settings.split)
+    scored = read_scores("cnn", settings.split)
     threshold = _threshold("cnn", settings.split)
     decided = np.where(scored["score"] > threshold, "bonafide", "spoof")
     profiles = gradcam.class_profiles(spectrograms, row_of[scored["utt_id"]].to_numpy(), decided)
@@ -115,11 +116,6 @@ def explain_cnn(model, table: pd.DataFrame, spectrograms: np.ndarray, params: Pa
            for label, p in profiles.items()},
         "uniform": mass_fractions(uniform, frequencies, times, settings.gradcam),
     }}
-
-
-def _scores(model: str, split: str) -> pd.DataFrame:
-    scores = pd.read_csv(paths.scores_file(model), dtype={"utt_id": str})
-    return scores[scores["split"] == split].reset_index(drop=True)
 
 
 def _threshold(model: str, split: str) -> float:

@@ -37,11 +37,6 @@ class EditedFile:
         return signal
 
 
-def load_edited(edit: EditedFile, sample_rate: int) -> np.ndarray:
-    """``edit.load``, as a function for the feature extraction's ``load`` hook."""
-    return edit.load(sample_rate)
-
-
 def speech_spans(paths: list[str], vad: Vad) -> list[tuple[float, float] | None]:
     """Where ``vad`` finds the speech of each file (seconds), None where it finds none."""
     with threadpool_limits(limits=1, user_api="blas"):

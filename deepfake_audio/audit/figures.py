@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from deepfake_audio.audit.report import non_speech
 from deepfake_audio.plots import LABELS, STYLE, save_png
 
 RETRAINED = "retrained on trimmed"
@@ -74,7 +75,7 @@ def _eer(result: dict, state: str) -> float:
 def speech_png(speech: pd.DataFrame, path: Path) -> None:
     """How much non-speech the trimming removed at each end, per class: a gap between the
     classes is itself a cue a model can learn."""
-    lead, trail = speech["start_s"], speech["duration_s"] - speech["end_s"]
+    lead, trail = non_speech(speech)
     with plt.rc_context(STYLE):
         fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
         for ax, values, where in ((axes[0], lead, "leading"), (axes[1], trail, "trailing")):

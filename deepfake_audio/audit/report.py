@@ -40,10 +40,15 @@ def audit_retrained(labels, trimmed: pd.DataFrame, transplanted: pd.DataFrame, t
     return report
 
 
+def non_speech(speech: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Seconds cut from the start and from the end of each file."""
+    return speech["start_s"], speech["duration_s"] - speech["end_s"]
+
+
 def speech_summary(speech: pd.DataFrame) -> dict:
     """How the speech was found, the share of each file kept, and the median non-speech cut
     from each end per class (``speech``: one row per file, as ``Auditor.find_speech`` gives)."""
-    lead, trail = speech["start_s"], speech["duration_s"] - speech["end_s"]
+    lead, trail = non_speech(speech)
     return {
         "n_files": len(speech),
         **{f"found_by_{source}": int((speech["found_by"] == source).sum()) for source in FOUND_BY},

@@ -13,7 +13,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from deepfake_audio.audit.edits import EditedFile, load_edited, speech_spans
+from deepfake_audio.audit.edits import EditedFile, speech_spans
 from deepfake_audio.audit.transplant import pick_donors
 from deepfake_audio.audit.trim import Vad
 from deepfake_audio.compute import map_ordered
@@ -134,7 +134,7 @@ class Auditor:
 
     def _analyse(self, manifest: pd.DataFrame, edits: list[EditedFile], durations, desc: str) -> Analysed:
         features, spectrograms = analyse_in_memory(edits, durations, self.sample_rate, self.params.features,
-                                                   self.params.compute, load_edited, desc)
+                                                   self.params.compute, EditedFile.load, desc)
         table = pd.concat([manifest[ID_COLUMNS].reset_index(drop=True),
                            pd.DataFrame(features, columns=feature_names(self.params.features))], axis=1)
         return Analysed(table, spectrograms)
