@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import deepfake_audio  # noqa: F401  (first: pins the CPU settings before NumPy loads)
 import numpy as np
 
 from deepfake_audio.audit.trim import Vad

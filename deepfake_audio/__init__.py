@@ -2,6 +2,8 @@
 
 import os
 
+from deepfake_audio import cpu  # noqa: F401  (first: pins the CPU settings before NumPy loads)
+
 # Before anything imports TensorFlow: keep its start-up chatter out of the stage logs.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

@@ -271,6 +271,15 @@ class TrainCnnParams(Section):
     # then keep the best epoch's weights.
     monitor: Literal["dev_eer", "dev_loss"] = "dev_eer"
     patience: int = Field(8, ge=1)
+    # One network per seed, trained alike; the model is the average of their logits, and
+    # metrics/train_cnn.json gives each seed's dev EER with their mean and std.
+    seeds: tuple[int, ...] = Field((2017,), min_length=1)
+
+    @model_validator(mode="after")
+    def _distinct_seeds(self) -> TrainCnnParams:
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ValueError(f"seeds must differ from each other (got {list(self.seeds)})")
+        return self
 
 
 class MinDcfParams(Section):

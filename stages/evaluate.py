@@ -1,5 +1,7 @@
 """DVC stage `evaluate`: score dev and eval with every model, fuse them, write metrics and plots."""
 
+import deepfake_audio  # noqa: F401  (first: pins the CPU settings before NumPy loads)
+
 from dataclasses import replace
 
 import pandas as pd

@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import deepfake_audio  # noqa: F401  (first: pins the CPU settings before NumPy loads)
 import numpy as np
 import pytest
 import soundfile as sf

@@ -10,6 +10,8 @@ from deepfake_audio.metrics import equal_error_rate
 from deepfake_audio.models.cnn import (
     SpectrogramBatches,
     build_cnn,
+    ensemble,
+    ensemble_members,
     cnn_scores,
     load_cnn,
     save_cnn,
@@ -155,12 +157,37 @@ def test_cnn_learns_a_separable_set_deterministically(tmp_path, arch):
     assert eer(test[1], scores) < 0.1
     assert 1 <= summary.best_epoch <= summary.epochs_run == params.epochs
     assert summary.best_dev_eer < 10.0
+    assert summary.seed == 3 and summary.curves["epoch"].tolist() == list(range(1, params.epochs + 1))
+    assert summary.curves["dev_eer"].min() == summary.best_dev_eer
 
     again, _ = train_cnn(x, train_rows, train[1], dev_rows, dev[1], params, seed=3)
     assert np.array_equal(cnn_scores(again, x, test_rows), scores)
 
     save_cnn(model, tmp_path / "cnn.keras", model_card("cnn"))
     assert np.allclose(cnn_scores(load_cnn(tmp_path / "cnn.keras"), x, test_rows), scores, atol=1e-6)
+
+
+def test_a_seed_ensemble_scores_the_mean_of_its_members_logits_and_saves_as_one_model(tmp_path):
+    params = CNN_PARAMS["lcnn"]
+    members = [build_cnn(16, 20, params, name=f"lcnn_seed_{seed}") for seed in (1, 2, 3)]
+    x = spectrogram_set(12, seed=0, bands=16, frames=20)[0]
+    model = ensemble(members)
+    assert ensemble_members(model) == members and ensemble([members[0]]) is members[0]
+    expected = np.mean([cnn_scores(member, x) for member in members], axis=0)
+    np.testing.assert_allclose(cnn_scores(model, x), expected, rtol=1e-6, atol=1e-6)
+
+    save_cnn(model, tmp_path / "cnn.keras", model_card("cnn"))
+    loaded = load_cnn(tmp_path / "cnn.keras")
+    assert len(ensemble_members(loaded)) == 3
+    assert np.array_equal(cnn_scores(loaded, x), cnn_scores(model, x))
+
+
+def test_saving_the_same_models_twice_gives_identical_bytes(tmp_path):
+    params = CNN_PARAMS["lcnn"]
+    model = ensemble([build_cnn(16, 20, params, name=f"lcnn_seed_{seed}") for seed in (1, 2)])
+    save_cnn(model, tmp_path / "a.keras", model_card("cnn"))
+    save_cnn(model, tmp_path / "b.keras", model_card("cnn"))
+    assert (tmp_path / "a.keras").read_bytes() == (tmp_path / "b.keras").read_bytes()
 
 
 def test_lcnn_uses_max_feature_map_and_scales_with_width():

@@ -24,7 +24,7 @@ from deepfake_audio.features.spectrogram import SpectrogramStats, training_stats
 from deepfake_audio.features.store import ID_COLUMNS
 from deepfake_audio.metrics import dev_threshold
 from deepfake_audio.models.card import ModelCard, make_card
-from deepfake_audio.models.cnn import cnn_scores, train_cnn
+from deepfake_audio.models.cnn import cnn_scores, train_ensemble
 from deepfake_audio.models.svc import LabelledFeatures, fit_svc, svc_scores
 from deepfake_audio.params import Params
 
@@ -167,8 +167,8 @@ def retrain_on_trimmed(trimmed: Analysed, params: Params) -> dict[str, Retrained
         global_stats = params.features.spectrogram.normalize == "global"
         stats = training_stats(both.spectrograms, train_rows) if global_stats else None
         spectrograms, labels = both.cnn_input(stats), both.table["label"]
-        model, _ = train_cnn(spectrograms, train_rows, labels.iloc[train_rows], dev_rows, labels.iloc[dev_rows],
-                             params.train_cnn, params.seed)
+        model, _ = train_ensemble(spectrograms, train_rows, labels.iloc[train_rows], dev_rows,
+                                  labels.iloc[dev_rows], params.train_cnn)
         threshold = dev_threshold(labels.iloc[dev_rows], cnn_scores(model, spectrograms, dev_rows))
         retrained["cnn"] = Retrained(model, make_card("cnn", params, threshold, ("train_cnn", "audit"), stats,
                                                       trim=vad))

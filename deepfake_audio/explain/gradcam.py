@@ -14,6 +14,8 @@ import numpy as np
 import tensorflow as tf
 
 from deepfake_audio.errors import InputError
+from deepfake_audio.metrics import rounded
+from deepfake_audio.models.cnn import ensemble_members
 from deepfake_audio.params import GradcamParams
 
 
@@ -45,10 +47,15 @@ class Profile:
 
 
 class GradCam:
-    """Grad-CAM maps of one model, computed in batches."""
+    """Grad-CAM maps of one model, computed in batches.
+
+    For a seed ensemble, the map is the mean of its networks' maps, as its logit is the
+    mean of theirs.
+    """
 
     def __init__(self, model: keras.Model, batch_size: int = 64):
-        self.probe = keras.Model(model.inputs, [last_conv_layer(model).output, model.outputs[0]])
+        self.probes = [keras.Model(member.inputs, [last_conv_layer(member).output, member.outputs[0]])
+                       for member in ensemble_members(model)]
         self.batch_size = batch_size
 
     def maps(self, spectrograms: np.ndarray, rows, towards_bonafide) -> np.ndarray:
@@ -66,12 +73,7 @@ class GradCam:
             chunk = slice(start, start + self.batch_size)
             x = tf.convert_to_tensor(np.asarray(spectrograms[rows[chunk]], dtype=np.float32))
             sign = tf.constant(np.where(towards[chunk], 1.0, -1.0), dtype=tf.float32)
-            with tf.GradientTape() as tape:
-                features, logits = self.probe(x, training=False)
-                target = tf.reduce_sum(logits[:, 0] * sign)
-            weights = tf.reduce_mean(tape.gradient(target, features), axis=(1, 2))
-            cam = tf.nn.relu(tf.einsum("nhwc,nc->nhw", features, weights))
-            maps[chunk] = tf.image.resize(cam[..., None], size, method="bilinear")[..., 0].numpy()
+            maps[chunk] = np.mean([_member_maps(probe, x, sign, size) for probe in self.probes], axis=0)
         return maps
 
     def class_profiles(self, spectrograms: np.ndarray, rows, labels) -> dict[str, Profile]:
@@ -96,11 +98,20 @@ class GradCam:
         return profiles
 
 
+def _member_maps(probe: keras.Model, x, sign, size) -> np.ndarray:
+    with tf.GradientTape() as tape:
+        features, logits = probe(x, training=False)
+        target = tf.reduce_sum(logits[:, 0] * sign)
+    weights = tf.reduce_mean(tape.gradient(target, features), axis=(1, 2))
+    cam = tf.nn.relu(tf.einsum("nhwc,nc->nhw", features, weights))
+    return tf.image.resize(cam[..., None], size, method="bilinear")[..., 0].numpy()
+
+
 def mass_fractions(profile: Profile, frequencies: np.ndarray, times: np.ndarray,
                    params: GradcamParams) -> dict[str, float]:
-    """Share of the profile's mass in the first ``params.first_ms`` and above ``params.above_hz``."""
-    return {f"first_{params.first_ms:g}ms": round(float(profile.time[times < params.first_ms / 1000].sum()), 4),
-            f"above_{params.above_hz:g}hz": round(float(profile.frequency[frequencies > params.above_hz].sum()), 4)}
+    """Share of the profile's mass in the first ``params.first_ms`` and above ``params.above_hz``, to 4 places."""
+    return {f"first_{params.first_ms:g}ms": rounded(profile.time[times < params.first_ms / 1000].sum(), 4),
+            f"above_{params.above_hz:g}hz": rounded(profile.frequency[frequencies > params.above_hz].sum(), 4)}
 
 
 def uniform_profile(n_bins: int, n_frames: int) -> Profile:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 import zipfile
 from dataclasses import asdict, dataclass
 from importlib import metadata
@@ -74,9 +75,42 @@ def make_card(model: str, params: Params, threshold: float, sections: tuple[str,
 
 
 def attach_card(path: Path, card: ModelCard) -> None:
-    """Add ``card`` to the model archive at ``path`` (written but not yet in place)."""
-    with zipfile.ZipFile(path, "a") as archive:
-        archive.writestr(CARD_MEMBER, json.dumps(asdict(card), indent=1))
+    """Add ``card`` to the model archive at ``path`` (written but not yet in place).
+
+    The archive is written anew so that the same model gives the same bytes on every run:
+    member times fixed, Keras' save date blanked, and the Python object ids that skops
+    (member names, ``__id__``) and Keras (``shared_object_id``) record renumbered in
+    order of appearance.
+    """
+    with zipfile.ZipFile(path) as archive:
+        members = [(info.filename, archive.read(info)) for info in archive.infolist()]
+    ids = _object_ids(members)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in [*members, (CARD_MEMBER, json.dumps(asdict(card), indent=1).encode())]:
+            if name.endswith(".json"):
+                data = _OBJECT_ID.sub(lambda match: ids[match.group(0)], data.decode()).encode()
+                data = _DATE_SAVED.sub(b'"date_saved": ""', data)
+            name = _OBJECT_ID.sub(lambda match: ids[match.group(0)], name)
+            archive.writestr(zipfile.ZipInfo(name, date_time=_FIXED_TIME), data, zipfile.ZIP_DEFLATED)
+
+
+# Python object ids: skops' array members ("139819655345872.npy") and "__id__" fields, Keras'
+# "shared_object_id". Ids of live objects are large, so 12+ digits never match a model's numbers
+# in these contexts.
+_OBJECT_ID = re.compile(r'(?<="__id__": )\d+|(?<="shared_object_id": )\d+|\d{12,}(?=\.npy)')
+_DATE_SAVED = re.compile(rb'"date_saved": "[^"]*"')
+_FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def _object_ids(members: list[tuple[str, bytes]]) -> dict[str, str]:
+    """Each object id found in the archive's names and JSON members -> its rank of first appearance."""
+    found = [*[name for name, _ in members],
+             *[data.decode() for name, data in members if name.endswith(".json")]]
+    ids: dict[str, str] = {}
+    for text in found:
+        for match in _OBJECT_ID.finditer(text):
+            ids.setdefault(match.group(0), str(len(ids)))
+    return ids
 
 
 def read_card(path: Path) -> ModelCard:

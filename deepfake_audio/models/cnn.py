@@ -8,14 +8,13 @@ only, so a saved model loads in safe mode without any code of ours.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
 import numpy as np
+import pandas as pd
 import tensorflow as tf
-from dvclive import Live
-from dvclive.keras import DVCLiveCallback
 
 from deepfake_audio.errors import InputError
 from deepfake_audio.io import atomic_path
@@ -34,15 +33,27 @@ LCNN_LAYERS = ((5, 64, True, False), (1, 64, False, True), (3, 96, True, True), 
 LCNN_DENSE = 160  # units before MFM
 
 
+CURVE_COLUMNS = ("train_loss", "dev_loss", "dev_eer")
+
+
 @dataclass(frozen=True)
 class TrainingSummary:
+    """One trained network: its seed, where early stopping stopped, and its per-epoch curves."""
+
+    seed: int
     epochs_run: int
-    best_epoch: int
+    best_epoch: int  # counted from 1
     best_dev_loss: float
     best_dev_eer: float
+    curves: pd.DataFrame = field(repr=False, compare=False)  # epoch (from 1) and CURVE_COLUMNS
+
+    def figures(self) -> dict:
+        """The summary without the curves, for metrics/train_cnn.json."""
+        return {"epochs_run": self.epochs_run, "best_epoch": self.best_epoch,
+                "best_dev_loss": self.best_dev_loss, "best_dev_eer": self.best_dev_eer}
 
 
-def build_cnn(n_bins: int, n_frames: int, params: TrainCnnParams) -> keras.Model:
+def build_cnn(n_bins: int, n_frames: int, params: TrainCnnParams, name: str | None = None) -> keras.Model:
     """The architecture ``params.arch``, ending in one bona fide logit.
 
     Noise and dropout layers are active in training only.
@@ -53,7 +64,7 @@ def build_cnn(n_bins: int, n_frames: int, params: TrainCnnParams) -> keras.Model
     x = _lcnn_body(x, params) if params.arch == "lcnn" else _simple_body(x, params)
     x = keras.layers.Dropout(params.dropout)(x)
     score = keras.layers.Dense(1, name="bonafide_logit")(x)
-    return keras.Model(inputs, score, name=params.arch)
+    return keras.Model(inputs, score, name=name or params.arch)
 
 
 def _simple_body(x, params: TrainCnnParams):
@@ -166,20 +177,42 @@ class DevScores(keras.callbacks.Callback):
         logs["val_eer"] = 100.0 * eer
 
 
+def train_ensemble(spectrograms: np.ndarray, train_rows, train_labels, dev_rows, dev_labels,
+                   params: TrainCnnParams) -> tuple[keras.Model, list[TrainingSummary]]:
+    """One network per seed in ``params.seeds``, combined by :func:`ensemble`."""
+    members = [train_cnn(spectrograms, train_rows, train_labels, dev_rows, dev_labels, params, seed)
+               for seed in params.seeds]
+    return ensemble([model for model, _ in members]), [summary for _, summary in members]
+
+
+def ensemble(members: list[keras.Model]) -> keras.Model:
+    """The average of the members' bona fide logits, as one model (a single member is itself).
+
+    Built from stock layers, so it saves and loads in safe mode like any one network.
+    """
+    if len(members) == 1:
+        return members[0]
+    inputs = keras.Input(shape=members[0].inputs[0].shape[1:], name=INPUT_NAME)
+    logit = keras.layers.Average(name="bonafide_logit")([member(inputs) for member in members])
+    return keras.Model(inputs, logit, name="ensemble")
+
+
+def ensemble_members(model: keras.Model) -> list[keras.Model]:
+    """The networks whose logits ``model`` averages (``[model]`` for a single network)."""
+    return [layer for layer in model.layers if isinstance(layer, keras.Model)] or [model]
+
+
 def train_cnn(spectrograms: np.ndarray, train_rows, train_labels, dev_rows, dev_labels,
-              params: TrainCnnParams, seed: int, curves_dir: Path | None = None,
-              ) -> tuple[keras.Model, TrainingSummary]:
-    """Train on ``spectrograms[train_rows]``, early-stopped on the dev split.
+              params: TrainCnnParams, seed: int) -> tuple[keras.Model, TrainingSummary]:
+    """Train one network from ``seed`` on ``spectrograms[train_rows]``, early-stopped on the dev split.
 
     ``spectrograms`` may be a memory map: batches are read from it as training goes.
-    With ``curves_dir``, DVCLive logs the per-epoch figures there (``train/loss``,
-    ``eval/loss``, ``eval/eer``) for the plots that dvc.yaml declares.
     """
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
     train_y, dev_y = _targets(train_labels), _targets(dev_labels)
     batches = SpectrogramBatches(spectrograms, train_rows, train_y, params.batch_size, params.spec_augment, seed)
-    model = build_cnn(spectrograms.shape[1], spectrograms.shape[2], params)
+    model = build_cnn(spectrograms.shape[1], spectrograms.shape[2], params, name=f"{params.arch}_seed_{seed}")
     model.compile(optimizer=_optimizer(params), loss=keras.losses.BinaryCrossentropy(from_logits=True))
     monitor = "val_eer" if params.monitor == "dev_eer" else "val_loss"
     callbacks = [
@@ -187,15 +220,15 @@ def train_cnn(spectrograms: np.ndarray, train_rows, train_labels, dev_rows, dev_
         keras.callbacks.EarlyStopping(monitor=monitor, mode="min", patience=params.patience,
                                       restore_best_weights=True),
     ]
-    if curves_dir is not None:
-        # The stage declares its metrics and plots in dvc.yaml itself, so DVCLive only logs.
-        callbacks.append(DVCLiveCallback(live=Live(str(curves_dir), dvcyaml=False, save_dvc_exp=False)))
     # The batches shuffle themselves, from the seed; Keras must not reorder them again.
-    history = model.fit(batches, epochs=params.epochs, callbacks=callbacks, shuffle=False, verbose=2)
-    log = history.history
+    print(f"training {model.name}")
+    log = model.fit(batches, epochs=params.epochs, callbacks=callbacks, shuffle=False, verbose=2).history
     best = int(np.argmin(log[monitor]))
-    return model, TrainingSummary(len(log["val_loss"]), best + 1, round(float(log["val_loss"][best]), 6),
-                                  round(float(log["val_eer"][best]), 4))
+    curves = pd.DataFrame({"epoch": np.arange(1, len(log["loss"]) + 1),
+                           **{column: np.round(log[key], 6) for column, key in
+                              zip(CURVE_COLUMNS, ("loss", "val_loss", "val_eer"), strict=True)}})
+    return model, TrainingSummary(seed, len(log["val_loss"]), best + 1, round(float(log["val_loss"][best]), 6),
+                                  round(float(log["val_eer"][best]), 4), curves)
 
 
 def cnn_scores(model: keras.Model, spectrograms: np.ndarray, rows=None, batch_size: int = 128) -> np.ndarray:

@@ -1,0 +1,73 @@
+"""Pin what makes floating-point results depend on the CPU, so every x86-64 machine gives the same bits.
+
+NumPy picks SIMD kernels at run time, OpenBLAS picks its kernels per core type, oneDNN
+(inside TensorFlow) dispatches up to AVX-512 and AMX, and thread counts change the order
+of sums. Each reads its setting from the environment once, when it loads, so the settings
+are made here, on the first import of this package, before any of them is imported; worker
+processes inherit them. Every stage and ``predict`` import the package first.
+
+The pinned level is x86-64-v3 (AVX2 and FMA), which every current x86-64 server and
+laptop has: kernels for AVX-512 and newer are switched off, one BLAS thread, two
+TensorFlow threads. ``DEEPFAKE_AUDIO_CPU=native`` leaves everything to the libraries
+(faster on some machines, with results that differ in the last bits from machine to
+machine). In pinned mode these settings override any already in the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import warnings
+
+MODE_VARIABLE = "DEEPFAKE_AUDIO_CPU"
+MODES = ("pinned", "native")
+
+PINNED = {
+    # NumPy 2.4's dispatch targets above x86-64-v3; disabling one the CPU lacks is a no-op.
+    "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR",
+    "OPENBLAS_CORETYPE": "Haswell",  # AVX2 kernels of numpy's and scipy's OpenBLAS
+    "OPENBLAS_NUM_THREADS": "1",  # threaded dot products split the sum by thread count
+    "OMP_NUM_THREADS": "1",  # scikit-learn's OpenMP loops (k-means)
+    "MKL_NUM_THREADS": "1",
+    "ONEDNN_MAX_CPU_ISA": "AVX2",  # TensorFlow's oneDNN kernels
+    "TF_NUM_INTRAOP_THREADS": "2",  # convolution gradients are reduced across these threads
+    "TF_NUM_INTEROP_THREADS": "1",
+    "NUMBA_CPU_NAME": "haswell",  # librosa's JIT-compiled helpers
+}
+
+
+def mode() -> str:
+    value = os.environ.get(MODE_VARIABLE, "pinned").strip().lower() or "pinned"
+    if value not in MODES:
+        raise SystemExit(f"error: {MODE_VARIABLE}={value!r}: expected one of {', '.join(MODES)}")
+    return value
+
+
+def supports_pinning() -> bool:
+    """Whether this CPU runs the pinned level: x86-64 with AVX2 and FMA."""
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return False
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            flags = next((line.split(":", 1)[1].split() for line in cpuinfo if line.startswith("flags")), [])
+    except OSError:
+        return False
+    return {"avx2", "fma"} <= set(flags)
+
+
+def pin() -> str:
+    """Apply the pinned settings to this process (and so its workers); returns what was done."""
+    if mode() == "native":
+        return "native"
+    if not supports_pinning():
+        return "unpinned (the CPU lacks x86-64 AVX2/FMA)"
+    late = [name for name in ("numpy", "tensorflow") if name in sys.modules]
+    os.environ.update(PINNED)
+    if late:
+        warnings.warn(f"{', '.join(late)} was imported before deepfake_audio, so its CPU settings could not be "
+                      "pinned: results may differ in the last bits from other machines", stacklevel=3)
+    return "pinned"
+
+
+STATE = pin()
