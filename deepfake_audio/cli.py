@@ -26,16 +26,51 @@ def main(argv: list[str] | None = None) -> int:
                     "to a Markdown file (for a CML pull-request comment).")
     report.add_argument("--base", required=True, help="git revision to compare with, e.g. origin/main")
     report.add_argument("--out", type=Path, default=Path("report.md"),
-                        help="Markdown file to write (default: %(default)s)")
+                        help="Markdown file to write (default: %(default)s); the whole report, "
+                             "when that one is shortened to fit a comment, goes beside it as <name>-full.md")
+    _add_compare(commands)
     _add_predict(commands)
     args = parser.parse_args(argv)
     if args.command == "report":
         return write_report(args.base, args.out)
+    if args.command == "compare":
+        return compare(args.rev)
     if args.command == "predict":
         from deepfake_audio.predict import predict
 
         return predict(args)
     return print_metrics(args.metrics_dir)
+
+
+def _add_compare(commands) -> None:
+    compare = commands.add_parser(
+        "compare", help="is each model's EER and minDCF change against a revision beyond bootstrap noise?",
+        description="Compare the working tree's data/scores/<model>.csv with REV's (from git, or the DVC "
+                    "cache for revisions that did not commit them): dev and eval EER and minDCF, their "
+                    "change, and its 95 %% interval from a bootstrap over utterances (each class "
+                    "resampled separately; paired, one draw for both revisions, when both hold the same "
+                    "utterances). Verdict: better when the EER interval lies entirely below 0, worse "
+                    "entirely above, else within noise. Resamples and seed: params.yaml "
+                    "evaluate.bootstrap.")
+    compare.add_argument("rev", nargs="?", default="main",
+                         help="git revision to compare with (default: %(default)s)")
+
+
+def compare(rev: str) -> int:
+    from deepfake_audio.compare import compare_with, format_table
+    from deepfake_audio.errors import InputError
+    from deepfake_audio.revisions import describe_commit, repo_root
+
+    try:
+        root = repo_root()
+        described = describe_commit(rev, root)
+        comparisons = compare_with(rev, root)
+    except InputError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(f"base: {described}; head: the working tree")
+    print(format_table(comparisons))
+    return 0
 
 
 def _add_predict(commands) -> None:
@@ -117,7 +152,19 @@ def print_metrics(metrics_dir: Path) -> int:
     widths = [max(len(str(row[i])) for row in (header, *rows)) for i in range(len(header))]
     for row in (header, *rows):
         print("  ".join(str(cell).rjust(width) for cell, width in zip(row, widths)))
+    _print_verdicts(metrics_dir.parent / paths.AUDIT_VERDICTS)
     return 0
+
+
+def _print_verdicts(verdicts_file: Path) -> None:
+    """The audit's verdict lines (the list items of plots/audit/verdicts.md, found beside the
+    metrics folder, as in the project), under the table; nothing when there is no such file."""
+    if not verdicts_file.is_file():
+        return
+    lines = [line for line in verdicts_file.read_text().splitlines() if line.startswith("- ")]
+    if lines:
+        print(f"\nshortcut verdicts ({verdicts_file}):")
+        print("\n".join(lines))
 
 
 def _headline_cells(metrics: dict) -> list[str]:

@@ -26,7 +26,17 @@ if TYPE_CHECKING:
     from deepfake_audio.params import EvaluateParams, MinDcfParams
 
 CONDITION_COLUMNS = ("condition", "environment", "playback", "recorder")
-SCORE_DECIMALS = 6  # scores are written, and thresholds chosen, at this precision
+# Every number written to metrics/ is rounded once, by ``rounded``, where it is computed:
+SCORE_DECIMALS = 6  # scores and thresholds (score units): scores are written, and thresholds chosen, at this precision
+PERCENT_DECIMALS = 4  # EERs and other rates in percent, and changes of them in percentage points
+FRACTION_DECIMALS = 6  # ROC AUC, accuracy, precision, recall, F1, min DCF
+
+
+def rounded(value, decimals: int) -> float:
+    """``value`` as a plain float rounded to ``decimals`` places: the one rounding of a number that
+    is reported, done where it is computed, so that the same result is always written as the same
+    digits and an unchanged value never shows as a change in ``dvc metrics diff``."""
+    return round(float(value), decimals)
 
 
 def det_curve(bonafide: np.ndarray, spoof: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -48,10 +58,14 @@ def det_curve(bonafide: np.ndarray, spoof: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def equal_error_rate(bonafide: np.ndarray, spoof: np.ndarray) -> tuple[float, float]:
-    """EER as a fraction and its threshold: the first point minimising |FRR - FAR|."""
+    """EER as a fraction and its threshold: the first point minimising |FRR - FAR|.
+
+    The threshold is a score (or 0.001 below the lowest), rounded to ``SCORE_DECIMALS`` as
+    the score files are: for scores at that precision, the decisions do not change.
+    """
     frr, far, thresholds = det_curve(bonafide, spoof)
     index = int(np.argmin(np.abs(frr - far)))
-    return float((frr[index] + far[index]) / 2), float(thresholds[index])
+    return float((frr[index] + far[index]) / 2), rounded(thresholds[index], SCORE_DECIMALS)
 
 
 def eer_threshold(labels, scores) -> float:
@@ -62,7 +76,8 @@ def eer_threshold(labels, scores) -> float:
 
 def dev_threshold(labels, scores) -> float:
     """``eer_threshold`` of scores rounded in float64 as the score files hold them, so that a
-    model's saved threshold is the number evaluate derives from its score file."""
+    model's saved threshold (its card's) is the number evaluate derives from its score file and
+    reports as ``decision_threshold``."""
     return eer_threshold(labels, np.round(np.asarray(scores, dtype=np.float64), SCORE_DECIMALS))
 
 
@@ -149,20 +164,21 @@ def countermeasure_metrics(labels, scores, threshold: float, params: EvaluatePar
     eer_ci = bootstrap_ci(bonafide, spoof, eer_percent, boot.resamples, boot.seed)
     auc_ci = bootstrap_ci(bonafide, spoof, roc_auc, boot.resamples, boot.seed)
     return {
-        "eer": round(100 * eer, 4),
-        "eer_threshold": float(eer_threshold),
-        "decision_threshold": float(threshold),
-        "roc_auc": round(roc_auc(bonafide, spoof), 6),
-        "accuracy": round(float(np.mean(predicted_spoof == is_spoof)), 6),
-        "precision": round(precision, 6),
-        "recall": round(recall, 6),
-        "f1": round(2 * precision * recall / (precision + recall) if precision + recall else 0.0, 6),
+        "eer": rounded(100 * eer, PERCENT_DECIMALS),
+        "eer_threshold": eer_threshold,  # rounded by equal_error_rate
+        "decision_threshold": float(threshold),  # the card's, rounded by dev_threshold
+        "roc_auc": rounded(roc_auc(bonafide, spoof), FRACTION_DECIMALS),
+        "accuracy": rounded(np.mean(predicted_spoof == is_spoof), FRACTION_DECIMALS),
+        "precision": rounded(precision, FRACTION_DECIMALS),
+        "recall": rounded(recall, FRACTION_DECIMALS),
+        "f1": rounded(2 * precision * recall / (precision + recall) if precision + recall else 0.0,
+                      FRACTION_DECIMALS),
         "n_bonafide": int((~is_spoof).sum()),
         "n_spoof": int(is_spoof.sum()),
-        "eer_rocch": round(100 * rocch_eer(bonafide, spoof), 4),
-        "min_dcf": round(min_dcf(bonafide, spoof, params.min_dcf), 6),
-        "eer_ci95": {"low": round(eer_ci[0], 4), "high": round(eer_ci[1], 4)},
-        "roc_auc_ci95": {"low": round(auc_ci[0], 6), "high": round(auc_ci[1], 6)},
+        "eer_rocch": rounded(100 * rocch_eer(bonafide, spoof), PERCENT_DECIMALS),
+        "min_dcf": rounded(min_dcf(bonafide, spoof, params.min_dcf), FRACTION_DECIMALS),
+        "eer_ci95": {"low": rounded(eer_ci[0], PERCENT_DECIMALS), "high": rounded(eer_ci[1], PERCENT_DECIMALS)},
+        "roc_auc_ci95": {"low": rounded(auc_ci[0], FRACTION_DECIMALS), "high": rounded(auc_ci[1], FRACTION_DECIMALS)},
     }
 
 
@@ -183,7 +199,7 @@ def condition_eers(frame: pd.DataFrame, columns=CONDITION_COLUMNS) -> dict:
             spoof = frame["score"].to_numpy()[is_spoof & (values == value)]
             same = ~is_spoof & (values == value)
             bonafide = frame["score"].to_numpy()[same if same.any() else ~is_spoof]
-            per_value[value] = {"eer": round(eer_percent(bonafide, spoof), 4),
+            per_value[value] = {"eer": rounded(eer_percent(bonafide, spoof), PERCENT_DECIMALS),
                                 "n_bonafide": int(bonafide.size), "n_spoof": int(spoof.size)}
         if per_value:
             result[column] = per_value

@@ -1,15 +1,18 @@
 """DVC stage `audit`: how much each model's decisions rest on the non-speech around the speech.
 
-Writes metrics/audit.json, plots/audit/ (plot data; figures in images/) and
-models/trimmed/ (the models of audit.retrain, trained on trimmed audio).
+Writes metrics/audit.json (numbers and each model's shortcut risk), plots/audit/ (plot data,
+verdicts.md with the reason for each risk; figures in images/) and models/trimmed/ (the
+models of audit.retrain, trained on trimmed audio).
 """
 
+import deepfake_audio  # noqa: F401  (first: pins the CPU settings before NumPy loads)
 import pandas as pd
 
 from deepfake_audio import paths
 from deepfake_audio.audit import figures
 from deepfake_audio.audit.annotations import read_annotations
-from deepfake_audio.audit.report import audit_models, audit_retrained, speech_summary
+from deepfake_audio.audit.report import (RETRAINED_KEY, audit_models, audit_retrained, speech_summary,
+                                         verdicts_markdown)
 from deepfake_audio.audit.run import Auditor, retrain_on_trimmed
 from deepfake_audio.corpus.manifest import read_manifest
 from deepfake_audio.errors import InputError, run_stage
@@ -69,13 +72,14 @@ def main() -> None:
         figures.summary_png(report, retrained_report, settings.split, settings.transplant.head_ms,
                             out / "images" / "audit.png")
         figures.speech_png(split_speech, out / "images" / "speech.png")
+        (out / paths.AUDIT_VERDICTS.name).write_text(verdicts_markdown(report, retrained_report, settings))
     write_json(paths.metrics_file("audit"), {
         "split": settings.split,
         "trim": speech_summary(split_speech),
         "transplant": {"head_ms": settings.transplant.head_ms, "n_bonafide": int((labels == "bonafide").sum()),
                        "n_spoof": int((labels == "spoof").sum())},
         **report,
-        **({"retrained": retrained_report} if retrained_report else {}),
+        **({RETRAINED_KEY: retrained_report} if retrained_report else {}),
     })
 
 

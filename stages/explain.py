@@ -3,6 +3,8 @@
 Writes plots/explain/ (plot data; figures in images/) and metrics/explain.json.
 """
 
+import deepfake_audio  # noqa: F401  (first: pins the CPU settings before NumPy loads)
+
 import json
 
 import numpy as np
@@ -13,8 +15,9 @@ from deepfake_audio.errors import InputError, run_stage
 from deepfake_audio.explain import figures
 from deepfake_audio.explain.cases import describe, pick_cases
 from deepfake_audio.explain.gradcam import GradCam, mass_fractions, uniform_profile
-from deepfake_audio.explain.svc import (LocalExplainer, balanced_sample, lime_weights, permutation_ranking,
-                                        shap_by_family, shap_ranking, shap_values)
+from deepfake_audio.explain.svc import (LocalExplainer, balanced_sample, lime_weights, permutation_by_family,
+                                        permutation_ranking, permutation_summary, shap_by_family, shap_ranking,
+                                        shap_values, top_rows, values_by)
 from deepfake_audio.features.spectrogram import frame_times, spectrogram_frequencies
 from deepfake_audio.features.store import read_features
 from deepfake_audio.io import atomic_path, write_csv, write_json
@@ -24,6 +27,7 @@ from deepfake_audio.params import Params, load_params
 from deepfake_audio.plots import DECIMALS
 
 METRICS_TOP = 5  # features listed per ranking in metrics/explain.json (the plots show top_features)
+PERMUTATION_AXIS = "rise in dev EER when shuffled (percentage points)"
 
 
 def main() -> None:
@@ -47,24 +51,25 @@ def explain_svc(model, table: pd.DataFrame, params: Params, out) -> dict:
     columns = list(model.feature_names_in_)
     train, dev = table[table["split"] == "train"], table[table["split"] == "dev"]
 
-    permutation = permutation_ranking(model, dev[columns], (dev["label"] == "bonafide").to_numpy(dtype=int),
-                                      settings.permutation.repeats, settings.seed, params.compute.n_jobs)
-    write_csv(out / "permutation_importance.csv", permutation.head(top).round(DECIMALS))
-    figures.ranking_png(permutation.head(top), "importance", "std",
-                        "rise in dev EER when the feature is shuffled (percentage points)",
-                        f"SVC permutation importance on dev (mean and std of {settings.permutation.repeats} shuffles)",
-                        out / "images" / "permutation_importance.png")
+    targets, repeats = (dev["label"] == "bonafide").to_numpy(dtype=int), settings.permutation.repeats
+    permutation = permutation_ranking(model, dev[columns], targets, repeats, settings.seed, params.compute.n_jobs)
+    by_family_permutation = permutation_by_family(model, dev[columns], targets, repeats, settings.seed)
+    write_csv(out / "permutation_importance.csv", permutation.head(top))
+    write_csv(out / "permutation_families.csv", by_family_permutation)
+    figures.permutation_png(permutation.head(top), by_family_permutation, PERMUTATION_AXIS,
+                            f"SVC permutation importance on dev (mean and std of {repeats} shuffles)",
+                            out / "images" / "permutation_importance.png")
 
     explained = balanced_sample(table[table["split"] == settings.split], settings.shap.utterances, settings.seed)
     values = shap_values(model, train[columns], explained[columns], settings.shap, settings.seed)
     by_shap = shap_ranking(values, columns)
-    write_csv(out / "shap_importance.csv", by_shap.head(top).round(DECIMALS))
+    write_csv(out / "shap_importance.csv", by_shap.head(top))
     title = f"SVC SHAP values on {len(explained)} {settings.split} utterances"
     figures.ranking_png(by_shap.head(top), "mean_abs_shap", None, "mean |SHAP value| (SVC score units)", title,
                         out / "images" / "shap_bar.png")
     figures.shap_summary_png(values, explained[columns], top, title, out / "images" / "shap_summary.png")
     by_family = shap_by_family(values, columns)
-    write_csv(out / "shap_families.csv", by_family.round(DECIMALS))
+    write_csv(out / "shap_families.csv", by_family)
     figures.ranking_png(by_family, "mean_abs_shap", None, "mean |sum of the family's SHAP values| (SVC score units)",
                         f"{title}, by feature family", out / "images" / "shap_families.png", names="family")
 
@@ -77,8 +82,9 @@ def explain_svc(model, table: pd.DataFrame, params: Params, out) -> dict:
         write_csv(out / f"{name}.csv", weights.round(DECIMALS))
         figures.lime_png(weights, describe(case), explanation.score, out / "images" / f"{name}.png")
     write_csv(out / "cases_svc.csv", cases.round(DECIMALS))
-    return {"permutation_top": _top(permutation, "importance"), "shap_top": _top(by_shap, "mean_abs_shap"),
-            "shap_by_family": {row.family: round(float(row.mean_abs_shap), 4) for row in by_family.itertuples()}}
+    return {**permutation_summary(permutation, by_family_permutation, METRICS_TOP),
+            "shap_top": top_rows(by_shap, "mean_abs_shap", METRICS_TOP),
+            "shap_by_family": values_by(by_family, "family", "mean_abs_shap")}
 
 
 def explain_cnn(model, table: pd.DataFrame, spectrograms: np.ndarray, params: Params, out) -> dict:
@@ -128,11 +134,6 @@ def _named(cases: pd.DataFrame, prefix: str):
     rank = cases.groupby("case").cumcount() + 1
     for (_, case), k in zip(cases.iterrows(), rank):
         yield f"{prefix}_{case['case']}_{k}", case
-
-
-def _top(ranking: pd.DataFrame, value: str, n: int = METRICS_TOP) -> dict:
-    return {str(i + 1): {"feature": row["feature"], value: round(float(row[value]), 4)}
-            for i, row in ranking.head(n).iterrows()}
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
-"""DVC stage `prepare`: list the corpus, screen every file, write the manifest and counts."""
+"""DVC stage `prepare`: list the corpus, screen every file, write the manifest, the files left out and counts."""
 
 from deepfake_audio import paths
-from deepfake_audio.corpus.manifest import check_splits, screen_audio, summarize
+from deepfake_audio.corpus.manifest import check_splits, rejected_table, screen_audio, summarize
 from deepfake_audio.corpus.sources import corpus_location, list_corpus, splits_of
 from deepfake_audio.errors import run_stage
 from deepfake_audio.io import write_csv, write_json
@@ -14,6 +14,7 @@ def main() -> None:
                                       params.prepare.on_bad_audio, n_jobs=params.compute.n_jobs)
     check_splits(manifest, corpus_location(params), splits_of(params))
     write_csv(paths.MANIFEST, manifest)
+    write_csv(paths.REJECTED, rejected_table(rejected))
     write_json(paths.DATA_METRICS, summarize(manifest, rejected))
 
 

@@ -4,7 +4,7 @@ from deepfake_audio import paths
 from deepfake_audio.errors import run_stage
 from deepfake_audio.features.store import read_feature_table, split_rows
 from deepfake_audio.io import write_json
-from deepfake_audio.metrics import dev_threshold, equal_error_rate
+from deepfake_audio.metrics import PERCENT_DECIMALS, dev_threshold, equal_error_rate, rounded
 from deepfake_audio.models.card import make_card
 from deepfake_audio.models.svc import LabelledFeatures, MODEL_FILE, fit_svc, save_svc, svc_scores
 from deepfake_audio.params import load_params
@@ -25,7 +25,7 @@ def main() -> None:
         "n_train": len(train.features),
         "n_features": len(train.features.columns),
         "n_support_vectors": int(model.named_steps["svc"].n_support_.sum()),
-        "train_eer": round(100 * train_eer, 4),
+        "train_eer": rounded(100 * train_eer, PERCENT_DECIMALS),
         "setting": setting.model_dump(),
         **({"search": {"method": params.train_svc.search.method, "results": search.table}} if search else {}),
     })

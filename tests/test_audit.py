@@ -11,12 +11,13 @@ import yaml
 from conftest import PROJECT, SAMPLE_RATE, tone
 from deepfake_audio.audit.annotations import read_annotations
 from deepfake_audio.audit.edits import EditedFile
-from deepfake_audio.audit.report import audit_models, error_rates, speech_summary, transplant_shift, verdict
+from deepfake_audio.audit.report import (audit_models, audit_retrained, error_rates, shortcut_risk, speech_summary,
+                                         transplant_shift, verdict, verdicts_markdown)
 from deepfake_audio.audit.run import Auditor
 from deepfake_audio.audit.transplant import pick_donors, prepend_head
 from deepfake_audio.audit.trim import Vad
 from deepfake_audio.errors import InputError
-from deepfake_audio.params import ParamsError, RiskParams, VadParams, parse_params
+from deepfake_audio.params import AuditParams, ParamsError, RiskParams, VadParams, parse_params
 
 FRAME, HOP = 400, 160  # the features' STFT frames: 25 ms, 10 ms at 16 kHz
 
@@ -158,18 +159,44 @@ def test_transplant_shift_and_verdict_on_hand_made_scores():
     shift = transplant_shift(labels, before, after, threshold=0.0)
     assert shift == {"far": {"before": 0.0, "after": 75.0, "change": 75.0},
                      "frr": {"before": 0.0, "after": 50.0, "change": 50.0}}
-    trim = {"eer": {"untrimmed": 2.0, "trimmed": 3.5, "change": 1.5}}
-    assert verdict(shift, trim, RiskParams(), 100.0) == {
-        "shortcut_risk": "high",
-        "verdict": "high: 100 ms transplant moves FAR 0.0 -> 75.0 %, FRR 0.0 -> 50.0 %; "
-                   "trimming moves EER 2.0 -> 3.5 % (beyond the limits: FAR, FRR)"}
+    result = {"eer": {"untrimmed": 2.0, "trimmed": 3.5, "change": 1.5}, **shift}
+    assert shortcut_risk(result, RiskParams()) == "high"
+    assert verdict(result, RiskParams(), 100.0) == (
+        "high: 100 ms transplant moves FAR 0.0 -> 75.0 %, FRR 0.0 -> 50.0 %; "
+        "trimming moves EER 2.0 -> 3.5 % (beyond the limits: FAR, FRR)")
     calm = transplant_shift(labels, before, before, threshold=0.0)
-    assert verdict(calm, {"eer": {"untrimmed": 2.0, "trimmed": 14.0, "change": 12.0}}, RiskParams(), 50.0
-                   )["verdict"].endswith("(beyond the limits: EER)")
-    assert verdict(calm, None, RiskParams(max_rate_change=5.0), 50.0) == {
-        "shortcut_risk": "low",
-        "verdict": "low: 50 ms transplant moves FAR 0.0 -> 0.0 %, FRR 0.0 -> 0.0 % "
-                   "(within the limits: +-5 points FAR/FRR)"}
+    trimming_hurts = {"eer": {"untrimmed": 2.0, "trimmed": 14.0, "change": 12.0}, **calm}
+    assert shortcut_risk(trimming_hurts, RiskParams()) == "high"
+    assert verdict(trimming_hurts, RiskParams(), 50.0).endswith("(beyond the limits: EER)")
+    retrained = {"eer": 3.0, "roc_auc": 0.9, **calm}  # a retrained model: no untrimmed EER to compare
+    assert shortcut_risk(retrained, RiskParams(max_rate_change=5.0)) == "low"
+    assert verdict(retrained, RiskParams(max_rate_change=5.0), 50.0) == (
+        "low: 50 ms transplant moves FAR 0.0 -> 0.0 %, FRR 0.0 -> 0.0 % (within the limits: +-5 points FAR/FRR)")
+
+
+def test_the_report_holds_numbers_and_the_risk_and_the_verdicts_go_to_markdown():
+    labels = pd.Series(["bonafide"] * 2 + ["spoof"] * 4)
+    untrimmed = pd.DataFrame({"svc": [1.0, 0.9, -1.0, -1.1, -1.2, -1.3], "cnn": [1.0, 0.9, -1.0, -1.1, -1.2, -1.3]})
+    trimmed = untrimmed.copy()
+    # The svc accepts three spoofs once a bona fide start is put in front; the cnn does not move.
+    transplanted = untrimmed.assign(svc=[1.0, 0.9, 1.0, 1.0, 1.0, -1.3])
+    settings = AuditParams()
+    report = audit_models(labels, untrimmed, trimmed, transplanted, {"svc": 0.0, "cnn": 0.0}, settings)
+    retrained = audit_retrained(labels, trimmed[["svc"]], trimmed[["svc"]], {"svc": 0.0}, settings)
+    assert {model: result["shortcut_risk"] for model, result in report.items()} == {"svc": "high", "cnn": "low"}
+    for result in (*report.values(), *retrained.values()):
+        assert set(result) <= {"shortcut_risk", "eer", "roc_auc", "far", "frr"}  # no sentence in the metrics
+    assert report["svc"]["far"] == {"before": 0.0, "after": 75.0, "change": 75.0}
+
+    markdown = verdicts_markdown(report, retrained, settings)
+    assert markdown.splitlines()[0] == f"# Artefact audit on {settings.split}: shortcut verdicts"
+    items = [line for line in markdown.splitlines() if line.startswith("- ")]
+    head_ms = settings.transplant.head_ms
+    assert items == [f"- svc: {verdict(report['svc'], settings.risk, head_ms)}",
+                     f"- cnn: {verdict(report['cnn'], settings.risk, head_ms)}",
+                     f"- retrained.svc: {verdict(retrained['svc'], settings.risk, head_ms)}"]
+    assert items[0].startswith(f"- svc: high: {head_ms:g} ms transplant moves FAR 0.0 -> 75.0 %")
+    assert items[2].startswith("- retrained.svc: low:") and "trimming" not in items[2]
 
 
 def test_speech_summary_counts_sources_and_takes_medians_per_class():
@@ -246,8 +273,9 @@ def audit_svc_on_synthetic(root: Path, raw: dict, artefact: bool) -> dict:
 @pytest.mark.parametrize("artefact, risk", [(True, "high"), (False, "low")])
 def test_a_model_trained_on_the_planted_artefact_is_flagged_and_one_without_it_is_not(tmp_path, raw, artefact, risk):
     result = audit_svc_on_synthetic(tmp_path, raw, artefact)
-    print(result["verdict"])
-    assert result["shortcut_risk"] == risk, result["verdict"]
+    reason = verdict(result, RiskParams(**raw["audit"]["risk"]), raw["audit"]["transplant"]["head_ms"])
+    print(reason)
+    assert result["shortcut_risk"] == risk, reason
 
 
 def small_manifest(tmp_path, seconds=(1.2, 1.0, 0.9, 1.1)) -> pd.DataFrame:

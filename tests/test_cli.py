@@ -49,3 +49,28 @@ def test_metrics_without_eval_shows_dashes(tmp_path, capsys):
         (tmp_path / f"{model}.json").write_text(json.dumps({"dev": {"eer": 3.0, "roc_auc": 0.5}}))
     assert main(["metrics", "--metrics-dir", str(tmp_path)]) == 0
     assert capsys.readouterr().out.splitlines()[1].split() == ["svc", "3.00", "0.5000", "-", "-", "-"]
+
+
+def test_metrics_print_the_audits_verdict_lines_under_the_table(tmp_path, capsys):
+    metrics = tmp_path / "metrics"
+    for model in ("svc", "cnn", "fusion"):
+        write_metrics(metrics, model, 1.0, 2.0)
+    verdicts = tmp_path / "plots" / "audit" / "verdicts.md"
+    verdicts.parent.mkdir(parents=True)
+    verdicts.write_text("# Artefact audit on eval: shortcut verdicts\n\nSome prose.\n\n"
+                        "- svc: high: 100 ms transplant moves FAR 1.0 -> 30.0 % (beyond the limits: FAR)\n"
+                        "- retrained.svc: low: 100 ms transplant moves FAR 1.0 -> 2.0 %\n")
+    assert main(["metrics", "--metrics-dir", str(metrics)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split()[0] == "svc" and lines[4:] == [
+        "", f"shortcut verdicts ({verdicts}):",
+        "- svc: high: 100 ms transplant moves FAR 1.0 -> 30.0 % (beyond the limits: FAR)",
+        "- retrained.svc: low: 100 ms transplant moves FAR 1.0 -> 2.0 %"]
+
+
+def test_metrics_without_verdicts_print_the_table_alone(tmp_path, capsys):
+    metrics = tmp_path / "metrics"
+    for model in ("svc", "cnn", "fusion"):
+        write_metrics(metrics, model, 1.0, 2.0)
+    assert main(["metrics", "--metrics-dir", str(metrics)]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 4

@@ -7,8 +7,9 @@ import pytest
 
 from deepfake_audio.explain.cases import CASE_COLUMNS, describe, pick_cases
 from deepfake_audio.explain.gradcam import GradCam, Profile, last_conv_layer, mass_fractions, uniform_profile
-from deepfake_audio.explain.svc import (LocalExplainer, balanced_sample, lime_weights, permutation_ranking,
-                                        shap_by_family, shap_ranking, shap_values)
+from deepfake_audio.explain.svc import (LocalExplainer, balanced_sample, lime_weights, permutation_by_family,
+                                        permutation_ranking, permutation_summary, shap_by_family, shap_ranking,
+                                        shap_values)
 from deepfake_audio.models.cnn import build_cnn
 from deepfake_audio.models.svc import build_svc
 from deepfake_audio.params import (GradcamParams, LimeParams, ShapParams, TrainCnnParams, TrainSvcParams)
@@ -73,6 +74,51 @@ def test_permutation_importance_ranks_the_planted_feature_first(tiny_svc):
     # Shuffling the only informative feature takes the EER (%) most of the way to chance.
     assert ranking["importance"].iloc[0] > 20
     assert ranking["importance"].iloc[1:].abs().max() < 5
+
+
+def test_family_permutation_finds_a_family_whose_features_stand_in_for_each_other():
+    # Both mfcc features carry the label (with their own noise): shuffled alone, each is covered by
+    # the other; shuffled together as a family, the model loses its evidence.
+    rng = np.random.default_rng(1)
+    features, targets = planted_set(informative="mfcc_0_mean")
+    features["mfcc_0_std"] = features["mfcc_0_mean"] + 0.3 * rng.standard_normal(len(features))
+    model = build_svc(TrainSvcParams().setting(), seed=0).fit(features, targets)
+    families = permutation_by_family(model, features, targets, repeats=5, seed=0)
+    assert list(families.columns) == ["family", "importance", "std"]
+    assert sorted(families["family"]) == ["band_energy", "lfcc", "mfcc", "spectral"]
+    assert families["family"].iloc[0] == "mfcc" and families["importance"].iloc[0] > 20
+    assert families["importance"].iloc[1:].abs().max() < 5
+    by_feature = permutation_ranking(model, features, targets, repeats=5, seed=0).set_index("feature")
+    assert families["importance"].iloc[0] > 1.5 * by_feature.loc[["mfcc_0_mean", "mfcc_0_std"], "importance"].max()
+    # Rounded once, where computed (percentage points, 4 places), and reproducible.
+    assert (families[["importance", "std"]] == families[["importance", "std"]].round(4)).all().all()
+    pd.testing.assert_frame_equal(families, permutation_by_family(model, features, targets, repeats=5, seed=0))
+
+
+def test_features_whose_shuffling_did_not_raise_the_eer_are_never_top():
+    by_feature = pd.DataFrame({"feature": ["a_1", "b_2", "c_3", "d_4", "e_5", "f_6"],
+                               "importance": [3.0, 0.5, 0.0, 0.0, 0.0, -0.25], "std": [0.1] * 6})
+    by_family = pd.DataFrame({"family": ["mfcc", "lfcc"], "importance": [4.0, 0.0], "std": [0.2, 0.0]})
+    summary = permutation_summary(by_feature, by_family, n=5)
+    assert summary == {"permutation_top": {"1": {"feature": "a_1", "importance": 3.0},
+                                           "2": {"feature": "b_2", "importance": 0.5}},
+                       "permutation_positive": 2,
+                       "permutation_by_family": {"mfcc": 4.0, "lfcc": 0.0}}
+
+
+def test_a_feature_the_model_cannot_use_is_not_top_and_its_family_scores_zero():
+    features, targets = planted_set()
+    features["cqcc_0_mean"] = 1.0  # constant: shuffling it changes nothing
+    model = build_svc(TrainSvcParams().setting(), seed=0).fit(features, targets)
+    ranking = permutation_ranking(model, features, targets, repeats=5, seed=0)
+    families = permutation_by_family(model, features, targets, repeats=5, seed=0)
+    assert ranking.set_index("feature").loc["cqcc_0_mean", "importance"] == 0.0
+    summary = permutation_summary(ranking, families, n=len(features.columns))
+    listed = [entry["feature"] for entry in summary["permutation_top"].values()]
+    assert listed[0] == "lfcc_3_delta_std" and "cqcc_0_mean" not in listed
+    assert len(listed) == summary["permutation_positive"] == len(features.columns) - 1
+    assert summary["permutation_by_family"]["cqcc"] == 0.0
+    assert max(summary["permutation_by_family"], key=summary["permutation_by_family"].get) == "lfcc"
 
 
 def test_shap_values_are_finite_for_every_feature_and_find_the_planted_one(tiny_svc):
@@ -198,6 +244,10 @@ def test_figures_are_byte_identical_across_runs(tmp_path, tiny_svc):
         profile = Profile(np.linspace(0, 1, BINS) / 8, np.full(FRAMES, 1 / FRAMES), 4)
         figures.profiles_png({"bonafide": profile, "spoof": profile}, np.linspace(0, 8000, BINS),
                              np.arange(FRAMES) * 0.01, 0.3, 4000, "eval", tmp_path / f"profiles_{name}.png")
-    for kind in ("summary", "profiles"):
+        by_feature = pd.DataFrame({"feature": NAMES, "importance": [9.0, 2.0, 1.0, 0.0, -0.5], "std": [0.5] * 5})
+        by_family = pd.DataFrame({"family": ["lfcc", "mfcc"], "importance": [9.5, 1.0], "std": [0.2, 0.1]})
+        figures.permutation_png(by_feature, by_family, "EER rise", "permutation",
+                                tmp_path / f"permutation_{name}.png")
+    for kind in ("summary", "profiles", "permutation"):
         first, second = (tmp_path / f"{kind}_{name}.png" for name in ("a", "b"))
         assert first.stat().st_size > 1000 and first.read_bytes() == second.read_bytes()

@@ -5,7 +5,8 @@ import soundfile as sf
 from conftest import SAMPLE_RATE, tone
 from deepfake_audio.corpus import asvspoof2017
 from deepfake_audio.corpus.manifest import (
-    COLUMNS, CorpusError, check_splits, manifest_from_asvspoof2017, read_manifest, screen_audio, summarize,
+    COLUMNS, CorpusError, check_splits, manifest_from_asvspoof2017, read_manifest, rejected_table, screen_audio,
+    summarize,
 )
 from deepfake_audio.io import write_csv
 
@@ -45,7 +46,7 @@ def test_summary_counts(small_corpus):
     assert summary["eval"]["n_speakers"] == 2
     assert summary["train"]["n_conditions"] == 1
     assert summary["train"]["duration_s_mean"] == 0.5
-    assert summary["n_rejected"] == 0 and summary["rejected"] == []
+    assert summary["n_rejected"] == 0 and "rejected" not in summary
 
 
 def test_missing_wav_is_named(small_corpus):
@@ -98,8 +99,11 @@ def test_bad_audio_can_be_skipped_and_is_reported(bad_files):
     assert manifest["duration_s"].notna().all()
     assert [row["utt_id"] for row in rejected] == ["T_1000001", "T_1000002", "T_1000003", "T_1000004", "D_1000001"]
     assert rejected[3]["reason"] == "silent: every sample is zero"
-    summary = summarize(manifest, rejected)
-    assert summary["n_rejected"] == 5 and summary["rejected"][1]["reason"] == "audio is empty"
+    assert summarize(manifest, rejected)["n_rejected"] == 5  # the count in metrics; files and reasons in a CSV
+    table = rejected_table(rejected)
+    assert list(table.columns) == ["utt_id", "path", "reason"] and len(table) == 5
+    assert table.loc[1, "reason"] == "audio is empty"
+    assert rejected_table([]).columns.tolist() == ["utt_id", "path", "reason"]
     with pytest.raises(CorpusError, match=r"^corpus: the train split is empty$"):  # all four were spoilt
         check_splits(manifest, "corpus")
 

@@ -1,10 +1,15 @@
+import json
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import PROJECT
 from deepfake_audio.metrics import (
-    bootstrap_ci, condition_eers, countermeasure_metrics, det_curve, eer_percent, equal_error_rate,
-    evaluate_scores, min_dcf, roc_auc, roc_points, rocch_eer,
+    FRACTION_DECIMALS, PERCENT_DECIMALS, SCORE_DECIMALS, bootstrap_ci, condition_eers, countermeasure_metrics,
+    det_curve, dev_threshold, eer_percent, equal_error_rate, evaluate_scores, min_dcf, roc_auc, roc_points,
+    rocch_eer, rounded,
 )
 from deepfake_audio.params import BootstrapParams, EvaluateParams, MinDcfParams
 
@@ -206,3 +211,111 @@ def test_evaluate_scores_breaks_eer_down_by_condition():
     assert set(metrics["by_condition"]["dev"]["condition"]) == {"S1", "S2"}
     assert metrics["by_condition"]["eval"]["condition"] == {"S1": {"eer": 0.0, "n_bonafide": 2, "n_spoof": 1}}
     assert "by_condition" not in evaluate_scores(scores.drop(columns="condition"), PARAMS)
+
+
+# --------------------------------------------------------------------------- rounding
+
+def decimals_of(value: float) -> int:
+    """Digits after the point in the shortest repr of ``value``, as JSON writes it."""
+    text = repr(float(value))
+    return 0 if "e" in text or "." not in text else len(text.split(".")[1].rstrip("0"))
+
+
+def test_the_threshold_is_rounded_once_and_the_card_the_scores_and_the_metrics_agree(tmp_path):
+    from conftest import model_card
+    from deepfake_audio.models.card import read_card
+    from deepfake_audio.models.svc import build_svc, save_svc, svc_scores
+    from deepfake_audio.models.trained import model_scores
+    from deepfake_audio.params import TrainSvcParams
+
+    rng = np.random.default_rng(0)
+    labels = pd.Series(["bonafide", "spoof"] * 40)
+    features = pd.DataFrame({"mfcc_0_mean": rng.standard_normal(80) + 1.5 * (labels == "bonafide"),
+                             "lfcc_0_mean": rng.standard_normal(80)})
+    model = build_svc(TrainSvcParams().setting(), seed=0).fit(features, (labels == "bonafide").astype(int))
+    dev, evaluation = slice(0, 40), slice(40, 80)
+    raw = svc_scores(model, features)
+    assert max(decimals_of(score) for score in raw) > SCORE_DECIMALS  # the model's own scores are not rounded
+
+    threshold = dev_threshold(labels[dev], raw[dev])  # as train_svc computes it for the card
+    save_svc(model, tmp_path / "svc.skops", model_card("svc", threshold))
+    card_threshold = read_card(tmp_path / "svc.skops").threshold
+    assert card_threshold == threshold and decimals_of(threshold) <= SCORE_DECIMALS
+
+    scores = model_scores({"svc": model}, features, None)["svc"]  # as the score files hold them
+    table = pd.DataFrame({"split": ["dev"] * 40 + ["eval"] * 40, "label": labels, "score": scores})
+    metrics = evaluate_scores(table, PARAMS)
+    assert metrics["dev"]["decision_threshold"] == metrics["eval"]["decision_threshold"] == card_threshold
+    assert metrics["dev"]["eer_threshold"] == card_threshold
+    assert decimals_of(metrics["eval"]["eer_threshold"]) <= SCORE_DECIMALS
+    # Every other number is at its fixed precision, so a rerun writes the same digits.
+    for split in ("dev", "eval"):
+        part = metrics[split]
+        assert all(decimals_of(part[key]) <= PERCENT_DECIMALS for key in ("eer", "eer_rocch"))
+        assert all(decimals_of(part[key]) <= FRACTION_DECIMALS
+                   for key in ("roc_auc", "accuracy", "precision", "recall", "f1", "min_dcf"))
+        assert all(decimals_of(value) <= PERCENT_DECIMALS for value in part["eer_ci95"].values())
+
+
+def test_eer_threshold_is_a_score_at_score_precision():
+    bonafide, spoof = np.array([0.91234567, 0.5]), np.array([0.12345678, 0.3123456789])
+    eer, threshold = equal_error_rate(bonafide, spoof)
+    assert eer == 0.0 and threshold == 0.312346
+    assert rounded(np.float32(0.1) * 3, 4) == 0.3 and type(rounded(np.float64(1.23456), 2)) is float
+
+
+# --------------------------------------------------------------------------- metrics hold numbers
+
+# The rule for strings in metrics/*.json (DESIGN.md, "Metrics contract"): a string value is a
+# label that names something (a split, a risk level, a feature, a kernel), never a sentence:
+# 1 to 32 characters from letters, digits and _ . + -, so no spaces. The longest feature
+# name of the pipeline (band_energy_1000_2000hz_mean) has 28 characters.
+LABEL = re.compile(r"[A-Za-z0-9_.+-]{1,32}")
+
+
+def strings_in(data, where: str = "") -> list[tuple[str, str]]:
+    """(dotted key, value) of every string value in a JSON document."""
+    if isinstance(data, dict):
+        return [found for key, value in data.items() for found in strings_in(value, f"{where}.{key}".lstrip("."))]
+    if isinstance(data, list):
+        return [found for i, value in enumerate(data) for found in strings_in(value, f"{where}.{i}")]
+    return [(where, data)] if isinstance(data, str) else []
+
+
+def not_labels(data) -> list[tuple[str, str]]:
+    return [(where, value) for where, value in strings_in(data) if not LABEL.fullmatch(value)]
+
+
+def test_the_label_rule_keeps_names_and_refuses_sentences():
+    assert not_labels({"a": "high", "b": ["band_energy_1000_2000hz_mean", "E07_P10_R07"], "c": 1.5}) == []
+    assert not_labels({"svc": {"verdict": "low: 100 ms transplant"}, "x": ["a" * 33]}) == [
+        ("svc.verdict", "low: 100 ms transplant"), ("x.0", "a" * 33)]
+
+
+@pytest.mark.parametrize("path", sorted((PROJECT / "metrics").glob("*.json")), ids=lambda path: path.name)
+def test_committed_metrics_hold_numbers_and_short_labels_only(path):
+    assert not_labels(json.loads(path.read_text())) == [], f"{path.name}: sentences belong beside the plots"
+
+
+def test_the_metrics_writers_put_no_sentence_in_metrics():
+    from deepfake_audio.audit.report import audit_models, audit_retrained
+    from deepfake_audio.corpus.manifest import summarize
+    from deepfake_audio.explain.svc import permutation_summary
+    from deepfake_audio.params import AuditParams
+
+    table = pd.DataFrame({"split": ["dev"] * 4 + ["eval"] * 4, "label": ["bonafide", "bonafide", "spoof", "spoof"] * 2,
+                          "score": [2.0, 3.0, 0.0, 1.0, 12.0, 13.0, 10.0, 11.0], "condition": ["-", "-", "S1", "S2"] * 2,
+                          "speaker": "s1", "duration_s": 1.0})
+    labels, scores = table["label"][:4], table[["score"]][:4].rename(columns={"score": "svc"})
+    ranking = pd.DataFrame({"feature": ["band_energy_1000_2000hz_mean", "mfcc_0_mean"], "importance": [1.0, 0.0],
+                            "std": [0.1, 0.0]})
+    written = {
+        "svc": evaluate_scores(table, PARAMS),
+        "data": summarize(table, [{"utt_id": "T_1", "path": "a b.wav", "reason": "silent: every sample is zero"}]),
+        "audit": {**audit_models(labels, scores, scores, scores, {"svc": 1.0}, AuditParams()),
+                  "retrained": audit_retrained(labels, scores, scores, {"svc": 1.0}, AuditParams())},
+        "explain": permutation_summary(ranking, pd.DataFrame({"family": ["mfcc"], "importance": [0.0],
+                                                              "std": [0.0]}), 5),
+    }
+    assert not_labels(written) == []
+    assert written["audit"]["svc"]["shortcut_risk"] == "low" and written["data"]["n_rejected"] == 1

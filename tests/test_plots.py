@@ -1,7 +1,10 @@
 """Plot data match what dvc.yaml declares; images are written; the HTML template works offline."""
 
 import configparser
+import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -169,3 +172,60 @@ def test_configured_html_template_works_offline():
     for library in ("vega", "vega-lite", "vega-embed"):
         assert f"<!-- {library} " in html
     assert html.count("<script>") == 3
+
+
+def rendered_specs(out: Path) -> tuple[str, dict]:
+    """`dvc plots show` of the committed plot data: the page and the Vega-Lite spec of each plot by id."""
+    subprocess.run([sys.executable, "-m", "dvc", "plots", "show", "-o", str(out)], cwd=PROJECT,
+                   check=True, capture_output=True, timeout=120)
+    html = (out / "index.html").read_text(encoding="utf-8")
+    specs = {
+        plot_id: json.loads(spec) for plot_id, spec in
+        re.findall(r'<div id = "([^"]+)">\s*<script type = "text/javascript">\s*var spec = (.*?);\n\s*vegaEmbed', html, re.S)
+    }
+    return html, specs
+
+
+def layers(spec: dict) -> list[dict]:
+    found = [spec]
+    for child in [*spec.get("layer", []), *([spec["spec"]] if "spec" in spec else [])]:
+        found += layers(child)
+    return found
+
+
+def model_of(filename: str) -> str:
+    """What the templates' calculate transform does: roc_cnn.csv -> cnn."""
+    return re.sub(r"[.][^.]*$", "", re.sub(r"^.*[_/]", "", filename))
+
+
+def test_dvc_plots_show_renders_the_project_templates_offline(tmp_path):
+    html, specs = rendered_specs(tmp_path / "dvc_plots")
+    assert not re.search(r"<script[^>]*\bsrc\s*=\s*[\"']?\s*(https?:)?//", html, re.IGNORECASE)
+    assert html.count("<script>") == 3  # vega, vega-lite, vega-embed inline
+    for plot_id in ("roc", "det"):
+        spec = specs[plot_id]
+        text = json.dumps(spec)
+        assert "<DVC_METRIC" not in text
+        assert {model_of(row["filename"]) for row in spec["data"]["values"]} == set(MODELS)
+        lines = [layer for layer in layers(spec) if layer.get("mark", {}).get("type") == "line"]
+        assert lines, plot_id
+        for line in lines:
+            assert line["encoding"]["color"]["field"] == "model"
+            assert line["encoding"]["color"]["sort"] == list(MODELS)
+            assert line["encoding"]["strokeDash"]["field"] == "rev"
+        assert "regexp('^.*[_/]')" in text and "regexp('[.][^.]*$')" in text
+    det = json.dumps(specs["det"])
+    assert det.count("quantileNormal(") >= 2 and "cumulativeNormal(" in det
+    confusion = specs["confusion"]
+    marks = [layer["mark"] for layer in layers(confusion) if "mark" in layer]
+    assert any(mark == "text" or (isinstance(mark, dict) and mark.get("type") == "text") for mark in marks)
+    assert any(mark == "rect" or (isinstance(mark, dict) and mark.get("type") == "rect") for mark in marks)
+    for plot_id, first, then in [("audit_eer", "untrimmed", "trimmed"), ("audit_far", "before", "after"),
+                                 ("audit_frr", "before", "after")]:
+        spec = specs[plot_id]
+        assert spec["encoding"]["y"]["sort"] is None  # the order of the rows in the file, not alphabetical
+        cases = [row["case"] for row in spec["data"]["values"]]
+        for model in MODELS:
+            assert cases.index(f"{model}, {first}") < cases.index(f"{model}, {then}")
+    for plot_id in ("cnn_loss", "cnn_dev_eer"):
+        assert {"calculate": "toNumber(datum['step']) + 1", "as": "epoch"} in specs[plot_id]["transform"]

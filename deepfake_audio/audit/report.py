@@ -1,7 +1,9 @@
 """From audit scores to metrics and a verdict: does a model lean on the non-speech?
 
 All rates are percentages. FAR is the share of spoofs accepted (score above the dev EER
-threshold), FRR the share of bona fide files rejected (at or below it).
+threshold), FRR the share of bona fide files rejected (at or below it). The metrics hold
+the numbers and the ``shortcut_risk`` (high | low); the verdict lines that explain each
+risk in words are Markdown, for plots/audit/verdicts.md.
 """
 
 from __future__ import annotations
@@ -9,34 +11,34 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from deepfake_audio.metrics import eer_percent, roc_auc
+from deepfake_audio.metrics import eer_percent, roc_auc, rounded
 from deepfake_audio.params import AuditParams, RiskParams
 
 FOUND_BY = ("vad", "annotation", "none")  # none: the VAD found no speech, and the file is kept whole
 
-DECIMALS = 4
+DECIMALS = 4  # of the audit's rates (%), their changes (points) and ROC AUCs
+RETRAINED_KEY = "retrained"  # metrics/audit.json holds the retrained models under this key
 
 
 def audit_models(labels, untrimmed: pd.DataFrame, trimmed: pd.DataFrame, transplanted: pd.DataFrame,
                  thresholds: dict[str, float], settings: AuditParams) -> dict[str, dict]:
-    """Per model (a column of each score frame): trimmed vs untrimmed, the transplant, the verdict."""
+    """Per model (a column of each score frame): trimmed vs untrimmed, the transplant, the shortcut risk."""
     report = {}
     for model in untrimmed.columns:
-        trim = trim_shift(labels, untrimmed[model], trimmed[model])
-        transplant = transplant_shift(labels, untrimmed[model], transplanted[model], thresholds[model])
-        report[model] = {**verdict(transplant, trim, settings.risk, settings.transplant.head_ms), **trim, **transplant}
+        result = {**trim_shift(labels, untrimmed[model], trimmed[model]),
+                  **transplant_shift(labels, untrimmed[model], transplanted[model], thresholds[model])}
+        report[model] = {"shortcut_risk": shortcut_risk(result, settings.risk), **result}
     return report
 
 
 def audit_retrained(labels, trimmed: pd.DataFrame, transplanted: pd.DataFrame, thresholds: dict[str, float],
                     settings: AuditParams) -> dict[str, dict]:
-    """Per retrained model: its EER and ROC AUC on trimmed audio, the transplant (then trimmed), the verdict."""
+    """Per retrained model: its EER and ROC AUC on trimmed audio, the transplant (then trimmed), the shortcut risk."""
     report = {}
     for model in trimmed.columns:
-        transplant = transplant_shift(labels, trimmed[model], transplanted[model], thresholds[model])
-        scores = {key: round(value, DECIMALS) for key, value in separation(labels, trimmed[model]).items()}
-        report[model] = {**verdict(transplant, None, settings.risk, settings.transplant.head_ms), **scores,
-                         **transplant}
+        result = {**{key: rounded(value, DECIMALS) for key, value in separation(labels, trimmed[model]).items()},
+                  **transplant_shift(labels, trimmed[model], transplanted[model], thresholds[model])}
+        report[model] = {"shortcut_risk": shortcut_risk(result, settings.risk), **result}
     return report
 
 
@@ -52,10 +54,10 @@ def speech_summary(speech: pd.DataFrame) -> dict:
     return {
         "n_files": len(speech),
         **{f"found_by_{source}": int((speech["found_by"] == source).sum()) for source in FOUND_BY},
-        "speech_share": round(float(((speech["end_s"] - speech["start_s"]) / speech["duration_s"]).mean()), 4),
-        **{f"leading_ms_median_{label}": round(1000 * float(lead[speech["label"] == label].median()), 1)
+        "speech_share": rounded(((speech["end_s"] - speech["start_s"]) / speech["duration_s"]).mean(), 4),
+        **{f"leading_ms_median_{label}": rounded(1000 * lead[speech["label"] == label].median(), 1)
            for label in ("bonafide", "spoof")},
-        **{f"trailing_ms_median_{label}": round(1000 * float(trail[speech["label"] == label].median()), 1)
+        **{f"trailing_ms_median_{label}": rounded(1000 * trail[speech["label"] == label].median(), 1)
            for label in ("bonafide", "spoof")},
     }
 
@@ -93,28 +95,52 @@ def trim_shift(labels, untrimmed, trimmed) -> dict[str, dict[str, float]]:
     }
 
 
-def verdict(transplant: dict, trim: dict | None, risk: RiskParams, head_ms: float) -> dict[str, str]:
-    """``shortcut_risk`` (high | low) and a one-line reason.
+def beyond_limits(result: dict, risk: RiskParams) -> list[str]:
+    """What moved beyond ``risk``'s limits in one model's ``result`` (an entry of ``audit_models``
+    or ``audit_retrained``): FAR or FRR by more than ``risk.max_rate_change`` points after the
+    transplant, the EER by more than ``risk.max_eer_rise`` points after trimming."""
+    beyond = [rate.upper() for rate in ("far", "frr") if abs(result[rate]["change"]) > risk.max_rate_change]
+    trim = _trim(result)
+    if trim is not None and trim["change"] > risk.max_eer_rise:
+        beyond.append("EER")
+    return beyond
 
-    High when the transplant moves FAR or FRR by more than ``risk.max_rate_change``
-    points, or trimming raises the EER by more than ``risk.max_eer_rise`` points.
-    """
-    far, frr = transplant["far"], transplant["frr"]
+
+def shortcut_risk(result: dict, risk: RiskParams) -> str:
+    """``high`` when anything moved beyond the limits (``beyond_limits``), ``low`` otherwise."""
+    return "high" if beyond_limits(result, risk) else "low"
+
+
+def verdict(result: dict, risk: RiskParams, head_ms: float) -> str:
+    """One line: the shortcut risk of ``result`` and the numbers behind it."""
+    far, frr = result["far"], result["frr"]
     findings = [f"{head_ms:g} ms transplant moves FAR {far['before']:.1f} -> {far['after']:.1f} %, "
                 f"FRR {frr['before']:.1f} -> {frr['after']:.1f} %"]
-    beyond = [name.upper() for name, rate in (("far", far), ("frr", frr))
-              if abs(rate["change"]) > risk.max_rate_change]
+    trim = _trim(result)
     if trim is not None:
-        eer = trim["eer"]
-        findings.append(f"trimming moves EER {eer['untrimmed']:.1f} -> {eer['trimmed']:.1f} %")
-        if eer["change"] > risk.max_eer_rise:
-            beyond.append("EER")
-    level = "high" if beyond else "low"
+        findings.append(f"trimming moves EER {trim['untrimmed']:.1f} -> {trim['trimmed']:.1f} %")
+    beyond = beyond_limits(result, risk)
     limits = f"+-{risk.max_rate_change:g} points FAR/FRR" + ("" if trim is None else f", +{risk.max_eer_rise:g} EER")
     judged = f"beyond the limits: {', '.join(beyond)}" if beyond else f"within the limits: {limits}"
-    return {"shortcut_risk": level, "verdict": f"{level}: {'; '.join(findings)} ({judged})"}
+    return f"{shortcut_risk(result, risk)}: {'; '.join(findings)} ({judged})"
+
+
+def verdicts_markdown(report: dict, retrained: dict, settings: AuditParams) -> str:
+    """plots/audit/verdicts.md: a title, then one list item per model, ``- <key>: <verdict>``,
+    keyed as in metrics/audit.json (``retrained.<model>`` for the models retrained on trimmed audio)."""
+    results = {**report, **{f"{RETRAINED_KEY}.{model}": result for model, result in retrained.items()}}
+    lines = [f"# Artefact audit on {settings.split}: shortcut verdicts", "",
+             "Each model's shortcut risk (as in metrics/audit.json) and the numbers behind it.", "",
+             *(f"- {name}: {verdict(result, settings.risk, settings.transplant.head_ms)}"
+               for name, result in results.items())]
+    return "\n".join(lines) + "\n"
+
+
+def _trim(result: dict) -> dict | None:
+    """The EER untrimmed vs trimmed; None for a retrained model, only evaluated trimmed."""
+    return result["eer"] if isinstance(result["eer"], dict) else None
 
 
 def _change(before: float, after: float, names=("before", "after")) -> dict[str, float]:
-    return {names[0]: round(before, DECIMALS), names[1]: round(after, DECIMALS),
-            "change": round(after - before, DECIMALS)}
+    return {names[0]: rounded(before, DECIMALS), names[1]: rounded(after, DECIMALS),
+            "change": rounded(after - before, DECIMALS)}

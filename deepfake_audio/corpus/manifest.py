@@ -19,7 +19,7 @@ COLUMNS = [
 LABELS = ("bonafide", "spoof")
 _LABEL_FROM_PROTOCOL = {"genuine": "bonafide", "spoof": "spoof"}
 _MAX_LISTED = 20
-_MAX_REPORTED = 100  # rejected files listed in metrics/data.json
+REJECTED_COLUMNS = ["utt_id", "path", "reason"]  # data/prepared/rejected.csv: the files left out, and why
 _SCREEN_CHUNK = 256  # files per parallel task
 
 
@@ -108,7 +108,8 @@ def read_manifest(path: Path) -> pd.DataFrame:
 
 
 def summarize(manifest: pd.DataFrame, rejected: list[dict]) -> dict:
-    """Counts per split and label, durations and the files left out: metrics/data.json."""
+    """Counts per split and label, durations and the number of files left out: metrics/data.json
+    (numbers only; the files and reasons are in ``rejected_table``)."""
     summary = {}
     for split in (name for name in SPLITS if (manifest["split"] == name).any()):
         part = manifest[manifest["split"] == split]
@@ -124,8 +125,12 @@ def summarize(manifest: pd.DataFrame, rejected: list[dict]) -> dict:
             "duration_s_max": round(float(durations.max()), 3),
         }
     summary["n_rejected"] = len(rejected)
-    summary["rejected"] = rejected[:_MAX_REPORTED]
     return summary
+
+
+def rejected_table(rejected: list[dict]) -> pd.DataFrame:
+    """The files ``screen_audio`` left out, one row each: utt_id, path, reason."""
+    return pd.DataFrame(rejected, columns=REJECTED_COLUMNS)
 
 
 def refuse_rows(source: Path, what: str, lines, values) -> None:

@@ -21,14 +21,34 @@ def ranking_png(ranking: pd.DataFrame, value: str, error: str | None, xlabel: st
     """Horizontal bars of the rows of ``ranking`` (already sorted and cut), largest on top."""
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(6, 1 + 0.22 * len(ranking)))
-        y = np.arange(len(ranking))
-        ax.barh(y, ranking[value], xerr=ranking[error] if error else None, color="C0", capsize=2)
-        ax.set_yticks(y, ranking[names])
-        ax.invert_yaxis()
-        ax.axvline(0, color="k", lw=0.5)
+        _ranking_bars(ax, ranking, value, error, names)
         ax.set(xlabel=xlabel, title=title)
         fig.tight_layout()
         save_png(fig, path)
+
+
+def permutation_png(by_feature: pd.DataFrame, by_family: pd.DataFrame, xlabel: str, title: str, path: Path) -> None:
+    """Permutation importance in two panels: per feature (the rows given) and per feature family."""
+    with plt.rc_context(STYLE):
+        fig, (features, families) = plt.subplots(
+            2, 1, figsize=(6, 2 + 0.22 * (len(by_feature) + len(by_family))),
+            height_ratios=[max(len(by_feature), 1) + 1, max(len(by_family), 1) + 1])
+        _ranking_bars(features, by_feature, "importance", "std", "feature")
+        features.set(title="one feature shuffled at a time")
+        _ranking_bars(families, by_family, "importance", "std", "family")
+        families.set(xlabel=xlabel, title="all the features of a family shuffled together")
+        fig.suptitle(title)
+        fig.tight_layout()
+        save_png(fig, path)
+
+
+def _ranking_bars(ax, ranking: pd.DataFrame, value: str, error: str | None, names: str) -> None:
+    """One bar per row of ``ranking`` (with ``error`` bars), the first row on top."""
+    y = np.arange(len(ranking))
+    ax.barh(y, ranking[value], xerr=ranking[error] if error else None, color="C0", capsize=2)
+    ax.set_yticks(y, ranking[names])
+    ax.invert_yaxis()
+    ax.axvline(0, color="k", lw=0.5)
 
 
 def shap_summary_png(values: np.ndarray, features: pd.DataFrame, top: int, title: str, path: Path) -> None:

@@ -1,8 +1,8 @@
 """Explanations of the SVC's decision function over the named features.
 
-Global: permutation importance (how much the dev EER grows when one feature is shuffled)
-and SHAP values (each feature's additive share of the score, Kernel SHAP against a k-means
-summary of the training features). Local: LIME (a linear model fitted to the score around
+Global: permutation importance (how much the dev EER grows when one feature, or all the
+features of one family at once, are shuffled) and SHAP values (each feature's additive
+share of the score, Kernel SHAP against a k-means summary of the training features). Local: LIME (a linear model fitted to the score around
 one utterance). All three treat the model as a black box, so they work for any kernel.
 """
 
@@ -20,6 +20,7 @@ from sklearn.inspection import permutation_importance
 from sklearn.pipeline import Pipeline
 
 from deepfake_audio.features.analysis import feature_family
+from deepfake_audio.metrics import PERCENT_DECIMALS, SCORE_DECIMALS
 from deepfake_audio.models.svc import EER_SCORER
 from deepfake_audio.params import LimeParams, ShapParams
 
@@ -28,14 +29,76 @@ def permutation_ranking(model: Pipeline, features: pd.DataFrame, targets: np.nda
                         seed: int, n_jobs: int = 1) -> pd.DataFrame:
     """Features by the rise in EER (percentage points) when shuffled, largest first.
 
-    ``importance`` is the mean rise over ``repeats`` shuffles and ``std`` its spread; ties
-    are ordered by name. ``targets``: 1 for bona fide.
+    ``importance`` is the mean rise over ``repeats`` shuffles and ``std`` its spread, both
+    rounded to ``PERCENT_DECIMALS`` (so float noise around zero is zero); ties are ordered by
+    name. ``targets``: 1 for bona fide.
     """
     result = permutation_importance(model, features, targets, scoring=EER_SCORER, n_repeats=repeats,
                                     random_state=seed, n_jobs=n_jobs)
-    ranking = pd.DataFrame({"feature": features.columns, "importance": result.importances_mean,
-                            "std": result.importances_std})
-    return ranking.sort_values(["importance", "feature"], ascending=[False, True], ignore_index=True)
+    return _importance_ranking("feature", features.columns, result.importances)
+
+
+def permutation_by_family(model: Pipeline, features: pd.DataFrame, targets: np.ndarray, repeats: int,
+                          seed: int) -> pd.DataFrame:
+    """Feature families by the rise in EER (percentage points) when all their columns are shuffled
+    together (the rows of the family moved as one block), largest first; as ``permutation_ranking``.
+
+    Correlated features stand in for each other when shuffled one at a time, so each can look
+    unimportant; shuffled as a family they cannot. Every family gets the same ``repeats``
+    shuffles, drawn from ``seed`` (as scikit-learn gives every feature the same shuffles).
+    """
+    baseline = EER_SCORER(model, features, targets)
+    families = np.asarray(families_of(list(features.columns)))
+    names = sorted({str(family) for family in families})
+    rises = []
+    for family in names:
+        rng = np.random.default_rng(seed)
+        rises.append([baseline - EER_SCORER(model, _shuffled(features, features.columns[families == family], rng),
+                                            targets) for _ in range(repeats)])
+    return _importance_ranking("family", names, np.array(rises))
+
+
+def families_of(names: list[str]) -> list[str]:
+    """The feature family of each name (``mfcc``, ``lfcc``, ``cqcc``, ``spectral``, ``band_energy``)."""
+    return [feature_family(name) for name in names]
+
+
+def permutation_summary(by_feature: pd.DataFrame, by_family: pd.DataFrame, n: int) -> dict:
+    """The permutation keys of metrics/explain.json's ``svc``.
+
+    ``permutation_top``: the first ``n`` features whose shuffling raised the EER (importance
+    above zero), so fewer than ``n`` when fewer did; ``permutation_positive``: how many did;
+    ``permutation_by_family``: each family's importance.
+    """
+    positive = by_feature[by_feature["importance"] > 0]
+    return {"permutation_top": top_rows(positive, "importance", n), "permutation_positive": len(positive),
+            "permutation_by_family": values_by(by_family, "family", "importance")}
+
+
+def top_rows(ranking: pd.DataFrame, value: str, n: int) -> dict:
+    """The first ``n`` rows of a feature ranking (fewer if it has fewer) as
+    ``{"1": {"feature": ..., value: ...}, ...}``, values as the ranking rounded them."""
+    return {str(rank): {"feature": row["feature"], value: float(row[value])}
+            for rank, (_, row) in enumerate(ranking.head(n).iterrows(), start=1)}
+
+
+def values_by(ranking: pd.DataFrame, name: str, value: str) -> dict:
+    """``{row[name]: row[value]}`` in ranking order."""
+    return {row[name]: float(row[value]) for _, row in ranking.iterrows()}
+
+
+def _shuffled(features: pd.DataFrame, columns, rng: np.random.Generator) -> pd.DataFrame:
+    """``features`` with the rows of ``columns`` permuted together, the other columns untouched."""
+    shuffled = features.copy()
+    shuffled[columns] = features[columns].to_numpy()[rng.permutation(len(features))]
+    return shuffled
+
+
+def _importance_ranking(name: str, labels, rises: np.ndarray) -> pd.DataFrame:
+    """``name, importance, std`` from (labels, repeats) EER rises, largest first, ties by label."""
+    ranking = pd.DataFrame({name: list(labels), "importance": rises.mean(axis=1), "std": rises.std(axis=1)})
+    ranking[["importance", "std"]] = ranking[["importance", "std"]].round(PERCENT_DECIMALS)
+    return ranking.sort_values(["importance", name], ascending=[False, True], ignore_index=True)
 
 
 def shap_values(model: Pipeline, background: pd.DataFrame, explained: pd.DataFrame, params: ShapParams,
@@ -66,8 +129,8 @@ def global_numpy_seed(seed: int) -> Iterator[None]:
 
 
 def shap_ranking(values: np.ndarray, names: list[str]) -> pd.DataFrame:
-    """Features by mean |SHAP value| (score units), largest first; ties ordered by name."""
-    ranking = pd.DataFrame({"feature": names, "mean_abs_shap": np.abs(values).mean(axis=0)})
+    """Features by mean |SHAP value| (score units, to ``SCORE_DECIMALS``), largest first; ties ordered by name."""
+    ranking = pd.DataFrame({"feature": names, "mean_abs_shap": np.abs(values).mean(axis=0).round(SCORE_DECIMALS)})
     return ranking.sort_values(["mean_abs_shap", "feature"], ascending=[False, True], ignore_index=True)
 
 
@@ -75,11 +138,11 @@ def shap_by_family(values: np.ndarray, names: list[str]) -> pd.DataFrame:
     """Feature families by mean |sum of their features' SHAP values|, largest first.
 
     SHAP values add up, so a family's sum is its share of the score as a group; correlated
-    features that split credit between them count together here.
+    features that split credit between them count together here. Rounded as ``shap_ranking``.
     """
-    families = pd.Series([feature_family(name) for name in names])
-    sums = pd.DataFrame(values).T.groupby(families.to_numpy()).sum().T
-    ranking = pd.DataFrame({"family": sums.columns, "mean_abs_shap": sums.abs().mean(axis=0).to_numpy()})
+    sums = pd.DataFrame(values).T.groupby(np.asarray(families_of(names))).sum().T
+    ranking = pd.DataFrame({"family": sums.columns,
+                            "mean_abs_shap": sums.abs().mean(axis=0).to_numpy().round(SCORE_DECIMALS)})
     return ranking.sort_values(["mean_abs_shap", "family"], ascending=[False, True], ignore_index=True)
 
 

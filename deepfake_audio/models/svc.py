@@ -17,7 +17,7 @@ from sklearn.svm import SVC
 
 from deepfake_audio.errors import InputError
 from deepfake_audio.features.store import feature_columns
-from deepfake_audio.metrics import equal_error_rate
+from deepfake_audio.metrics import PERCENT_DECIMALS, equal_error_rate, rounded
 from deepfake_audio.models.card import ModelCard
 from deepfake_audio.models.persist import decision_scores, load_model, save_model
 from deepfake_audio.params import SvcSettings, TrainSvcParams
@@ -119,9 +119,9 @@ def search_svc(train: LabelledFeatures, dev: LabelledFeatures | None, params: Tr
     table = []
     for i in order:
         row = {key: getattr(settings[i], key) for key in grid}
-        row["eer"] = round(-float(cv["mean_test_score"][i]), 4)
+        row["eer"] = rounded(-cv["mean_test_score"][i], PERCENT_DECIMALS)
         if params.search.method == "cv":  # the spread over folds; dev is a single score
-            row["eer_std"] = round(float(cv["std_test_score"][i]), 4)
+            row["eer_std"] = rounded(cv["std_test_score"][i], PERCENT_DECIMALS)
         table.append(row)
     return SearchResult(settings[order[0]], table)
 
