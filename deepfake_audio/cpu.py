@@ -62,9 +62,11 @@ def pin() -> str:
         return "native"
     if not supports_pinning():
         return "unpinned (the CPU lacks x86-64 AVX2/FMA)"
+    # Worker processes inherit the settings, so only a library loaded before they were made is a problem.
+    unset = any(os.environ.get(name) != value for name, value in PINNED.items())
     late = [name for name in ("numpy", "tensorflow") if name in sys.modules]
     os.environ.update(PINNED)
-    if late:
+    if late and unset:
         warnings.warn(f"{', '.join(late)} was imported before deepfake_audio, so its CPU settings could not be "
                       "pinned: results may differ in the last bits from other machines", stacklevel=3)
     return "pinned"

@@ -228,4 +228,8 @@ def test_dvc_plots_show_renders_the_project_templates_offline(tmp_path):
         for model in MODELS:
             assert cases.index(f"{model}, {first}") < cases.index(f"{model}, {then}")
     for plot_id in ("cnn_loss", "cnn_dev_eer"):
-        assert {"calculate": "toNumber(datum['step']) + 1", "as": "epoch"} in specs[plot_id]["transform"]
+        spec = specs[plot_id]
+        assert {"calculate": "toNumber(datum['epoch'])", "as": "epoch"} in spec["transform"]
+        assert min(int(row["epoch"]) for row in spec["data"]["values"]) == 1  # epochs counted from 1
+        lines = [layer for layer in layers(spec) if layer.get("mark", {}).get("type") == "line"]
+        assert lines and all(line["encoding"]["detail"]["field"] == "seed" for line in lines)

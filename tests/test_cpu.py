@@ -1,0 +1,84 @@
+"""The pinned CPU settings: the same feature bytes whichever instruction sets the libraries may use."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from deepfake_audio import cpu
+
+EXTRACT = """
+import hashlib, sys
+import deepfake_audio
+from pathlib import Path
+from deepfake_audio.features.extract import analyse_in_memory
+from deepfake_audio.params import ComputeParams, FeaturesParams
+files = sorted(Path(sys.argv[1]).glob("*.wav"))
+features, spectrograms = analyse_in_memory(files, [1.5] * len(files), 16000, FeaturesParams(), ComputeParams(n_jobs=2))
+print(deepfake_audio.cpu.STATE)
+print(hashlib.sha256(features.tobytes() + spectrograms.tobytes()).hexdigest())
+"""
+# What a machine without AVX-512 (or with another BLAS build or core count) would let the libraries pick.
+NARROW_CPU = {"NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR", "OPENBLAS_CORETYPE": "Haswell",
+              "ONEDNN_MAX_CPU_ISA": "AVX2", "OPENBLAS_NUM_THREADS": "3"}
+NO_AVX2 = {"NPY_DISABLE_CPU_FEATURES": "X86_V3 X86_V4 AVX512_ICL AVX512_SPR", "OPENBLAS_CORETYPE": "Sandybridge"}
+
+pytestmark = pytest.mark.skipif(not cpu.supports_pinning(), reason="the pinned level needs x86-64 with AVX2")
+
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("recordings")
+    rng = np.random.default_rng(0)
+    t = np.arange(24000) / 16000
+    for i in range(4):
+        voice = 0.3 * np.sin(2 * np.pi * (150 + 40 * i) * t * (1 + 0.1 * np.sin(3 * t)))
+        sf.write(folder / f"u{i}.wav", voice + 0.02 * rng.normal(size=t.size), 16000, subtype="PCM_16")
+    return folder
+
+
+def extract(folder, mode: str, environment: dict) -> tuple[str, str]:
+    """(state, hash of the features and spectrograms) from a fresh process in ``environment``."""
+    clean = {name: value for name, value in os.environ.items() if name not in cpu.PINNED}
+    done = subprocess.run([sys.executable, "-c", EXTRACT, str(folder)], capture_output=True, text=True,
+                          env={**clean, **environment, cpu.MODE_VARIABLE: mode})
+    assert done.returncode == 0, done.stderr
+    state, digest = done.stdout.split()[-2:]
+    return state, digest
+
+
+def test_pinned_features_are_the_same_bytes_whatever_the_cpu_offers(recordings):
+    full = extract(recordings, "pinned", {})
+    assert full[0] == "pinned"
+    assert extract(recordings, "pinned", NARROW_CPU) == full
+    assert extract(recordings, "pinned", NO_AVX2) == full  # the pins override what the environment says
+
+
+def test_without_pinning_the_instruction_set_moves_the_bits(recordings):
+    # The control: the settings the pins fix do change the features, so the equality above is not
+    # the features being insensitive to them.
+    assert extract(recordings, "native", {}) != extract(recordings, "native", NO_AVX2)
+
+
+def test_pinning_sets_every_library_before_it_loads():
+    done = subprocess.run(
+        [sys.executable, "-c", "import deepfake_audio, numpy, scipy.linalg, threadpoolctl, json; "
+         "from numpy._core._multiarray_umath import __cpu_features__ as f; "
+         "print(json.dumps([f['X86_V4'], [(i['architecture'], i['num_threads']) "
+         "for i in threadpoolctl.threadpool_info() if i['internal_api'] == 'openblas']]))"],
+        capture_output=True, text=True, env={**os.environ, cpu.MODE_VARIABLE: "pinned"}, check=True)
+    avx512, blas = json.loads(done.stdout)
+    assert avx512 is False
+    assert blas and all(library == ["Haswell", 1] for library in blas)  # numpy's and scipy's OpenBLAS
+
+
+def test_an_unknown_mode_is_refused_with_the_variable_named():
+    done = subprocess.run([sys.executable, "-c", "import deepfake_audio"], capture_output=True, text=True,
+                          env={**os.environ, cpu.MODE_VARIABLE: "fast"})
+    assert done.returncode != 0
+    assert "error: DEEPFAKE_AUDIO_CPU='fast': expected one of pinned, native" in done.stderr
+
