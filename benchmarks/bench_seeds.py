@@ -6,6 +6,10 @@ ensembles of 1, 3 and 5 of them: mean and std over every subset of that size (su
 members, so the std of the larger ensembles is only indicative), and the training time.
 
     python benchmarks/bench_seeds.py --seeds 5
+
+``--trained models/cnn.keras`` takes the first seed's network from the train_cnn stage instead
+of training it again (with ``train_cnn.seeds: [SEED]`` the stage trains exactly that network,
+bit for bit), which saves one training.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import time
+from pathlib import Path
 
 import deepfake_audio  # noqa: F401  (first: pins the CPU settings before NumPy loads)
 import numpy as np
@@ -20,7 +25,8 @@ import numpy as np
 from deepfake_audio import paths
 from deepfake_audio.features.store import read_features, split_rows
 from deepfake_audio.metrics import equal_error_rate
-from deepfake_audio.models.cnn import cnn_scores, train_cnn
+from deepfake_audio.models.card import read_card
+from deepfake_audio.models.cnn import cnn_scores, load_cnn, train_cnn
 from deepfake_audio.params import load_params
 
 
@@ -29,10 +35,22 @@ def eer_percent(labels: np.ndarray, scores: np.ndarray) -> float:
     return 100.0 * equal_error_rate(scores[bonafide], scores[~bonafide])[0]
 
 
+def load_trained(path: Path, params, seed: int):
+    """The stage's model, checked to be the one network this benchmark would train for ``seed``."""
+    trained_with = read_card(path).trained_with["train_cnn"]
+    expected = params.train_cnn.model_copy(update={"seeds": (seed,)}).model_dump(mode="json")
+    if trained_with != expected:
+        raise SystemExit(f"error: {path} was not trained with the current train_cnn params and seeds [{seed}]")
+    return load_cnn(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=5, help="networks to train (default: 5)")
     parser.add_argument("--first-seed", type=int, default=2017, help="seeds run from this one (default: 2017)")
+    parser.add_argument("--trained", type=Path, metavar="CNN_KERAS",
+                        help="the train_cnn stage's model, trained with train_cnn.seeds: [FIRST_SEED] and the "
+                             "current params: used as the first seed's network instead of training it")
     args = parser.parse_args(argv)
 
     params = load_params()
@@ -41,14 +59,17 @@ def main(argv: list[str] | None = None) -> int:
     labels = {split: table["label"].to_numpy()[part] for split, part in rows.items()}
     logits, seconds = [], []
     for seed in range(args.first_seed, args.first_seed + args.seeds):
-        started = time.perf_counter()
-        model, summary = train_cnn(spectrograms, rows["train"], labels["train"], rows["dev"], labels["dev"],
-                                   params.train_cnn, seed)
-        seconds.append(time.perf_counter() - started)
+        if args.trained and seed == args.first_seed:
+            model, how = load_trained(args.trained, params, seed), f"from {args.trained}"
+        else:
+            started = time.perf_counter()
+            model, summary = train_cnn(spectrograms, rows["train"], labels["train"], rows["dev"], labels["dev"],
+                                       params.train_cnn, seed)
+            seconds.append(time.perf_counter() - started)
+            how = f"best epoch {summary.best_epoch}/{summary.epochs_run}, {seconds[-1]:.0f} s"
         logits.append({split: cnn_scores(model, spectrograms, rows[split]) for split in ("dev", "eval")})
-        print(f"seed {seed}: best epoch {summary.best_epoch}/{summary.epochs_run}, "
-              f"dev EER {eer_percent(labels['dev'], logits[-1]['dev']):.2f} %, "
-              f"eval EER {eer_percent(labels['eval'], logits[-1]['eval']):.2f} %, {seconds[-1]:.0f} s", flush=True)
+        print(f"seed {seed}: dev EER {eer_percent(labels['dev'], logits[-1]['dev']):.2f} %, "
+              f"eval EER {eer_percent(labels['eval'], logits[-1]['eval']):.2f} % ({how})", flush=True)
 
     print(f"\n{args.seeds} seeds from {args.first_seed}, {params.train_cnn.arch}, mean training time "
           f"{np.mean(seconds):.0f} s per seed")

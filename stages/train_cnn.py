@@ -1,5 +1,6 @@
 """DVC stage `train_cnn`: train one CNN per seed, early-stopped on dev; the model averages their logits."""
 
+import deepfake_audio  # noqa: F401  (first: pins the CPU settings before NumPy loads)
 import numpy as np
 import pandas as pd
 

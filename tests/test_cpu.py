@@ -1,9 +1,11 @@
 """The pinned CPU settings: the same feature bytes whichever instruction sets the libraries may use."""
 
+import ast
 import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,7 +29,7 @@ NARROW_CPU = {"NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR", "OPENB
               "ONEDNN_MAX_CPU_ISA": "AVX2", "OPENBLAS_NUM_THREADS": "3"}
 NO_AVX2 = {"NPY_DISABLE_CPU_FEATURES": "X86_V3 X86_V4 AVX512_ICL AVX512_SPR", "OPENBLAS_CORETYPE": "Sandybridge"}
 
-pytestmark = pytest.mark.skipif(not cpu.supports_pinning(), reason="the pinned level needs x86-64 with AVX2")
+needs_avx2 = pytest.mark.skipif(not cpu.supports_pinning(), reason="the pinned level needs x86-64 with AVX2")
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +53,7 @@ def extract(folder, mode: str, environment: dict) -> tuple[str, str]:
     return state, digest
 
 
+@needs_avx2
 def test_pinned_features_are_the_same_bytes_whatever_the_cpu_offers(recordings):
     full = extract(recordings, "pinned", {})
     assert full[0] == "pinned"
@@ -58,12 +61,14 @@ def test_pinned_features_are_the_same_bytes_whatever_the_cpu_offers(recordings):
     assert extract(recordings, "pinned", NO_AVX2) == full  # the pins override what the environment says
 
 
+@needs_avx2
 def test_without_pinning_the_instruction_set_moves_the_bits(recordings):
     # The control: the settings the pins fix do change the features, so the equality above is not
     # the features being insensitive to them.
     assert extract(recordings, "native", {}) != extract(recordings, "native", NO_AVX2)
 
 
+@needs_avx2
 def test_pinning_sets_every_library_before_it_loads():
     done = subprocess.run(
         [sys.executable, "-c", "import deepfake_audio, numpy, scipy.linalg, threadpoolctl, json; "
@@ -82,3 +87,12 @@ def test_an_unknown_mode_is_refused_with_the_variable_named():
     assert done.returncode != 0
     assert "error: DEEPFAKE_AUDIO_CPU='fast': expected one of pinned, native" in done.stderr
 
+
+
+@pytest.mark.parametrize("script", sorted(Path(__file__).resolve().parents[1].glob("stages/*.py")), ids=lambda p: p.name)
+def test_every_stage_imports_the_package_before_any_numeric_library(script):
+    imports = [node for node in ast.parse(script.read_text()).body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    modules = [(node.names[0].name if isinstance(node, ast.Import) else node.module).split(".")[0]
+               for node in imports]
+    third_party = [module for module in modules if module not in sys.stdlib_module_names]
+    assert third_party and third_party[0] == "deepfake_audio", f"{script.name} imports {third_party[0]} first"
