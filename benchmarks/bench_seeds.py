@@ -2,7 +2,7 @@
 
 Trains ``--seeds`` networks with the params in params.yaml on the feature folder of the last
 ``dvc repro`` (one per seed, as the train_cnn stage does), then reports dev and eval EER for
-ensembles of 1, 3 and 5 of them: mean and std over every subset of that size (subsets share
+ensembles of 1, 3, 5 and all of them: mean and std over every subset of that size (subsets share
 members, so the std of the larger ensembles is only indicative), and the training time.
 
     python benchmarks/bench_seeds.py --seeds 5
@@ -74,9 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{args.seeds} seeds from {args.first_seed}, {params.train_cnn.arch}, mean training time "
           f"{np.mean(seconds):.0f} s per seed")
     print("seeds  subsets  dev EER % mean  std  eval EER % mean  std  training s")
-    for size in (1, 3, 5):
-        if size > args.seeds:
-            break
+    for size in sorted({size for size in (1, 3, 5) if size < args.seeds} | {args.seeds}):
         subsets = list(itertools.combinations(range(args.seeds), size))
         eers = {split: np.array([eer_percent(labels[split], np.mean([logits[i][split] for i in subset], axis=0))
                                  for subset in subsets]) for split in ("dev", "eval")}
