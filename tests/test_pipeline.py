@@ -138,9 +138,10 @@ def test_declared_plots_resolve_to_data(repo):
     assert len(confusion_rows) == 3 * 20  # every eval utterance, for each model
     assert {"fpr", "tpr"} <= set(roc_rows[0])
     loss_rows = plots["cnn_loss"][0]["content"]["data"]["values"]
-    assert len(loss_rows) == 2 * 2  # train and eval loss, two epochs
+    assert len(loss_rows) == 2 * 2 * 2  # train and dev loss, two seeds, two epochs
     eer_rows = plots["cnn_dev_eer"][0]["content"]["data"]["values"]
-    assert [row["step"] for row in eer_rows] == ["0", "1"] and all(0 <= float(row["eer"]) <= 100 for row in eer_rows)
+    assert [(row["seed"], row["epoch"]) for row in eer_rows] == [("1", "1"), ("1", "2"), ("2", "1"), ("2", "2")]
+    assert all(0 <= float(row["dev_eer"]) <= 100 for row in eer_rows)
     audit_rows = plots["audit_eer"][0]["content"]["data"]["values"]
     assert [row["case"] for row in audit_rows] == [
         "svc, untrimmed", "svc, trimmed", "svc, retrained on trimmed", "cnn, untrimmed", "cnn, trimmed",
