@@ -1,8 +1,17 @@
-"""Reading audio: any format libsndfile reads, returned as float32 mono at a given rate."""
+"""Reading audio: any format libsndfile reads, returned as float32 mono at a given rate.
+
+Every reader here goes through ``decoded_blocks``, so the pipeline (prepare, featurize,
+audit) and ``predict`` agree on which files are usable: a file is refused, with the
+reason, when it is not a regular file, cannot be decoded, decodes to fewer frames than its
+header announces, has an implausible sample rate, holds NaN/Inf or absurdly large samples,
+is too short or is all zeros.
+"""
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +20,18 @@ import numpy as np
 import soundfile as sf
 
 from deepfake_audio.errors import InputError
+
+# Sample rates a recording can plausibly have; a header outside them is corrupt (a 12 KB
+# file "at 1 Hz" would otherwise be read as an hour and a half of audio).
+MIN_FILE_RATE, MAX_FILE_RATE = 4000, 384000
+# Float formats can hold any value; speech is within ±1 with some headroom. Far larger
+# samples are corrupt data and would overflow the features' power spectra.
+MAX_PEAK = 1000.0
+# Frames are read this many samples (frames × channels) at a time and downmixed, so that
+# memory stays near the mono window whatever the channel count.
+_READ_SAMPLES = 1 << 20
+_FILE_TYPES = {stat.S_ISDIR: "a folder", stat.S_ISFIFO: "a FIFO", stat.S_ISCHR: "a character device",
+               stat.S_ISBLK: "a block device", stat.S_ISSOCK: "a socket"}
 
 
 class AudioError(InputError):
@@ -21,65 +42,120 @@ class AudioError(InputError):
         self.path, self.reason = str(path), reason
 
 
-def read_mono(path: str | Path) -> tuple[np.ndarray, int]:
-    """The file's samples as float32 in [-1, 1], downmixed to mono, and its sample rate."""
-    try:
-        signal, rate = sf.read(path, dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError) as err:
-        raise AudioError(path, f"cannot read audio: {err}") from None
-    signal = signal.mean(axis=1)
-    if signal.size == 0:
-        raise AudioError(path, "audio is empty")
-    if not np.all(np.isfinite(signal)):
-        raise AudioError(path, "audio contains NaN or Inf samples")
-    return signal, rate
+def check_regular_file(path: str | Path) -> None:
+    """AudioError unless ``path`` is a non-empty regular file (after following links).
 
-
-def load_audio(path: str | Path, sample_rate: int) -> np.ndarray:
-    """Read a file as float32 mono, resampled to ``sample_rate``."""
-    signal, file_rate = read_mono(path)
-    return _resample(signal, file_rate, sample_rate)
-
-
-def audio_windows(path: str | Path, sample_rate: int, window_s: float, min_duration_s: float) -> Iterator[np.ndarray]:
-    """The file as float32 mono at ``sample_rate``, one window of ``window_s`` at a time.
-
-    A file no longer than a window comes whole, exactly as ``load_audio`` returns it, so
-    it is analysed as the pipeline analysed its corpus. Longer files are read a window at
-    a time (memory stays bounded whatever their length); a last piece shorter than
-    ``min_duration_s`` is dropped. AudioError says why a file is unusable: unreadable, not
-    audio, empty, truncated, too short, NaN/Inf samples or all silent.
+    Checked with ``stat``, so a FIFO is never opened (which would block) and a link to a
+    device such as /dev/zero is never read.
     """
-    if not Path(path).is_file():
-        raise AudioError(path, "file not found")
-    if Path(path).stat().st_size == 0:
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        reason = "broken symbolic link" if os.path.islink(path) else "file not found"
+        raise AudioError(path, reason) from None
+    except OSError as err:
+        raise AudioError(path, f"cannot open: {err.strerror}") from None
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in _FILE_TYPES.items() if test(mode)), "not a regular file")
+        raise AudioError(path, f"not a regular file ({kind})")
+    if os.stat(path).st_size == 0:
         raise AudioError(path, "file is empty (0 bytes)")
+
+
+def decoded_blocks(path: str | Path, block_frames: int, min_duration_s: float = 0.0) -> Iterator[np.ndarray]:
+    """The file's decoded samples as float32 mono at its own rate, ``block_frames`` at a time.
+
+    Only samples the decoder delivered are yielded (never an unfilled buffer), and the file
+    is refused (AudioError) if, at its end, fewer frames were decoded than its header
+    announced. Files shorter than ``min_duration_s`` are refused; a last block shorter than
+    that is dropped. Use ``file_rate`` for the rate.
+    """
+    check_regular_file(path)
     try:
-        info = sf.info(str(path))
-    except (sf.LibsndfileError, RuntimeError) as err:
-        raise AudioError(path, f"cannot read audio: {err}") from None
-    if info.frames <= 0:
-        raise AudioError(path, "audio is empty")
-    _check_complete(path, info.extra_info)
-    duration = info.frames / info.samplerate
-    if duration < min_duration_s:
-        raise AudioError(path, f"too short: {duration:.3f} s < {min_duration_s:g} s")
-    block = max(1, round(window_s * info.samplerate))
-    heard = False
-    try:
-        with sf.SoundFile(str(path)) as audio:
-            for index, frames in enumerate(audio.blocks(blocksize=block, dtype="float32", always_2d=True)):
-                mono = frames.mean(axis=1)
-                if not np.all(np.isfinite(mono)):
-                    raise AudioError(path, "audio contains NaN or Inf samples")
-                if index and mono.size < min_duration_s * info.samplerate:
+        audio = sf.SoundFile(str(path))
+    except Exception as err:  # libsndfile's errors, and its wrapper's on odd headers
+        raise AudioError(path, f"cannot read audio: {_reason(err)}") from None
+    with audio:
+        _check_header(path, audio)
+        min_frames = min_duration_s * audio.samplerate
+        if audio.seekable() and audio.frames < min_frames:
+            raise AudioError(path, _too_short(audio.frames, audio.samplerate, min_duration_s))
+        chunk = max(1, _READ_SAMPLES // audio.channels)
+        decoded = heard = 0
+        try:
+            while True:
+                block = _read_mono(audio, block_frames, chunk)
+                if block.size == 0 or (decoded and block.size < min_frames):
+                    decoded += block.size
                     break
-                heard = heard or bool(np.any(mono))
-                yield _resample(mono, info.samplerate, sample_rate)
-    except (sf.LibsndfileError, RuntimeError) as err:
-        raise AudioError(path, f"cannot decode audio (truncated or corrupt?): {err}") from None
+                if block.size < min_frames:  # a stream of unannounced length, or a short decode
+                    raise AudioError(path, _too_short(block.size + _drain(audio, chunk), audio.samplerate,
+                                                      min_duration_s))
+                _check_samples(path, block)
+                decoded += block.size
+                heard = heard or bool(np.any(block))
+                yield block
+                if block.size < block_frames:
+                    break
+            decoded += _drain(audio, chunk)
+        except AudioError:
+            raise
+        except Exception as err:
+            raise AudioError(path, f"cannot decode audio (truncated or corrupt?): {_reason(err)}") from None
+        if audio.seekable() and decoded < audio.frames:
+            raise AudioError(path, f"corrupt: the header announces {audio.frames} frames, "
+                                   f"{decoded} could be decoded")
     if not heard:
         raise AudioError(path, "silent: every sample is zero")
+
+
+def file_rate(path: str | Path) -> int:
+    """The sample rate a file declares (AudioError when it cannot be read)."""
+    check_regular_file(path)
+    try:
+        return sf.info(str(path)).samplerate
+    except Exception as err:
+        raise AudioError(path, f"cannot read audio: {_reason(err)}") from None
+
+
+def _check_header(path, audio: sf.SoundFile) -> None:
+    if not MIN_FILE_RATE <= audio.samplerate <= MAX_FILE_RATE:
+        raise AudioError(path, f"implausible sample rate {audio.samplerate} Hz (expected "
+                               f"{MIN_FILE_RATE}-{MAX_FILE_RATE} Hz): corrupt header?")
+    if audio.channels < 1:
+        raise AudioError(path, f"implausible channel count {audio.channels}: corrupt header?")
+    if audio.frames <= 0 and audio.seekable():
+        raise AudioError(path, "audio is empty")
+    _check_complete(path, audio.extra_info)
+
+
+def _read_mono(audio: sf.SoundFile, frames: int, chunk: int) -> np.ndarray:
+    """Up to ``frames`` decoded frames, downmixed; shorter only at the end of the decodable data."""
+    pieces, wanted = [], frames
+    while wanted > 0:
+        piece = audio.read(min(chunk, wanted), dtype="float32", always_2d=True)
+        if len(piece) == 0:
+            break
+        pieces.append(piece.mean(axis=1) if piece.shape[1] > 1 else piece[:, 0])
+        wanted -= len(piece)
+    return np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
+
+
+def _drain(audio: sf.SoundFile, chunk: int) -> int:
+    """Frames left after the last block read (decoded, not kept), so the total can be checked."""
+    left = 0
+    while len(piece := audio.read(chunk, dtype="float32", always_2d=True)):
+        left += len(piece)
+    return left
+
+
+def _check_samples(path, block: np.ndarray) -> None:
+    if not np.all(np.isfinite(block)):
+        raise AudioError(path, "audio contains NaN or Inf samples")
+    peak = float(np.max(np.abs(block)))
+    if peak > MAX_PEAK:
+        raise AudioError(path, f"absurd amplitude: a sample of magnitude {peak:.3g} (audio is expected "
+                               f"within ±1, at most ±{MAX_PEAK:g})")
 
 
 def _check_complete(path, header_log: str) -> None:
@@ -90,18 +166,57 @@ def _check_complete(path, header_log: str) -> None:
         raise AudioError(path, f"truncated: the header announces {match[1]} bytes of audio, the file holds {match[2]}")
 
 
+def _reason(err: Exception) -> str:
+    text = str(err).strip() or type(err).__name__
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def read_mono(path: str | Path) -> tuple[np.ndarray, int]:
+    """The whole file as float32 mono at its own rate, and that rate (checked as ``decoded_blocks``)."""
+    rate = file_rate(path)
+    blocks = list(decoded_blocks(path, _whole_file_block(path, rate)))
+    return (blocks[0] if len(blocks) == 1 else np.concatenate(blocks)), rate
+
+
+def load_audio(path: str | Path, sample_rate: int) -> np.ndarray:
+    """Read a file as float32 mono, resampled to ``sample_rate``."""
+    signal, rate = read_mono(path)
+    return _resample(signal, rate, sample_rate)
+
+
+def audio_windows(path: str | Path, sample_rate: int, window_s: float, min_duration_s: float) -> Iterator[np.ndarray]:
+    """The file as float32 mono at ``sample_rate``, one window of ``window_s`` at a time.
+
+    A file no longer than a window comes whole, exactly as ``load_audio`` returns it, so
+    it is analysed as the pipeline analysed its corpus. Longer files are read a window at
+    a time (memory stays bounded whatever their length); a last piece shorter than
+    ``min_duration_s`` is dropped. AudioError says why a file is unusable (see
+    ``decoded_blocks``), also after windows were yielded: a file whose decoding fails
+    part way is refused, not scored on what came before.
+    """
+    rate = file_rate(path)
+    for signal in decoded_blocks(path, max(1, round(window_s * rate)), min_duration_s):
+        yield _resample(signal, rate, sample_rate)
+
+
+def inspect_audio(path: str | Path, min_duration_s: float) -> tuple[float, int]:
+    """Duration (s) and sample rate of a usable file, decoded in full as ``predict`` reads it;
+    AudioError says why a file is unusable."""
+    rate = file_rate(path)
+    frames = sum(block.size for block in decoded_blocks(path, _whole_file_block(path, rate), min_duration_s))
+    return frames / rate, rate
+
+
+def _whole_file_block(path, rate: int) -> int:
+    """A block of the announced length (at least a second, for streams that announce none)."""
+    return max(int(sf.info(str(path)).frames), rate, 1)
+
+
+def _too_short(frames: int, rate: int, min_duration_s: float) -> str:
+    return f"too short: {frames} samples at {rate} Hz ({frames / rate:.4g} s), under the minimum of {min_duration_s:g} s"
+
+
 def _resample(signal: np.ndarray, file_rate: int, sample_rate: int) -> np.ndarray:
     if file_rate != sample_rate:
         signal = librosa.resample(signal, orig_sr=file_rate, target_sr=sample_rate, res_type="soxr_hq")
     return signal.astype(np.float32, copy=False)
-
-
-def inspect_audio(path: str | Path, min_duration_s: float) -> tuple[float, int]:
-    """Duration (s) and sample rate of a usable file; AudioError says why a file is unusable."""
-    signal, rate = read_mono(path)
-    duration = signal.size / rate
-    if duration < min_duration_s:
-        raise AudioError(path, f"too short: {duration:.3f} s < {min_duration_s:g} s")
-    if not np.any(signal):
-        raise AudioError(path, "silent: every sample is zero")
-    return duration, rate

@@ -1,8 +1,12 @@
+import os
+import shutil
+
 import numpy as np
 import pytest
 import soundfile as sf
 
 from conftest import tone
+from deepfake_audio.corpus import custom
 from deepfake_audio.corpus.custom import manifest_from_csv
 from deepfake_audio.corpus.manifest import COLUMNS, CorpusError
 
@@ -78,3 +82,71 @@ def test_missing_columns_and_files(tmp_path):
     empty = write_dataset(tmp_path / "empty", [])
     with pytest.raises(CorpusError, match=rf"^{empty}: lists no files$"):
         manifest_from_csv(empty)
+
+
+def _symlink(audio, name):
+    os.symlink(audio / "a.wav", audio / name)
+
+
+def _hard_link(audio, name):
+    os.link(audio / "a.wav", audio / name)
+
+
+def _copy(audio, name):
+    shutil.copyfile(audio / "a.wav", audio / name)
+
+
+@pytest.mark.parametrize("make", [_symlink, _hard_link, _copy], ids=["symlink", "hard link", "copy"])
+def test_the_same_audio_in_two_splits_is_refused(tmp_path, make):
+    csv = write_dataset(tmp_path / "mine", GOOD_ROWS + ["audio/alias.wav,spoof,eval,s3"])
+    make(tmp_path / "mine" / "audio", "alias.wav")
+    with pytest.raises(CorpusError, match=rf"^{csv}: the same audio in two splits \(train and eval\) \(2\): "
+                                          r"line 2: 'audio/a.wav', line 8: 'audio/alias.wav'$"):
+        manifest_from_csv(csv)
+
+
+def test_a_linked_folder_is_seen_through(tmp_path):
+    csv = write_dataset(tmp_path / "mine", GOOD_ROWS + ["held_out/a.wav,bonafide,dev,s2"])
+    os.symlink(tmp_path / "mine" / "audio", tmp_path / "mine" / "held_out", target_is_directory=True)
+    with pytest.raises(CorpusError, match=rf"^{csv}: the same audio in two splits \(train and dev\) \(2\): "
+                                          r"line 2: 'audio/a.wav', line 8: 'held_out/a.wav'$"):
+        manifest_from_csv(csv)
+
+
+def test_the_same_audio_in_three_splits_and_in_one_split(tmp_path):
+    audio = tmp_path / "mine" / "audio"
+    csv = write_dataset(tmp_path / "mine", GOOD_ROWS + ["audio/x.wav,spoof,dev,s2", "audio/y.wav,spoof,eval,s3"])
+    _symlink(audio, "x.wav")
+    _copy(audio, "y.wav")
+    with pytest.raises(CorpusError, match=r": the same audio in three splits \(train, dev and eval\) \(3\): "
+                                          r"line 2: 'audio/a.wav', line 8: 'audio/x.wav', line 9: 'audio/y.wav'$"):
+        manifest_from_csv(csv)
+    csv = write_dataset(tmp_path / "mine", GOOD_ROWS + ["audio/x.wav,spoof,train,s1"])
+    with pytest.raises(CorpusError, match=rf"^{csv}: the same audio more than once in one split \(train\) \(2\): "
+                                          r"line 2: 'audio/a.wav', line 8: 'audio/x.wav'$"):
+        manifest_from_csv(csv)
+
+
+def test_leakage_across_splits_is_reported_first_and_group_by_group(tmp_path):
+    audio = tmp_path / "mine" / "audio"
+    csv = write_dataset(tmp_path / "mine", GOOD_ROWS + [
+        "audio/x.wav,spoof,train,s1", "audio/y.wav,spoof,eval,s3", "audio/z.wav,spoof,eval,s3"])
+    _copy(audio, "x.wav")  # same split as a.wav: reported after the leaks
+    shutil.copyfile(audio / "b.flac", audio / "y.wav")  # b.flac's bytes under another name: train and eval
+    _hard_link(audio, "z.wav")  # a.wav (and x.wav) in train, z.wav in eval
+    with pytest.raises(CorpusError, match=r": the same audio in two splits \(train and eval\) \(5\): "
+                                          r"line 2: 'audio/a.wav', line 8: 'audio/x.wav', line 10: 'audio/z.wav', "
+                                          r"line 3: 'audio/b.flac', line 9: 'audio/y.wav'$"):
+        manifest_from_csv(csv)
+
+
+def test_different_files_of_the_same_size_are_accepted_and_only_they_are_read(tmp_path, monkeypatch):
+    csv = write_dataset(tmp_path / "mine", GOOD_ROWS + ["audio/g.wav,spoof,eval,s3"])
+    audio = tmp_path / "mine" / "audio"
+    sf.write(audio / "g.wav", tone(440, seconds=1.0, sample_rate=16000), 16000, subtype="PCM_16")
+    assert (audio / "g.wav").stat().st_size == (audio / "a.wav").stat().st_size
+    assert (audio / "g.wav").read_bytes() != (audio / "a.wav").read_bytes()
+    hashed = []
+    monkeypatch.setattr(custom, "_sha256", lambda path, real=custom._sha256: hashed.append(path) or real(path))
+    assert len(manifest_from_csv(csv)) == 7
+    assert sorted(hashed) == [os.path.realpath(audio / "a.wav"), os.path.realpath(audio / "g.wav")]

@@ -4,11 +4,21 @@ Required columns: ``path`` (relative to the CSV's folder, or absolute), ``label`
 (``bonafide``, ``genuine`` or ``spoof``) and ``split`` (``train``, ``dev``, ``eval``);
 optional: ``speaker`` and ``condition``. Any format libsndfile reads is accepted; the
 features stage converts every file to the configured rate, mono.
+
+Each recording may be listed once. Two rows naming the same audio are refused with their
+line numbers, however they name it: the same path spelled alike (``duplicate path``), or a
+symlink, a hard link or a byte-identical copy of it. In two splits that would leak evaluation
+audio into training (``the same audio in two splits (train and eval)``); within one split it
+would count a recording twice (``the same audio more than once in one split (train)``). Rows
+are compared by their resolved real path, then, only among files whose sizes collide, by the
+SHA-256 of their bytes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -54,6 +64,8 @@ def manifest_from_csv(csv_path: Path) -> pd.DataFrame:
     utt_ids = pd.Series([str(Path(value.strip()).with_suffix("")) for value in table["path"]])
     clash = utt_ids.duplicated(keep=False)
     refuse_rows(csv_path, "paths that differ only in their extension", lines[clash], table["path"][clash])
+    _refuse_same_audio(csv_path, pd.DataFrame({"line": lines, "listed": table["path"], "split": split,
+                                               "audio": _audio_keys(paths)}))
 
     manifest = pd.DataFrame({
         "utt_id": utt_ids,
@@ -73,3 +85,56 @@ def _resolve(folder: Path, value: str) -> Path:
     """The file a CSV path names, normalised so that two spellings of one file compare equal."""
     path = Path(value.strip())
     return Path(os.path.normpath(path if path.is_absolute() else folder / path))
+
+
+_HOW_MANY = {2: "two", 3: "three"}
+
+
+def _refuse_same_audio(csv_path: Path, rows: pd.DataFrame) -> None:
+    """Stop if two rows hold the same audio (equal ``audio`` keys): leakage across splits comes
+    first. One message covers every group with the same splits, listed group by group."""
+    repeated = rows[rows["audio"].duplicated(keep=False)]
+    if repeated.empty:
+        return
+    groups = [group for _, group in repeated.groupby("audio", sort=False)]  # by first line
+    reasons = [_same_audio_reason(set(group["split"])) for group in groups]
+    first = min(range(len(groups)), key=lambda at: (groups[at]["split"].nunique() == 1, at))
+    shown = pd.concat([group for group, reason in zip(groups, reasons) if reason == reasons[first]])
+    refuse_rows(csv_path, reasons[first], shown["line"], shown["listed"])
+
+
+def _same_audio_reason(splits: set[str]) -> str:
+    named = [split for split in SPLITS if split in splits]
+    if len(named) == 1:
+        return f"the same audio more than once in one split ({named[0]})"
+    listed = " and ".join([", ".join(named[:-1]), named[-1]])
+    return f"the same audio in {_HOW_MANY[len(named)]} splits ({listed})"
+
+
+def _audio_keys(paths) -> list[str]:
+    """A key per file, equal for two files exactly when they hold the same bytes: the resolved
+    real path (so symlinks compare equal), or, where another file has the same size, the
+    SHA-256 of the content (hard links and copies). Files of a unique size are not read."""
+    real = [os.path.realpath(path) for path in paths]
+    sizes = {path: os.path.getsize(path) for path in set(real)}
+    colliding = Counter(sizes.values())
+    digests: dict[tuple[int, int], str] = {}  # by (device, inode): a hard-linked file is read once
+    keys = []
+    for path in real:
+        if colliding[sizes[path]] < 2:
+            keys.append(path)
+            continue
+        stat = os.stat(path)
+        inode = (stat.st_dev, stat.st_ino)
+        if inode not in digests:
+            digests[inode] = "sha256:" + _sha256(path)
+        keys.append(digests[inode])
+    return keys
+
+
+def _sha256(path: str, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while block := stream.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
