@@ -28,8 +28,9 @@ MIN_FILE_RATE, MAX_FILE_RATE = 4000, 384000
 # samples are corrupt data and would overflow the features' power spectra.
 MAX_PEAK = 1000.0
 # Frames are read this many samples (frames × channels) at a time and downmixed, so that
-# memory stays near the mono window whatever the channel count.
-_READ_SAMPLES = 1 << 20
+# memory stays near the mono window whatever the channel count; small reads also let a
+# decoder's skip over corrupt data show in its position (see ``_read_mono``).
+_READ_SAMPLES = 1 << 14
 _FILE_TYPES = {stat.S_ISDIR: "a folder", stat.S_ISFIFO: "a FIFO", stat.S_ISCHR: "a character device",
                stat.S_ISBLK: "a block device", stat.S_ISSOCK: "a socket"}
 
@@ -72,7 +73,7 @@ def decoded_blocks(path: str | Path, block_frames: int, min_duration_s: float = 
     """
     check_regular_file(path)
     try:
-        audio = sf.SoundFile(str(path))
+        audio = sf.SoundFile(os.fsencode(path))
     except Exception as err:  # libsndfile's errors, and its wrapper's on odd headers
         raise AudioError(path, f"cannot read audio: {_reason(err)}") from None
     with audio:
@@ -84,12 +85,12 @@ def decoded_blocks(path: str | Path, block_frames: int, min_duration_s: float = 
         decoded = heard = 0
         try:
             while True:
-                block = _read_mono(audio, block_frames, chunk)
+                block = _read_mono(path, audio, block_frames, chunk)
                 if block.size == 0 or (decoded and block.size < min_frames):
                     decoded += block.size
                     break
                 if block.size < min_frames:  # a stream of unannounced length, or a short decode
-                    raise AudioError(path, _too_short(block.size + _drain(audio, chunk), audio.samplerate,
+                    raise AudioError(path, _too_short(block.size + _drain(path, audio, chunk), audio.samplerate,
                                                       min_duration_s))
                 _check_samples(path, block)
                 decoded += block.size
@@ -97,7 +98,7 @@ def decoded_blocks(path: str | Path, block_frames: int, min_duration_s: float = 
                 yield block
                 if block.size < block_frames:
                     break
-            decoded += _drain(audio, chunk)
+            decoded += _drain(path, audio, chunk)
         except AudioError:
             raise
         except Exception as err:
@@ -113,7 +114,7 @@ def file_rate(path: str | Path) -> int:
     """The sample rate a file declares (AudioError when it cannot be read)."""
     check_regular_file(path)
     try:
-        return sf.info(str(path)).samplerate
+        return sf.info(os.fsencode(path)).samplerate
     except Exception as err:
         raise AudioError(path, f"cannot read audio: {_reason(err)}") from None
 
@@ -129,23 +130,34 @@ def _check_header(path, audio: sf.SoundFile) -> None:
     _check_complete(path, audio.extra_info)
 
 
-def _read_mono(audio: sf.SoundFile, frames: int, chunk: int) -> np.ndarray:
-    """Up to ``frames`` decoded frames, downmixed; shorter only at the end of the decodable data."""
+def _read_mono(path, audio: sf.SoundFile, frames: int, chunk: int) -> np.ndarray:
+    """Up to ``frames`` decoded frames, downmixed; shorter only at the end of the decodable data.
+
+    Reads go into zeroed buffers and are kept only up to the count the decoder returns; on
+    seekable files the position must advance by exactly that count (libsndfile's Vorbis
+    decoder skips a corrupt stretch and carries on, which only the position reveals).
+    """
     pieces, wanted = [], frames
     while wanted > 0:
-        piece = audio.read(min(chunk, wanted), dtype="float32", always_2d=True)
-        if len(piece) == 0:
+        buffer = np.zeros((min(chunk, wanted), audio.channels), dtype=np.float32)
+        start = audio.tell() if audio.seekable() else None
+        count = len(audio.read(out=buffer))
+        if count == 0:
             break
-        pieces.append(piece.mean(axis=1) if piece.shape[1] > 1 else piece[:, 0])
-        wanted -= len(piece)
+        if start is not None and audio.tell() != start + count:
+            raise AudioError(path, f"corrupt: {audio.tell() - start - count} frames near "
+                                   f"{start / audio.samplerate:.2f} s could not be decoded")
+        piece = buffer[:count]
+        pieces.append(piece.mean(axis=1) if audio.channels > 1 else piece[:, 0])
+        wanted -= count
     return np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
 
 
-def _drain(audio: sf.SoundFile, chunk: int) -> int:
+def _drain(path, audio: sf.SoundFile, chunk: int) -> int:
     """Frames left after the last block read (decoded, not kept), so the total can be checked."""
     left = 0
-    while len(piece := audio.read(chunk, dtype="float32", always_2d=True)):
-        left += len(piece)
+    while count := _read_mono(path, audio, chunk, chunk).size:
+        left += count
     return left
 
 
@@ -209,7 +221,7 @@ def inspect_audio(path: str | Path, min_duration_s: float) -> tuple[float, int]:
 
 def _whole_file_block(path, rate: int) -> int:
     """A block of the announced length (at least a second, for streams that announce none)."""
-    return max(int(sf.info(str(path)).frames), rate, 1)
+    return max(int(sf.info(os.fsencode(path)).frames), rate, 1)
 
 
 def _too_short(frames: int, rate: int, min_duration_s: float) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -80,8 +81,10 @@ def _add_predict(commands) -> None:
                     "speech; a file is called spoof when its score is at or below the threshold. "
                     "Files are read in any format libsndfile reads, at any sample rate and channel "
                     "count, and preprocessed as the model's training data was (from the model file, "
-                    "not params.yaml). A file that cannot be scored gets one 'error:' line on stderr "
-                    "naming it and the reason; the others are still scored, and the exit status is 1.")
+                    "not params.yaml). Every input ends as one result row or one 'error:' line on stderr "
+                    "naming it and the reason; the others are still scored. Exit status: 0 every file "
+                    "scored, 1 some inputs refused, 2 nothing run (bad options or model files), 3 an "
+                    "internal failure (a bug; the file is named and the others are scored).")
     predict.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR",
                          help="audio files, or folders searched recursively for audio files")
     predict.add_argument("--model", choices=("svc", "cnn", "fusion"), default="cnn",
@@ -95,25 +98,39 @@ def _add_predict(commands) -> None:
                               "or a number in score units (default: %(default)s)")
     predict.add_argument("--models-dir", type=Path, default=paths.MODELS,
                          help="folder holding svc.skops, cnn.keras and fusion.skops (default: %(default)s)")
-    predict.add_argument("--window", type=float, default=30.0, metavar="SECONDS",
+    predict.add_argument("--window", type=_window, default=30.0, metavar="SECONDS",
                          help="files longer than this are scored in windows of this length, read one at a "
-                              "time, and the window scores averaged (default: %(default)s)")
+                              "time, and the window scores averaged; at least the model's minimum duration "
+                              "and at most 600 (default: %(default)s)")
     predict.add_argument("--scheduler", metavar="ADDRESS",
                          help="score on a Dask cluster: its scheduler address (tcp://host:8786) or scheduler "
                               "file (.json); the workers need this package and must see the audio files and "
                               "--models-dir at the same paths")
     predict.add_argument("--explain", type=Path, metavar="OUT_DIR",
                          help="also write a Grad-CAM image of the CNN per file, OUT_DIR/<file name>.png "
-                              "(models cnn and fusion)")
+                              "(a later file of the same name: <file name>-2.png, ...; models cnn and fusion)")
 
 
 def _threshold(value: str):
     if value == "dev-eer":
         return None
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected dev-eer or a number, got {value!r}") from None
+        number = math.nan
+    if not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"expected dev-eer or a finite number, got {value!r}")
+    return number
+
+
+def _window(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {value!r}")
+    return seconds
 
 
 def write_report(base: str, out: Path) -> int:

@@ -16,16 +16,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from deepfake_audio.audio import audio_windows
+from deepfake_audio.audio import AudioError, audio_windows
 from deepfake_audio.audit.trim import Vad
 from deepfake_audio.errors import InputError
 from deepfake_audio.features.analysis import Analysis, analyse_batch, feature_names
 from deepfake_audio.metrics import SCORE_DECIMALS
+from deepfake_audio.params import VadParams
 from deepfake_audio.models.card import ModelCard, read_card
 from deepfake_audio.models.trained import MODEL_FILES, load_models, model_scores
 
 MODELS = ("svc", "cnn", "fusion")
 DEFAULT_WINDOW_S = 30.0
+MAX_WINDOW_S = 600.0  # a longer window of a file at a high sample rate would not fit in memory
+# Below this RMS (dBFS, after removing any DC offset) a window holds no sound worth scoring.
+SOUND_FLOOR_DB = -70.0
 _NEEDS = {"svc": ("svc",), "cnn": ("cnn",), "fusion": ("svc", "cnn", "fusion")}
 
 
@@ -55,6 +59,8 @@ class Detector:
         # Models retrained on trimmed audio (audit.retrain) hear only the speech of each window.
         trim, features = card.trim_params, self.features_params
         self.vad = None if trim is None else Vad(trim, card.sample_rate, features.win_length, features.hop_length)
+        # Models call anything bona fide when there is nothing to hear; such input is refused.
+        self.sound = Vad(trim or VadParams(), card.sample_rate, features.win_length, features.hop_length)
         self.columns = feature_names(self.features_params)
         self._gradcam = None  # built on the first explain
 
@@ -64,14 +70,16 @@ class Detector:
         """The model ``svc``, ``cnn`` or ``fusion`` (which needs the other two) from ``models_dir``."""
         if model not in MODELS:
             raise InputError(f"unknown model {model!r}: choose one of {', '.join(MODELS)}")
-        if not window_s > 0:
-            raise InputError(f"the window must be a positive number of seconds, got {window_s}")
         models_dir = Path(models_dir)
         cards = {name: read_card(models_dir / MODEL_FILES[name]) for name in _NEEDS[model]}
         preprocessing = {name: (card.sample_rate, card.features) for name, card in cards.items()}
         if len({repr(value) for value in preprocessing.values()}) > 1:
             raise InputError(f"{models_dir}: the models were trained on different features or sample rates; "
                              "retrain them together with `dvc repro`")
+        shortest = cards[model].min_duration_s
+        if not shortest <= window_s <= MAX_WINDOW_S:
+            raise InputError(f"the window ({window_s:g} s) must be at least the model's minimum duration "
+                             f"({shortest:g} s) and at most {MAX_WINDOW_S:g} s")
         return cls(model, cards[model], load_models(models_dir, _NEEDS[model]), window_s)
 
     @property
@@ -86,18 +94,35 @@ class Detector:
     def _score(self, path: str | Path, threshold: float | None) -> tuple[Prediction, Analysis]:
         """The prediction, and the analysis of the file's first window (for ``explain``)."""
         threshold = self.threshold if threshold is None else float(threshold)
-        scores, samples, first = [], 0, None
+        scores, samples, first, heard = [], 0, None, False
         for signal in audio_windows(path, self.card.sample_rate, self.window_s, self.card.min_duration_s):
+            heard = heard or self.has_sound(signal)
             analysis = self.analyse(signal)
             if first is None:
                 first = analysis
             scores.append(self.score_analysis(analysis))
             samples += signal.size
+        if not heard:
+            raise AudioError(path, f"no sound to score: nothing of {self.sound.params.min_speech_ms:g} ms or longer "
+                                   f"above {SOUND_FLOOR_DB:g} dBFS (silence, clicks, a DC offset or a near-zero "
+                                   "signal)")
         score = round(float(np.mean(scores)), SCORE_DECIMALS)
+        if not np.isfinite(score):
+            raise InputError(f"{path}: the {self.model} model gave a non-finite score")
         prediction = Prediction(str(path), self.model, score, threshold,
                                 "spoof" if score <= threshold else "bonafide",
                                 round(samples / self.card.sample_rate, 3), len(scores))
         return prediction, first
+
+    def has_sound(self, signal: np.ndarray) -> bool:
+        """Whether a window holds a stretch of sound: the energy detector's voiced run, above a floor.
+
+        Not a speech detector: any sustained sound (noise, a tone) passes; DC, silence,
+        lone clicks and signals near the quantisation floor do not.
+        """
+        centred = signal - signal.mean(dtype=np.float64)
+        rms = float(np.sqrt(np.mean(np.square(centred, dtype=np.float64))))
+        return rms > 10 ** (SOUND_FLOOR_DB / 20) and self.sound.speech_bounds(centred.astype(np.float32)) is not None
 
     def analyse(self, signal: np.ndarray) -> Analysis:
         """Features and CNN input of one window, as the featurize stage computes them."""

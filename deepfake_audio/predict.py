@@ -1,20 +1,26 @@
-"""`deepfake-audio predict`: the command-line layer over ``Detector``."""
+"""`deepfake-audio predict`: the command-line layer over ``Detector``.
+
+Every input ends as exactly one result row or one ``error:`` line on stderr, whatever
+goes wrong while reading or scoring it; the exit status tells the outcomes apart.
+"""
 
 from __future__ import annotations
 
 import argparse
 import csv
 import json
+import os
 import sys
-from pathlib import Path
-
+import unicodedata
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from functools import lru_cache, partial
+from pathlib import Path
 
 import soundfile as sf
 from tqdm import tqdm
 
-from deepfake_audio.audio import AudioError
+from deepfake_audio.audio import AudioError, check_regular_file
 from deepfake_audio.compute import dask_client, dask_map_ordered
 from deepfake_audio.detector import Detector, Prediction
 from deepfake_audio.errors import InputError
@@ -23,60 +29,122 @@ from deepfake_audio.params import ComputeParams
 FIELDS = ("path", "model", "score", "threshold", "decision", "duration_s", "windows")
 PROGRESS_ABOVE = 5  # files; fewer finish before a progress bar would help
 CLUSTER_CHUNK = 16  # files per cluster task
-# What libsndfile reads, by extension (its format names, plus the usual aliases); headerless
-# RAW is left out, as it cannot be read without being told its format.
-AUDIO_EXTENSIONS = {f".{name.lower()}" for name in sf.available_formats() if name != "RAW"} | {".aif", ".oga", ".opus"}
+# Exit statuses. 2 is also argparse's for a bad command line.
+ALL_SCORED, SOME_REFUSED, NOT_RUN, INTERNAL_FAILURE = 0, 1, 2, 3
+# What libsndfile reads, by extension: its format names and the usual extensions of each
+# (headerless RAW is left out, as it cannot be read without being told its format).
+AUDIO_EXTENSIONS = ({f".{name.lower()}" for name in sf.available_formats() if name != "RAW"}
+                    | {".aif", ".aifc", ".snd", ".8svx", ".iff", ".sph", ".sf", ".mat", ".oga", ".opus",
+                       ".mpc", ".wave"})
+
+
+@dataclass
+class Outcome:
+    """One input's end: a prediction, or the reason it has none (``internal``: a bug, not the input)."""
+
+    path: str
+    prediction: Prediction | None = None
+    reason: str = ""
+    internal: bool = False
+
+
+@dataclass
+class Scan:
+    """The inputs found: files to score, inputs refused at once, and notes on what was skipped."""
+
+    files: list[Path] = field(default_factory=list)
+    refused: list[Outcome] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def predict(args: argparse.Namespace) -> int:
     try:
-        files, missing = find_audio(args.inputs)
-        if args.scheduler and args.explain:
-            raise InputError("--explain runs locally; leave out --scheduler to draw Grad-CAM maps")
+        return _predict(args)
+    except Exception as err:  # a bug: still one line, and a status that says so
+        _error(f"internal failure: {type(err).__name__}: {err}")
+        return INTERNAL_FAILURE
+
+
+def _predict(args: argparse.Namespace) -> int:
+    try:
+        _check_folders(args)
+        scan = scan_inputs(args.inputs)
         detector = None if args.scheduler else Detector.load(args.models_dir, args.model, window_s=args.window)
     except InputError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    for path in missing:
-        print(f"error: {path}: no such file or folder", file=sys.stderr)
+        _error(str(err))
+        return NOT_RUN
+    for note in scan.notes:
+        print(f"note: {printable(note)}", file=sys.stderr)
+    outcomes = []
+    for outcome in scan.refused:
+        _report(outcome)
+        outcomes.append(outcome)
     # A bar for more than a handful of files, on a terminal only (None: tqdm checks for one).
-    hide_bar = None if len(files) > PROGRESS_ABOVE else True
-    predictions, failed = [], len(missing)
-    with tqdm(total=len(files), desc="predict", unit="file", disable=hide_bar, file=sys.stderr) as bar:
+    hide_bar = None if len(scan.files) > PROGRESS_ABOVE else True
+    status = None
+    with tqdm(total=len(scan.files), desc="predict", unit="file", disable=hide_bar, file=sys.stderr) as bar:
         try:
-            for prediction, error in _score_all(files, detector, args):
-                if error:
-                    tqdm.write(f"error: {error}", file=sys.stderr)
-                    failed += 1
-                else:
-                    predictions.append(prediction)
+            for outcome in _score_all(scan.files, detector, args):
+                _report(outcome)
+                outcomes.append(outcome)
                 bar.update()
-        except InputError as err:  # the models or the cluster, not one file
-            print(f"error: {err}", file=sys.stderr)
-            return 1
-    write_predictions(predictions, args.format)
-    return 1 if failed else 0
+        except InputError as err:  # the cluster, not one file: what was scored is still written
+            _error(str(err))
+            status = NOT_RUN
+    write_predictions([outcome.prediction for outcome in outcomes if outcome.prediction], args.format)
+    if status is not None:
+        return status
+    if any(outcome.internal for outcome in outcomes):
+        return INTERNAL_FAILURE
+    return SOME_REFUSED if any(outcome.prediction is None for outcome in outcomes) else ALL_SCORED
 
 
-def _score_all(files: list[Path], detector: Detector | None, args) -> Iterator[tuple[Prediction | None, str]]:
-    """(prediction, "") or (None, error message) per file, in order: here, or on a Dask cluster."""
+def _check_folders(args: argparse.Namespace) -> None:
+    if args.models_dir.exists() and not args.models_dir.is_dir():
+        raise InputError(f"--models-dir {args.models_dir}: not a folder")
+    if args.explain is None:
+        return
+    if args.scheduler:
+        raise InputError("--explain runs locally; leave out --scheduler to draw Grad-CAM maps")
+    if args.model == "svc":
+        raise InputError("--explain draws Grad-CAM maps of the CNN; use --model cnn or fusion")
+    try:
+        args.explain.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise InputError(f"--explain {args.explain}: not a folder") from None
+    except OSError as err:
+        raise InputError(f"--explain {args.explain}: cannot create the folder: {err.strerror}") from None
+
+
+def _report(outcome: Outcome) -> None:
+    if outcome.prediction is None:
+        tqdm.write(f"error: {printable(outcome.path)}: {printable(outcome.reason)}", file=sys.stderr)
+
+
+def _error(message: str) -> None:
+    print(f"error: {printable(message)}", file=sys.stderr)
+
+
+def _score_all(files: list[Path], detector: Detector | None, args) -> Iterator[Outcome]:
+    """One outcome per file, in order: here, or on a Dask cluster."""
     if detector is not None:
+        images = explain_images(files, args.explain) if args.explain else {}
         for path in files:
-            yield _score_one(detector, path, args.threshold, args.explain)
+            yield score_one(detector, path, args.threshold, images.get(path))
         return
     task = partial(score_files, models_dir=str(args.models_dir.resolve()), model=args.model, window_s=args.window,
                    threshold=args.threshold)
     chunks = [[str(path.resolve()) for path in files[start:start + CLUSTER_CHUNK]]
               for start in range(0, len(files), CLUSTER_CHUNK)]
     with dask_client(ComputeParams(backend="dask", scheduler=args.scheduler)) as client:
-        for results in dask_map_ordered(client, task, chunks, "predict"):
-            yield from results
+        for outcomes in dask_map_ordered(client, task, chunks, "predict"):
+            yield from outcomes
 
 
 def score_files(paths: list[str], models_dir: str, model: str, window_s: float, threshold: float | None):
     """A cluster task: score ``paths`` with the worker's cached Detector."""
     detector = _cached_detector(models_dir, model, window_s)
-    return [_score_one(detector, Path(path), threshold, None) for path in paths]
+    return [score_one(detector, Path(path), threshold) for path in paths]
 
 
 @lru_cache(maxsize=2)
@@ -84,36 +152,100 @@ def _cached_detector(models_dir: str, model: str, window_s: float) -> Detector:
     return Detector.load(models_dir, model, window_s=window_s)
 
 
-def _score_one(detector: Detector, path: Path, threshold, explain_dir) -> tuple[Prediction | None, str]:
+def score_one(detector: Detector, path: Path, threshold: float | None, image: Path | None = None) -> Outcome:
+    """Score one file; any failure becomes the file's reason, never an exception."""
     try:
-        if explain_dir:
-            prediction = detector.explain(path, explain_dir / f"{path.name}.png", threshold)
-        else:
-            prediction = detector.score(path, threshold)
+        if image is None:
+            return Outcome(str(path), detector.score(path, threshold))
+        return Outcome(str(path), detector.explain(path, image, threshold))
     except AudioError as err:
-        return None, str(err)
-    return prediction, ""
+        return Outcome(str(path), reason=err.reason)
+    except InputError as err:
+        return Outcome(str(path), reason=str(err))
+    except Exception as err:  # decoder, resampler, features or model: a bug to report, not a crash
+        return Outcome(str(path), reason=f"internal error while scoring ({type(err).__name__}: {err}); "
+                                         "please report it", internal=True)
 
 
-def find_audio(inputs: list[str]) -> tuple[list[Path], list[str]]:
-    """Files named directly, and the audio files under folders (sorted); and the inputs that do not exist."""
-    files, missing = [], []
+def explain_images(files: list[Path], out_dir: Path) -> dict[Path, Path]:
+    """``out_dir/<file name>.png`` per file; a later file of the same name gets ``<file name>-2.png``, ..."""
+    images, taken = {}, set()
+    for path in files:
+        stem, number = path.name, 1
+        while (name := f"{stem}.png" if number == 1 else f"{stem}-{number}.png") in taken:
+            number += 1
+        taken.add(name)
+        images[path] = out_dir / name
+    return images
+
+
+def scan_inputs(inputs: list[str]) -> Scan:
+    """Files named directly, and the audio files under folders (sorted).
+
+    Inputs that do not exist, entries of a folder that carry an audio extension but are
+    not regular files (FIFOs, devices, broken links), and folders without audio are
+    refused; files without an audio extension are skipped with a note.
+    """
+    scan = Scan()
     for name in inputs:
         path = Path(name)
         if path.is_dir():
-            files += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
-        elif path.exists():
-            files.append(path)
+            _scan_folder(path, scan)
+        elif os.path.lexists(path):
+            scan.files.append(path)  # the detector says why a FIFO or a broken link cannot be read
         else:
-            missing.append(name)
-    return files, missing
+            scan.refused.append(Outcome(name, reason="no such file or folder"))
+    return scan
+
+
+def _scan_folder(folder: Path, scan: Scan) -> None:
+    found, skipped = [], {}
+    for root, _, names in os.walk(folder):
+        for entry in (Path(root) / name for name in names):
+            if entry.suffix.lower() not in AUDIO_EXTENSIONS:
+                skipped.setdefault(entry.suffix.lower() or "(none)", []).append(entry)
+                continue
+            try:
+                check_regular_file(entry)
+                found.append(entry)
+            except AudioError as err:
+                scan.refused.append(Outcome(str(entry), reason=err.reason))
+    scan.files += sorted(found)
+    if skipped:
+        count = sum(map(len, skipped.values()))
+        scan.notes.append(f"{folder}: skipped {count} file{'s' * (count != 1)} without an audio extension "
+                          f"({', '.join(sorted(skipped))})")
+    if not found and not any(Path(outcome.path).is_relative_to(folder) for outcome in scan.refused):
+        scan.refused.append(Outcome(str(folder), reason="no audio files in this folder"))
+
+
+def printable(text: str, controls: bool = True) -> str:
+    """``text`` safe to print: undecodable bytes of file names (which Python keeps as lone
+    surrogates) as ``\\xNN``; and, with ``controls``, control and line-breaking characters as
+    ``\\n``, ``\\t``, ``\\xNN`` or ``\\uNNNN``, so a name cannot forge or break an output line."""
+    try:
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    if not controls:
+        return text
+    return "".join(_escape(char) if unicodedata.category(char) in ("Cc", "Zl", "Zp") else char for char in text)
+
+
+def _escape(char: str) -> str:
+    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+    if char in named:
+        return named[char]
+    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
 
 
 def write_predictions(predictions: list[Prediction], form: str, out=None) -> None:
     out = out or sys.stdout
-    rows = [prediction.as_dict() for prediction in predictions]
+    in_table = form == "table"
+    rows = [{**prediction.as_dict(), "path": printable(prediction.path, controls=in_table)}
+            for prediction in predictions]
     if form == "json":
-        out.write(json.dumps(rows, indent=2) + "\n")
+        out.write(json.dumps(rows, indent=2, allow_nan=False) + "\n")
     elif form == "csv":
         writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
         writer.writeheader()

@@ -46,3 +46,45 @@ def write_small_corpus(root, per_split: int = 2, seconds: float = 0.5):
 @pytest.fixture
 def small_corpus(tmp_path):
     return write_small_corpus(tmp_path / "corpus")
+
+
+def speech_like(seconds=1.0, seed=0):
+    """A voiced tone in light noise: something predict scores (it has sound, and is not silent)."""
+    rng = np.random.default_rng(seed)
+    return (0.3 * tone(220, seconds) + 0.05 * rng.standard_normal(int(seconds * SAMPLE_RATE))).astype(np.float32)
+
+
+def run_predict(capsys, *args):
+    """``deepfake-audio predict ARGS`` in this process: exit status, stdout, the stderr ``error:`` lines."""
+    from deepfake_audio.cli import main
+
+    status = main(["predict", *map(str, args)])
+    out, err = capsys.readouterr()
+    return status, out, [line for line in err.splitlines() if line.startswith("error:")]
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory):
+    """Small untrained-quality models with the project's preprocessing, saved as the stages save them."""
+    import keras
+    import pandas as pd
+
+    from deepfake_audio.features.analysis import feature_names
+    from deepfake_audio.models import cnn, fusion, svc
+    from deepfake_audio.models.card import make_card
+    from deepfake_audio.params import TrainCnnParams, load_params
+
+    params = load_params(PROJECT / "params.yaml")
+    folder = tmp_path_factory.mktemp("models")
+    rng = np.random.default_rng(0)
+    names = feature_names(params.features)
+    features = pd.DataFrame(rng.standard_normal((40, len(names))), columns=names)
+    svc_model = svc.build_svc(params.train_svc.setting(), seed=0).fit(features, np.tile([0, 1], 20))
+    svc.save_svc(svc_model, folder / svc.MODEL_FILE, make_card("svc", params, 0.0, ("train_svc",)))
+    keras.utils.set_random_seed(0)
+    cnn_model = cnn.build_cnn(64, 400, TrainCnnParams(arch="simple", filters=(4, 8)))
+    cnn.save_cnn(cnn_model, folder / cnn.MODEL_FILE, make_card("cnn", params, 0.0, ("train_cnn",)))
+    scores = pd.DataFrame({"svc": rng.standard_normal(40), "cnn": rng.standard_normal(40)})
+    fusion.save_fusion(fusion.train_fusion(scores, np.tile(["spoof", "bonafide"], 20)), folder / fusion.MODEL_FILE,
+                       make_card("fusion", params, 0.0, ()))
+    return folder
