@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -16,11 +17,13 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; move it onto ``path`` if the block succeeds.
 
     Works for files and folders alike. On failure the temporary is removed and whatever
-    stood at ``path`` before is left untouched.
+    stood at ``path`` before is left untouched. The temporary, ``.<name>.<pid>.<random>.tmp``,
+    names its writer, so the next write of ``path`` can remove those of killed runs.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    _remove_stale_temporaries(path)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent))
     target = tmp / path.name
     try:
         yield target
@@ -28,6 +31,33 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         os.replace(target, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Remove the temporaries ``atomic_path`` left beside ``path`` in runs that were killed.
+
+    A temporary whose writer is still running is kept. Names without a pid come from
+    before pids were recorded, so no running writer owns them.
+    """
+    # The exact forms mkdtemp gives, so the temporaries of `<name>.json` are not taken for `<name>`'s.
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.(?:(\d+)\.)?[a-z0-9_]{{8}}\.tmp")
+    for sibling in path.parent.iterdir():
+        match = pattern.fullmatch(sibling.name)
+        if match and sibling.is_dir() and not sibling.is_symlink():
+            if match[1] is None or not _running(int(match[1])):
+                shutil.rmtree(sibling, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    if pid <= 0:  # os.kill(0, ...) would signal our own process group
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0: checks that the process exists, sends nothing
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:  # it exists, and belongs to another user
+        return True
+    return True
 
 
 def _remove(path: Path) -> None:

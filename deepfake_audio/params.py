@@ -1,15 +1,20 @@
 """Typed pipeline parameters, loaded once from ``params.yaml``.
 
-Every section of ``params.yaml`` maps to a model below. Unknown keys and values of the
-wrong type are refused with a message that names the offending key, so a typo never
-silently falls back to a default.
+Every section of ``params.yaml`` maps to a model below. Unknown keys, values of the wrong
+type and values beyond what the libraries or a 2-core, 24 GB machine can take are refused
+with a one-line message that names the offending key, so a typo never silently falls back
+to a default and no stage ends in a traceback.
+
+``params.yaml`` is the source of the defaults: the defaults below repeat its values, so a
+section left out of it means the same as the committed one, and tests/test_params.py fails
+when the two drift apart.
 """
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
@@ -19,6 +24,12 @@ from deepfake_audio.errors import InputError
 
 DEFAULT_PARAMS_FILE = Path("params.yaml")
 SPLITS = ("train", "dev", "eval")
+MAX_FILE_BYTES = 1_000_000  # the committed file is under 10 kB
+MAX_DEPTH = 32  # nesting levels; the committed file uses 5
+
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]  # NumPy's limit
+Files = Annotated[int, Field(ge=1, le=100_000)]  # a count of synthetic files or groups
+Decibels = Annotated[float, Field(ge=-50.0, le=150.0)]
 
 
 class ParamsError(InputError):
@@ -26,7 +37,8 @@ class ParamsError(InputError):
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # allow_inf_nan: YAML's .inf and .nan are refused wherever a float is expected.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 class DataParams(Section):
@@ -55,14 +67,14 @@ class DataParams(Section):
 class SyntheticSplit(Section):
     """Size of one split of the embedded corpus."""
 
-    speakers: int = Field(ge=1)
-    genuine: int = Field(ge=1)
-    spoof: int = Field(ge=1)
-    environments: int = Field(ge=1)
-    playback_devices: int = Field(ge=1)
-    recorders: int = Field(ge=1)
+    speakers: Files
+    genuine: Files
+    spoof: Files
+    environments: Files
+    playback_devices: Files
+    recorders: Files
     # Distinct (environment, playback, recorder) triples the spoofs are drawn from.
-    replay_configs: int = Field(ge=1)
+    replay_configs: Files
 
     @model_validator(mode="after")
     def _every_speaker_has_both_classes(self) -> SyntheticSplit:
@@ -78,7 +90,7 @@ class SyntheticParams(Section):
     train: SyntheticSplit
     dev: SyntheticSplit
     eval: SyntheticSplit
-    snr_db: tuple[float, float] = (15.0, 35.0)
+    snr_db: tuple[Decibels, Decibels] = (15.0, 35.0)
     # Quality range of the playback loudspeakers: 0 is a cheap phone speaker, 1 studio grade.
     playback_quality: tuple[float, float] = (0.2, 0.95)
     # Plant the ASVspoof 2017 artefact: a click at the start of genuine files and a tone
@@ -123,14 +135,14 @@ class DownloadParams(Section):
     # The committed record of each archive's SHA-256 and size, written at first verification.
     checksums: str = "data/asvspoof2017.sha256"
     skip_eval: bool = False
-    retries: int = Field(4, ge=0)
-    timeout_s: float = Field(60.0, gt=0.0)
+    retries: int = Field(4, ge=0, le=100)
+    timeout_s: float = Field(60.0, gt=0.0, le=3600.0)
 
 
 class PrepareParams(Section):
     # What to do with unreadable, empty, too short, non-finite or silent audio.
     on_bad_audio: Literal["fail", "skip"] = "fail"
-    min_duration_s: float = Field(0.5, ge=0.0)
+    min_duration_s: float = Field(0.5, ge=0.0, le=3600.0)
 
 
 class HandcraftedParams(Section):
@@ -141,15 +153,15 @@ class HandcraftedParams(Section):
     cqcc: bool = True
     spectral: bool = True  # centroid, bandwidth, roll-off, flatness, contrast, zero-crossing rate, RMS
     band_energy: bool = True  # log energy of each band relative to the whole spectrum
-    n_cepstra: int = Field(20, ge=1)  # coefficients per cepstral family
+    n_cepstra: int = Field(20, ge=1, le=1024)  # coefficients per cepstral family
     deltas: bool = True  # add delta and delta-delta tracks of the cepstra
-    n_mels: int = Field(64, ge=8)  # MFCC filterbank
-    n_linear: int = Field(64, ge=8)  # LFCC filterbank (triangular, linearly spaced)
-    cqt_fmin: float = Field(62.5, gt=0.0)  # CQCC: lowest constant-Q bin; whole octaves up to Nyquist
+    n_mels: int = Field(64, ge=8, le=1024)  # MFCC filterbank
+    n_linear: int = Field(64, ge=8, le=1024)  # LFCC filterbank (triangular, linearly spaced)
+    cqt_fmin: float = Field(62.5, gt=0.0, le=24_000.0)  # CQCC: lowest constant-Q bin; whole octaves up to Nyquist
     # Todisco et al. use 96; 12 keeps the transform affordable (24 doubles its cost).
-    cqt_bins_per_octave: int = Field(12, ge=2)
+    cqt_bins_per_octave: int = Field(12, ge=2, le=96)
     band_edges_hz: tuple[float, ...] = Field((0.0, 500.0, 1000.0, 2000.0, 4000.0, 6000.0, 8000.0),
-                                             min_length=2)
+                                             min_length=2, max_length=256)
 
     @model_validator(mode="after")
     def _families_fit(self) -> HandcraftedParams:
@@ -169,17 +181,17 @@ class SpectrogramParams(Section):
     """The time-frequency input of the CNN."""
 
     kind: Literal["mel", "linear"] = "mel"  # log-Mel, or log power of every FFT bin
-    n_mels: int = Field(64, ge=8)  # kind mel only
-    n_frames: int = Field(400, ge=8)
+    n_mels: int = Field(64, ge=8, le=1024)  # kind mel only
+    n_frames: int = Field(400, ge=8, le=10_000)
     pad: Literal["repeat", "zeros"] = "repeat"
     # utterance: one mean and scale per utterance; global: per frequency bin, from the train split
     normalize: Literal["utterance", "global", "none"] = "utterance"
 
 
 class FeaturesParams(Section):
-    n_fft: int = Field(512, ge=64)
-    win_length: int = Field(400, ge=16)
-    hop_length: int = Field(160, ge=1)
+    n_fft: int = Field(512, ge=64, le=65_536)
+    win_length: int = Field(400, ge=16, le=65_536)
+    hop_length: int = Field(160, ge=1, le=65_536)
     handcrafted: HandcraftedParams = HandcraftedParams()
     spectrogram: SpectrogramParams = SpectrogramParams()
 
@@ -187,7 +199,19 @@ class FeaturesParams(Section):
     def _window_fits(self) -> FeaturesParams:
         if self.win_length > self.n_fft:
             raise ValueError(f"win_length ({self.win_length}) must not exceed n_fft ({self.n_fft})")
+        if self.hop_length > self.n_fft:
+            raise ValueError(f"hop_length ({self.hop_length}) must not exceed n_fft ({self.n_fft})")
+        # More filters than FFT bins leaves some filters empty.
+        bins = self.n_fft // 2 + 1
+        for used, key, filters in ((self.handcrafted.mfcc, "handcrafted.n_mels", self.handcrafted.n_mels),
+                                   (self.handcrafted.lfcc, "handcrafted.n_linear", self.handcrafted.n_linear),
+                                   (self.spectrogram.kind == "mel", "spectrogram.n_mels", self.spectrogram.n_mels)):
+            if used and filters > bins:
+                raise ValueError(f"{key} ({filters}) must not exceed the {bins} FFT bins of n_fft ({self.n_fft})")
         return self
+
+
+MAX_PCA_COMPONENTS = 100_000
 
 
 class SvcSettings(Section):
@@ -197,8 +221,8 @@ class SvcSettings(Section):
     # a fraction keeps the components explaining that share of the variance.
     pca_components: PositiveInt | float | None = None
     kernel: Literal["rbf", "linear", "poly", "sigmoid"] = "rbf"
-    C: float = Field(1.0, gt=0.0)
-    gamma: Literal["scale", "auto"] | float = "scale"
+    C: float = Field(1.0, gt=0.0, le=1e6)
+    gamma: Literal["scale", "auto"] | Annotated[float, Field(gt=0.0, le=1e6)] = "scale"
     class_weight: Literal["balanced"] | None = "balanced"
 
     @model_validator(mode="after")
@@ -206,17 +230,21 @@ class SvcSettings(Section):
         if isinstance(self.pca_components, float) and not 0.0 < self.pca_components < 1.0:
             raise ValueError(f"pca_components must be an integer or a fraction in (0, 1), "
                              f"got {self.pca_components}")
+        # Checked here: a bound on the integer would let a large one through as a float.
+        if isinstance(self.pca_components, int) and self.pca_components > MAX_PCA_COMPONENTS:
+            raise ValueError(f"pca_components ({self.pca_components}) must not exceed {MAX_PCA_COMPONENTS}")
         return self
 
 
 class SvcSearch(Section):
     # none: train the setting above; dev: pick from the grid by EER on the dev split;
     # cv: by mean EER over cross-validation folds of the training split, grouped by speaker.
-    method: Literal["none", "dev", "cv"] = "none"
-    cv_folds: int = Field(4, ge=2)
+    method: Literal["none", "dev", "cv"] = "dev"
+    cv_folds: int = Field(4, ge=2, le=100)
     # Values to try for any SvcSettings key; keys left out keep the value set above.
     # Ignored with method none, so switching the search off needs no other edit.
-    grid: dict[str, tuple[int | float | str | None, ...]] = {}
+    grid: dict[str, tuple[int | float | str | None, ...]] = {"C": (0.1, 1.0, 10.0, 100.0),
+                                                              "gamma": ("scale", 0.0003, 0.001, 0.003)}
 
 
 class TrainSvcParams(SvcSettings):
@@ -246,34 +274,38 @@ class TrainSvcParams(SvcSettings):
 class SpecAugmentParams(Section):
     """Random frequency and time masks on training spectrograms (Park et al., 2019)."""
 
-    freq_masks: int = Field(2, ge=0)
-    max_freq_width: int = Field(16, ge=1)  # in frequency bins
-    time_masks: int = Field(2, ge=0)
-    max_time_width: int = Field(40, ge=1)  # in frames
+    freq_masks: int = Field(2, ge=0, le=100)
+    max_freq_width: int = Field(16, ge=1, le=1024)  # in frequency bins
+    time_masks: int = Field(2, ge=0, le=100)
+    max_time_width: int = Field(40, ge=1, le=10_000)  # in frames
+
+
+LCNN_POOLS = 4  # the max-pools of LCNN_LAYERS in deepfake_audio/models/cnn.py
 
 
 class TrainCnnParams(Section):
     # simple: a small conv net; lcnn: Light CNN with Max-Feature-Map (Lavrentyeva et al., 2019).
     arch: Literal["simple", "lcnn"] = "lcnn"
-    filters: tuple[PositiveInt, ...] = Field((16, 32, 64), min_length=1)  # simple: channels per block
+    # simple: channels per block
+    filters: tuple[Annotated[int, Field(gt=0, le=1024)], ...] = Field((16, 32, 64), min_length=1, max_length=16)
     # lcnn: multiple of the published channel counts (1.0 = 32-48-64-32-32 after MFM).
     lcnn_width: float = Field(0.5, gt=0.0, le=4.0)
     # Regularisers: the training split has few devices, and an unregularised CNN learns them.
-    input_noise: float = Field(0.3, ge=0.0)  # std of Gaussian noise added to the input in training
+    input_noise: float = Field(0.3, ge=0.0, le=100.0)  # std of Gaussian noise added to the input in training
     spatial_dropout: float = Field(0.2, ge=0.0, lt=1.0)  # simple: drops whole feature maps per block
     dropout: float = Field(0.3, ge=0.0, lt=1.0)  # before the output layer
     spec_augment: SpecAugmentParams = SpecAugmentParams()
     optimizer: Literal["adam", "adamw", "sgd"] = "adam"
-    learning_rate: float = Field(1e-3, gt=0.0)
-    epochs: int = Field(30, ge=1)
-    batch_size: int = Field(32, ge=1)
+    learning_rate: float = Field(1e-3, gt=0.0, le=10.0)
+    epochs: int = Field(30, ge=1, le=10_000)
+    batch_size: int = Field(32, ge=1, le=4096)
     # Early stopping: stop when this dev figure has not improved for `patience` epochs,
     # then keep the best epoch's weights.
     monitor: Literal["dev_eer", "dev_loss"] = "dev_eer"
-    patience: int = Field(8, ge=1)
+    patience: int = Field(8, ge=1, le=10_000)
     # One network per seed, trained alike; the model is the average of their logits, and
     # metrics/train_cnn.json gives each seed's dev EER with their mean and std.
-    seeds: tuple[int, ...] = Field((2017,), min_length=1)
+    seeds: tuple[Seed, ...] = Field((2017,), min_length=1, max_length=100)
 
     @model_validator(mode="after")
     def _distinct_seeds(self) -> TrainCnnParams:
@@ -286,48 +318,48 @@ class MinDcfParams(Section):
     """Costs and prior of the detection cost function (ASVspoof 2019 countermeasure values)."""
 
     p_spoof: float = Field(0.05, gt=0.0, lt=1.0)  # prior probability of a spoofing attack
-    c_miss: float = Field(1.0, gt=0.0)  # cost of rejecting a bona fide utterance
-    c_fa: float = Field(10.0, gt=0.0)  # cost of accepting a spoofed utterance
+    c_miss: float = Field(1.0, gt=0.0, le=1e6)  # cost of rejecting a bona fide utterance
+    c_fa: float = Field(10.0, gt=0.0, le=1e6)  # cost of accepting a spoofed utterance
 
 
 class BootstrapParams(Section):
-    resamples: int = Field(1000, ge=10)  # resamples per class for the 95 % intervals
-    seed: int = Field(0, ge=0)
+    resamples: int = Field(1000, ge=10, le=100_000)  # resamples per class for the 95 % intervals
+    seed: Seed = 0
 
 
 class EvaluateParams(Section):
     min_dcf: MinDcfParams = MinDcfParams()
     bootstrap: BootstrapParams = BootstrapParams()
-    plot_points: int = Field(200, ge=10)  # points kept per curve in the plot data files
+    plot_points: int = Field(200, ge=10, le=100_000)  # points kept per curve in the plot data files
 
 
 class PermutationParams(Section):
-    repeats: int = Field(5, ge=1)  # shuffles of each feature; the importance is their mean
+    repeats: int = Field(5, ge=1, le=1000)  # shuffles of each feature; the importance is their mean
 
 
 class ShapParams(Section):
-    background: int = Field(20, ge=1)  # k-means centres summarising the training features
-    utterances: int = Field(40, ge=2)  # explained, half of each class, drawn from explain.split
-    samples: int = Field(1000, ge=10)  # model evaluations per explained utterance
+    background: int = Field(20, ge=1, le=1000)  # k-means centres summarising the training features
+    utterances: int = Field(40, ge=2, le=10_000)  # explained, half of each class, drawn from explain.split
+    samples: int = Field(1000, ge=10, le=100_000)  # model evaluations per explained utterance
 
 
 class LimeParams(Section):
-    features: int = Field(10, ge=1)  # features in each local explanation
-    samples: int = Field(2000, ge=10)  # perturbed copies of each explained utterance
+    features: int = Field(10, ge=1, le=1000)  # features in each local explanation
+    samples: int = Field(2000, ge=10, le=100_000)  # perturbed copies of each explained utterance
 
 
 class GradcamParams(Section):
     # The regions whose share of the Grad-CAM mass metrics/explain.json reports: the start
     # of the file (where ASVspoof 2017's artefacts sit) and the top of the spectrum.
-    first_ms: float = Field(300.0, gt=0.0)
-    above_hz: float = Field(4000.0, gt=0.0)
+    first_ms: float = Field(300.0, gt=0.0, le=60_000.0)
+    above_hz: float = Field(4000.0, gt=0.0, le=24_000.0)
 
 
 class ExplainParams(Section):
     split: Literal["dev", "eval"] = "eval"  # utterances explained (permutation importance uses dev)
-    per_case: int = Field(1, ge=1)  # utterances per case: most confident and worst of each class
-    top_features: int = Field(15, ge=1)  # features shown in the plots and listed in the metrics
-    seed: int = Field(0, ge=0)
+    per_case: int = Field(1, ge=1, le=1000)  # utterances per case: most confident and worst of each class
+    top_features: int = Field(15, ge=1, le=1000)  # features shown in the plots and listed in the metrics
+    seed: Seed = 0
     permutation: PermutationParams = PermutationParams()
     shap: ShapParams = ShapParams()
     lime: LimeParams = LimeParams()
@@ -342,21 +374,21 @@ class VadParams(Section):
     shorter than ``min_speech_ms`` (clicks, bursts) are not speech.
     """
 
-    top_db: float = Field(15.0, gt=0.0)
-    min_speech_ms: float = Field(60.0, ge=0.0)
+    top_db: float = Field(15.0, gt=0.0, le=200.0)
+    min_speech_ms: float = Field(60.0, ge=0.0, le=60_000.0)
 
 
 class TransplantParams(Section):
     # The first head_ms of a file of the other class is put in front of each audited file.
-    head_ms: float = Field(100.0, gt=0.0)
-    seed: int = Field(0, ge=0)  # which donor each file gets
+    head_ms: float = Field(100.0, gt=0.0, le=60_000.0)
+    seed: Seed = 0  # which donor each file gets
 
 
 class RiskParams(Section):
     """When ``shortcut_risk`` is high: changes beyond these, in percentage points."""
 
-    max_rate_change: float = Field(10.0, gt=0.0)  # of FAR or FRR at the dev threshold, after the transplant
-    max_eer_rise: float = Field(10.0, gt=0.0)  # of the EER, after trimming
+    max_rate_change: float = Field(10.0, gt=0.0, le=100.0)  # of FAR or FRR at the dev threshold, after the transplant
+    max_eer_rise: float = Field(10.0, gt=0.0, le=100.0)  # of the EER, after trimming
 
 
 class AuditParams(Section):
@@ -366,7 +398,7 @@ class AuditParams(Section):
     vad: VadParams = VadParams()
     transplant: TransplantParams = TransplantParams()
     # Models retrained and evaluated on trimmed audio (written to models/trimmed/).
-    retrain: tuple[Literal["svc", "cnn"], ...] = ()
+    retrain: tuple[Literal["svc", "cnn"], ...] = ("svc",)
     risk: RiskParams = RiskParams()
 
     @model_validator(mode="after")
@@ -377,7 +409,7 @@ class AuditParams(Section):
 
 
 class ComputeParams(Section):
-    n_jobs: int = Field(2, ge=1)  # local processes, or the workers of a local Dask cluster
+    n_jobs: int = Field(2, ge=1, le=256)  # local processes, or the workers of a local Dask cluster
     # Where per-file work runs: local processes, or Dask (results are the same bit for bit).
     backend: Literal["local", "dask"] = "local"
     # With dask: a scheduler address (tcp://host:8786) or scheduler file (.json); null starts
@@ -392,7 +424,7 @@ class ComputeParams(Section):
 
 
 class Params(Section):
-    seed: int = Field(2017, ge=0)
+    seed: Seed = 2017
     data: DataParams = DataParams()
     synthetic: SyntheticParams
     download: DownloadParams = DownloadParams()
@@ -404,6 +436,18 @@ class Params(Section):
     explain: ExplainParams = ExplainParams()
     audit: AuditParams = AuditParams()
     compute: ComputeParams = ComputeParams()
+
+    @model_validator(mode="after")
+    def _cnn_input_survives_pooling(self) -> Params:
+        cnn, spectrogram = self.train_cnn, self.features.spectrogram
+        pools = LCNN_POOLS if cnn.arch == "lcnn" else len(cnn.filters)
+        rows = (("features.spectrogram.n_mels", spectrogram.n_mels) if spectrogram.kind == "mel"
+                else ("the n_fft // 2 + 1 bins of features.n_fft", self.features.n_fft // 2 + 1))
+        for key, size in (rows, ("features.spectrogram.n_frames", spectrogram.n_frames)):
+            if size < 2**pools:
+                raise ValueError(f"train_cnn: the {cnn.arch} net halves its input {pools} times, so {key} "
+                                 f"({size}) must be at least {2**pools}")
+        return self
 
     @model_validator(mode="after")
     def _frequencies_fit_the_sample_rate(self) -> Params:
@@ -447,15 +491,101 @@ def _uniform_cq_points(fmin: float, bins_per_octave: int, nyquist: float) -> int
 
 def load_params(path: str | Path = DEFAULT_PARAMS_FILE) -> Params:
     path = Path(path)
+    text = _read_text(path)
     try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ParamsError(f"{path}: file not found") from None
+        _check_events(text)
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: builds plain data only
+    except _Refused as err:
+        raise ParamsError(f"{path}: {err}") from None
     except yaml.YAMLError as err:
-        raise ParamsError(f"{path}: not valid YAML: {err}") from None
+        raise ParamsError(f"{path}: {_yaml_problem(err, text)}") from None
+    if raw is None:
+        raise ParamsError(f"{path}: the file is empty; expected a mapping of sections")
     if not isinstance(raw, dict):
         raise ParamsError(f"{path}: expected a mapping of sections, got {type(raw).__name__}")
     return parse_params(raw, source=str(path))
+
+
+def _read_text(path: Path) -> str:
+    try:
+        with path.open("rb") as file:
+            data = file.read(MAX_FILE_BYTES + 1)  # bounded: the path may be a device or a huge file
+    except FileNotFoundError:
+        raise ParamsError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise ParamsError(f"{path}: is a folder, not a file") from None
+    except OSError as err:
+        raise ParamsError(f"{path}: cannot be read: {err.strerror}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ParamsError(f"{path}: larger than {MAX_FILE_BYTES} bytes; a params file is a few kB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ParamsError(f"{path}: not UTF-8 (byte 0x{data[err.start]:02x} at offset {err.start})") from None
+
+
+class _Refused(Exception):
+    """YAML that parses but that params.yaml must not use; the message starts with its line."""
+
+
+def _check_events(text: str) -> None:
+    """Refuse anchors, aliases, deep nesting and NUL characters before anything is built.
+
+    Checked on the event stream, which PyYAML produces without recursion and without
+    expanding aliases: an alias bomb or a 5000-deep list costs nothing here.
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1
+        if getattr(event, "anchor", None) is not None:
+            raise _Refused(f"line {line}: anchors and aliases are not allowed (found '{event.anchor}')")
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _Refused(f"line {line}: nested deeper than {MAX_DEPTH} levels")
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+        elif isinstance(event, yaml.ScalarEvent) and "\x00" in event.value:
+            raise _Refused(f"line {line}: a value holds a NUL character (\\0)")
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses a key given twice in one mapping instead of keeping the last.
+
+    Merge keys (<<) are refused too: what they merge in would hide a duplicate.
+    """
+
+    def construct_mapping(self, node, deep=False):
+        lines = {}
+        for key_node, _ in node.value:
+            line = key_node.start_mark.line + 1
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise _Refused(f"line {line}: merge keys (<<) are not allowed")
+            if isinstance(key_node, yaml.ScalarNode):
+                key = self.construct_object(key_node)
+                if key in lines:
+                    raise _Refused(f"line {line}: duplicate key {key!r} (also on line {lines[key]})")
+                lines[key] = line
+        return super().construct_mapping(node, deep)
+
+    def construct_object(self, node, deep=False):
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, TypeError, OverflowError) as err:  # a date like 2020-13-45, a 5000-digit integer
+            raise yaml.constructor.ConstructorError(None, None, str(err), node.start_mark) from None
+
+
+def _yaml_problem(err: yaml.YAMLError, text: str) -> str:
+    """One line: where PyYAML stopped and why (its own message spans several lines)."""
+    if isinstance(err, yaml.reader.ReaderError):
+        line = text.count("\n", 0, err.position) + 1
+        return f"line {line}: not valid YAML: unacceptable character #x{err.character:04x} ({err.reason})"
+    if isinstance(err, yaml.MarkedYAMLError):
+        mark = err.problem_mark or err.context_mark
+        reason = ", ".join(part for part in (err.context, err.problem) if part)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        return f"{where}not valid YAML: {reason}"
+    return f"not valid YAML: {' '.join(str(err).split())}"
 
 
 def parse_params(raw: dict, source: str = "params") -> Params:
@@ -486,9 +616,13 @@ def _describe(err: ValidationError, source: str) -> str:
         elif problem["type"] == "value_error":  # our own checks: the message says it all
             reason = _own_message(problem)
         else:
-            reason = f"{problem['msg']} (got {problem.get('input')!r})"
+            reason = f"{problem['msg']} (got {_shorten(repr(problem.get('input')))})"
         lines.append(f"{source}: {key}: {reason}" if key else f"{source}: {reason}")
     return "\n".join(dict.fromkeys(lines))
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else f"{text[:limit - 3]}..."
 
 
 def _own_message(problem: dict) -> str:
@@ -497,5 +631,5 @@ def _own_message(problem: dict) -> str:
 
 def _is_type_tag(part) -> bool:
     return isinstance(part, str) and (
-        part.startswith(("literal[", "function-")) or part in {"float", "int", "str", "bool", "none"}
+        part.startswith(("literal[", "function-", "constrained-")) or part in {"float", "int", "str", "bool", "none"}
     )

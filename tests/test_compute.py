@@ -11,7 +11,6 @@ import pytest
 from distributed import Client, LocalCluster
 
 from conftest import write_small_corpus
-from test_predict import models_dir  # noqa: F401  (the fixture)
 from deepfake_audio import compute
 from deepfake_audio.audio import AudioError
 from deepfake_audio.corpus.manifest import manifest_from_asvspoof2017
@@ -104,7 +103,7 @@ def test_predict_on_the_cluster_matches_predict_here(tmp_path, capsys, cluster, 
     import soundfile as sf
 
     from deepfake_audio.cli import main
-    from test_predict import speech_like
+    from conftest import speech_like
 
     for index in range(20):
         sf.write(tmp_path / f"f{index:02d}.wav", speech_like(seed=index), 16000, subtype="PCM_16")

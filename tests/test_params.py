@@ -1,11 +1,15 @@
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from deepfake_audio.params import ParamsError, load_params, parse_params
+from deepfake_audio.params import Params, ParamsError, load_params, parse_params
 
-PROJECT_PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
+PROJECT = Path(__file__).resolve().parents[1]
+PROJECT_PARAMS = PROJECT / "params.yaml"
 
 
 @pytest.fixture
@@ -214,3 +218,184 @@ def test_cqcc_needs_enough_resampled_points_for_its_coefficients(raw):
         parse_params(raw, "p")
     raw["features"]["handcrafted"]["n_cepstra"] = 15
     assert parse_params(raw).features.handcrafted.n_cepstra == 15
+
+
+def test_the_code_defaults_are_the_committed_params():
+    # params.yaml is the source; a section left out of it must mean the same as the committed one.
+    committed = load_params(PROJECT_PARAMS)
+    defaults = Params(synthetic=committed.synthetic)  # the corpus sizes have no defaults
+    for section in Params.model_fields:
+        assert getattr(defaults, section) == getattr(committed, section), section
+
+
+def set_key(raw, key, value):
+    *sections, last = key.split(".")
+    for section in sections:
+        raw = raw[section]
+    raw[last] = value
+
+
+@pytest.mark.parametrize("key, value, reason", [
+    ("seed", 2**70, "Input should be less than or equal to 4294967295 (got 1180591620717411303424)"),
+    ("evaluate.bootstrap.seed", -1, "Input should be greater than or equal to 0 (got -1)"),
+    ("features.n_fft", 10**9, "Input should be less than or equal to 65536 (got 1000000000)"),
+    ("features.spectrogram.n_frames", 10**5, "Input should be less than or equal to 10000 (got 100000)"),
+    ("features.handcrafted.n_mels", 2048, "Input should be less than or equal to 1024 (got 2048)"),
+    ("synthetic.train.genuine", 10**6, "Input should be less than or equal to 100000 (got 1000000)"),
+    ("train_cnn.batch_size", 5000, "Input should be less than or equal to 4096 (got 5000)"),
+    ("train_cnn.epochs", 10**5, "Input should be less than or equal to 10000 (got 100000)"),
+    ("train_cnn.learning_rate", 100.0, "Input should be less than or equal to 10 (got 100.0)"),
+    ("evaluate.bootstrap.resamples", 10**6, "Input should be less than or equal to 100000 (got 1000000)"),
+    ("explain.lime.samples", 10**6, "Input should be less than or equal to 100000 (got 1000000)"),
+    ("compute.n_jobs", 1000, "Input should be less than or equal to 256 (got 1000)"),
+    ("download.timeout_s", 1e9, "Input should be less than or equal to 3600 (got 1000000000.0)"),
+    ("train_svc.C", float("inf"), "Input should be a finite number (got inf)"),
+    ("audit.vad.top_db", float("nan"), "Input should be a finite number (got nan)"),
+])
+def test_every_number_is_bounded(raw, key, value, reason):
+    set_key(raw, key, value)
+    with pytest.raises(ParamsError) as err:
+        parse_params(raw, "params.yaml")
+    assert str(err.value) == f"params.yaml: {key}: {reason}"
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("train_cnn.seeds", [1, 2**32], "train_cnn.seeds.1: Input should be less than or equal to 4294967295 "
+                                    "(got 4294967296)"),
+    ("train_cnn.filters", [16, 2000], "train_cnn.filters.1: Input should be less than or equal to 1024 (got 2000)"),
+    ("synthetic.snr_db", [15.0, float("inf")], "synthetic.snr_db.1: Input should be a finite number (got inf)"),
+    ("train_svc.pca_components", 10**6, "train_svc: pca_components (1000000) must not exceed 100000"),
+    ("features.hop_length", 1024, "features: hop_length (1024) must not exceed n_fft (512)"),
+    ("features.handcrafted.n_linear", 300, "features: handcrafted.n_linear (300) must not exceed the 257 FFT "
+                                           "bins of n_fft (512)"),
+    ("features.spectrogram.n_frames", 12, "train_cnn: the lcnn net halves its input 4 times, so "
+                                          "features.spectrogram.n_frames (12) must be at least 16"),
+    ("seed", "x" * 200, "seed: Input should be a valid integer (got '" + "x" * 76 + "...)"),
+])
+def test_values_beyond_what_the_code_takes_are_refused(raw, key, value, message):
+    set_key(raw, key, value)
+    with pytest.raises(ParamsError) as err:
+        parse_params(raw, "params.yaml")
+    assert str(err.value) == f"params.yaml: {message}"
+
+
+def test_the_simple_cnn_needs_a_row_per_pooling(raw):
+    raw["train_cnn"].update(arch="simple", filters=[8, 8, 8, 8])
+    raw["features"]["spectrogram"]["n_mels"] = 8
+    with pytest.raises(ParamsError) as err:
+        parse_params(raw, "p")
+    assert str(err.value) == ("p: train_cnn: the simple net halves its input 4 times, so features.spectrogram.n_mels "
+                              "(8) must be at least 16")
+
+
+PROJECT_TEXT = PROJECT_PARAMS.read_text()
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"", "the file is empty; expected a mapping of sections"),
+    (b"# only a comment\n", "the file is empty; expected a mapping of sections"),
+    (b"seed: 1\nroot: caf\xe9\n", "not UTF-8 (byte 0xe9 at offset 17)"),
+    (b"seed: 1\n  data: 2\n", "line 2, column 7: not valid YAML: mapping values are not allowed here"),
+    (b"seed: [1, 2\n", "line 2, column 1: not valid YAML: while parsing a flow sequence, expected ',' or ']', "
+                       "but got '<stream end>'"),
+    (b"seed: 1\n---\nseed: 2\n", "line 2, column 1: not valid YAML: expected a single document in the stream, "
+                                  "but found another document"),
+    (b"seed: \x01\n", "line 1: not valid YAML: unacceptable character #x0001 (special characters are not allowed)"),
+    (b"seed: 2020-13-45\n", "line 1, column 7: not valid YAML: month must be in 1..12"),
+    (b"seed: !!python/name:os.system\n", "line 1, column 7: not valid YAML: could not determine a constructor "
+                                         "for the tag 'tag:yaml.org,2002:python/name:os.system'"),
+    (b"seed: 1\ndata: {}\nseed: 2\n", "line 3: duplicate key 'seed' (also on line 1)"),
+    (b"data:\n  source: custom\n  root: a\n  source: synthetic\n", "line 4: duplicate key 'source' (also on line 2)"),
+    (b"train_cnn: {spec_augment: {freq_masks: 1, freq_masks: 2}}\n", "line 1: duplicate key 'freq_masks' "
+                                                                   "(also on line 1)"),
+    (b"<<: {seed: 3}\nseed: 1\n", "line 1: merge keys (<<) are not allowed"),
+    (b"a: &x [1]\nb: *x\n", "line 1: anchors and aliases are not allowed (found 'x')"),
+    (b"a: 1\nb: *x\n", "line 2: anchors and aliases are not allowed (found 'x')"),
+    (b'data: {root: "a\\0b"}\n', "line 1: a value holds a NUL character (\\0)"),
+    (b"- a list\n", "expected a mapping of sections, got list"),
+])
+def test_a_malformed_file_is_refused_in_one_line(tmp_path, content, reason):
+    path = tmp_path / "params.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ParamsError) as err:
+        load_params(path)
+    assert str(err.value) == f"{path}: {reason}"
+
+
+def test_an_alias_bomb_is_refused_before_it_expands(tmp_path):
+    rows = ["a: &a [x, x, x, x, x, x, x, x, x]"] + [
+        f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]" for a, b in zip("abcdefgh", "bcdefghi")]
+    path = tmp_path / "params.yaml"
+    path.write_text("\n".join(rows) + "\n")  # 9**9 strings once expanded
+    with pytest.raises(ParamsError, match=r"params.yaml: line 1: anchors and aliases are not allowed \(found 'a'\)$"):
+        load_params(path)
+
+
+@pytest.mark.parametrize("content", ["[" * 5000 + "]" * 5000, "{a: " * 5000 + "}" * 5000,
+                                     "seed: " + "[" * 33 + "]" * 33])
+def test_deep_nesting_is_refused_fast(tmp_path, content):
+    path = tmp_path / "params.yaml"
+    path.write_text(content + "\n")
+    start = time.perf_counter()
+    with pytest.raises(ParamsError) as err:
+        load_params(path)
+    assert str(err.value) == f"{path}: line 1: nested deeper than 32 levels"
+    assert time.perf_counter() - start < 5.0
+
+
+def test_an_integer_yaml_cannot_hold_is_refused(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text(PROJECT_TEXT.replace("seed: 2017", "seed: " + "9" * 5000))
+    with pytest.raises(ParamsError) as err:
+        load_params(path)
+    assert str(err.value).startswith(f"{path}: line 2, column 7: not valid YAML: Exceeds the limit (4300 digits) "
+                                     "for integer string conversion")
+    path.write_text(PROJECT_TEXT.replace("seed: 2017", "seed: 1180591620717411303424"))
+    with pytest.raises(ParamsError) as err:
+        load_params(path)
+    assert str(err.value) == (f"{path}: seed: Input should be less than or equal to 4294967295 "
+                              "(got 1180591620717411303424)")
+
+
+def test_a_folder_or_a_huge_file_is_refused(tmp_path):
+    with pytest.raises(ParamsError) as err:
+        load_params(tmp_path)
+    assert str(err.value) == f"{tmp_path}: is a folder, not a file"
+    huge = tmp_path / "params.yaml"
+    huge.write_text(PROJECT_TEXT + "#" * 1_000_000 + "\n")
+    with pytest.raises(ParamsError) as err:
+        load_params(huge)
+    assert str(err.value) == f"{huge}: larger than 1000000 bytes; a params file is a few kB"
+
+
+def run_check_params(folder):
+    return subprocess.run([sys.executable, str(PROJECT / "stages" / "check_params.py")], cwd=folder,
+                          capture_output=True, text=True)
+
+
+def test_the_check_stage_writes_a_stamp_that_does_not_depend_on_the_params(tmp_path):
+    (tmp_path / "params.yaml").write_text(PROJECT_TEXT)
+    done = run_check_params(tmp_path)
+    assert done.returncode == 0, done.stderr
+    stamp = (tmp_path / "data" / "params.checked").read_text()
+    assert stamp == "params.yaml matches the schema in deepfake_audio/params.py\n"
+    (tmp_path / "params.yaml").write_text(PROJECT_TEXT.replace("seed: 2017", "seed: 7"))
+    assert run_check_params(tmp_path).returncode == 0
+    assert (tmp_path / "data" / "params.checked").read_text() == stamp
+    assert sorted(path.name for path in (tmp_path / "data").iterdir()) == ["params.checked"]
+
+
+def test_the_check_stage_stops_on_a_bad_value_with_one_line(tmp_path):
+    (tmp_path / "params.yaml").write_text(PROJECT_TEXT.replace("n_fft: 512", "n_fft: 1000000000"))
+    done = run_check_params(tmp_path)
+    assert done.returncode == 1
+    assert done.stderr == ("error: params.yaml: features.n_fft: Input should be less than or equal to 65536 "
+                           "(got 1000000000)\n")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["params.yaml"]
+
+
+def test_the_lcnn_pool_count_the_params_check_matches_the_network():
+    from deepfake_audio.models.cnn import LCNN_LAYERS
+    from deepfake_audio.params import LCNN_POOLS
+
+    assert LCNN_POOLS == sum(pool for _, _, pool, _ in LCNN_LAYERS)

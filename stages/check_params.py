@@ -1,0 +1,24 @@
+"""DVC stage `check_params`: validate the whole params.yaml before any stage removes its outputs.
+
+The stamp it writes never changes, so a params edit reruns only the stages that use the
+edited keys; a bad value stops `dvc repro` here, with one line naming the key.
+"""
+
+from pathlib import Path
+
+from deepfake_audio.errors import run_stage
+from deepfake_audio.io import atomic_path
+from deepfake_audio.params import DEFAULT_PARAMS_FILE, load_params
+
+STAMP = Path("data/params.checked")
+STAMP_TEXT = "params.yaml matches the schema in deepfake_audio/params.py\n"
+
+
+def main() -> None:
+    load_params(DEFAULT_PARAMS_FILE)
+    with atomic_path(STAMP) as tmp:
+        tmp.write_text(STAMP_TEXT)
+
+
+if __name__ == "__main__":
+    run_stage(main)
