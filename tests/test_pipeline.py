@@ -21,7 +21,8 @@ PROJECT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 TINY_SPLIT = {"speakers": 2, "genuine": 10, "spoof": 10, "environments": 2,
               "playback_devices": 2, "recorders": 2, "replay_configs": 3}
-ALL_STAGES = ["download", "prepare", "featurize", "train_svc", "train_cnn", "evaluate", "explain", "audit"]
+ALL_STAGES = ["check_params", "download", "prepare", "featurize", "train_svc", "train_cnn", "evaluate", "explain",
+              "audit"]
 CASES = ["bonafide_most_confident", "spoof_most_confident", "bonafide_worst", "spoof_worst"]
 EXPLAIN_IMAGES = {"permutation_importance.png", "shap_summary.png", "shap_bar.png", "shap_families.png",
                   "gradcam_profiles.png", *(f"{kind}_{case}_1.png" for kind in ("lime", "gradcam") for case in CASES)}
@@ -91,7 +92,22 @@ def test_repro_runs_every_stage_once(repo):
     _, first_run = repo
     stages = stages_run(first_run)
     assert sorted(stages) == sorted(ALL_STAGES)
-    assert stages[:3] == ALL_STAGES[:3] and stages[-3] == "evaluate" and set(stages[-2:]) == {"explain", "audit"}
+    assert stages[:4] == ALL_STAGES[:4] and stages[-3] == "evaluate" and set(stages[-2:]) == {"explain", "audit"}
+
+
+def test_a_refused_param_stops_before_any_stage_loses_its_outputs(repo):
+    """DVC removes a stage's outputs before running it: check_params must refuse first."""
+    repo, _ = repo
+    models = {path: path.read_bytes() for path in sorted((repo / "models").glob("*.*"))}
+    env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run([str(VENV_BIN / "dvc"), "exp", "run", "-S", "train_svc.C=fast"], cwd=repo, env=env,
+                          capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "error: params.yaml: train_svc.C: Input should be a valid number (got 'fast')" in done.stdout + done.stderr
+    assert {path: path.read_bytes() for path in sorted((repo / "models").glob("*.*"))} == models
+    run(["git", "checkout", "params.yaml"], repo)
+    assert stages_run(dvc("repro", cwd=repo)) == ["check_params"]  # the stamp again; nothing else
+    assert "Data and pipelines are up to date" in dvc("status", cwd=repo)
 
 
 def metrics_from_scores(repo, model):
@@ -237,8 +253,8 @@ def test_the_dask_backend_writes_the_same_features(repo):
     output = dvc("repro", "--force", "--single-item", "featurize", cwd=repo)
     assert stages_run(output) == ["featurize"]
     assert features_hash() == local
-    assert "Data and pipelines are up to date" in dvc("status", cwd=repo)
     set_params(repo, lambda params: params["compute"].update(backend="local"))
+    assert "Data and pipelines are up to date" in dvc("status", cwd=repo)
 
 
 @pytest.mark.parametrize("model", ["svc", "cnn", "fusion"])
@@ -265,7 +281,7 @@ def test_a_cnn_param_reruns_only_the_cnn_and_what_follows(repo):
     assert "Data and pipelines are up to date" in dvc("status", cwd=repo)
     set_params(repo, lambda params: params["train_cnn"].update(epochs=3))
     stages = stages_run(dvc("repro", cwd=repo))
-    assert stages[:2] == ["train_cnn", "evaluate"] and sorted(stages[2:]) == ["audit", "explain"]
+    assert stages[:3] == ["check_params", "train_cnn", "evaluate"] and sorted(stages[3:]) == ["audit", "explain"]
     assert "Data and pipelines are up to date" in dvc("status", cwd=repo)
     commit(repo, "three epochs")
     changed = json.loads(dvc("metrics", "diff", "HEAD~1", "--json", cwd=repo))
@@ -276,7 +292,7 @@ def test_a_cnn_param_reruns_only_the_cnn_and_what_follows(repo):
 def test_an_audit_param_reruns_only_the_audit_and_metrics_diff_shows_it(repo):
     repo, _ = repo
     set_params(repo, lambda params: params["audit"].update(transplant={"head_ms": 50.0, "seed": 0}, retrain=[]))
-    assert stages_run(dvc("repro", cwd=repo)) == ["audit"]
+    assert stages_run(dvc("repro", cwd=repo)) == ["check_params", "audit"]
     assert not any((repo / "models" / "trimmed").iterdir())  # nothing retrained, nothing left over
     commit(repo, "50 ms transplant")
     changed = json.loads(dvc("metrics", "diff", "HEAD~1", "--json", cwd=repo))
