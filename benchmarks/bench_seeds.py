@@ -23,10 +23,11 @@ import deepfake_audio  # noqa: F401  (first: pins the CPU settings before NumPy 
 import numpy as np
 
 from deepfake_audio import paths
+from deepfake_audio.errors import InputError
 from deepfake_audio.features.store import read_features, split_rows
 from deepfake_audio.metrics import equal_error_rate
-from deepfake_audio.models.card import read_card
-from deepfake_audio.models.cnn import cnn_scores, load_cnn, train_cnn
+from deepfake_audio.models.cnn import cnn_scores, train_cnn
+from deepfake_audio.models.files import load_model, read_card
 from deepfake_audio.params import load_params
 
 
@@ -37,11 +38,14 @@ def eer_percent(labels: np.ndarray, scores: np.ndarray) -> float:
 
 def load_trained(path: Path, params, seed: int):
     """The stage's model, checked to be the one network this benchmark would train for ``seed``."""
-    trained_with = read_card(path).trained_with["train_cnn"]
-    expected = params.train_cnn.model_copy(update={"seeds": (seed,)}).model_dump(mode="json")
-    if trained_with != expected:
-        raise SystemExit(f"error: {path} was not trained with the current train_cnn params and seeds [{seed}]")
-    return load_cnn(path)
+    try:
+        trained_with = read_card(path, "cnn").trained_with.get("train_cnn")
+        expected = params.train_cnn.model_copy(update={"seeds": (seed,)}).model_dump(mode="json")
+        if trained_with != expected:
+            raise SystemExit(f"error: {path} was not trained with the current train_cnn params and seeds [{seed}]")
+        return load_model(path, "cnn")
+    except InputError as err:
+        raise SystemExit(f"error: {err}") from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,6 +20,7 @@ import numpy as np
 import soundfile as sf
 
 from deepfake_audio.errors import InputError
+from deepfake_audio.io import file_type
 
 # Sample rates a recording can plausibly have; a header outside them is corrupt (a 12 KB
 # file "at 1 Hz" would otherwise be read as an hour and a half of audio).
@@ -31,8 +32,6 @@ MAX_PEAK = 1000.0
 # memory stays near the mono window whatever the channel count; small reads also let a
 # decoder's skip over corrupt data show in its position (see ``_read_mono``).
 _READ_SAMPLES = 1 << 14
-_FILE_TYPES = {stat.S_ISDIR: "a folder", stat.S_ISFIFO: "a FIFO", stat.S_ISCHR: "a character device",
-               stat.S_ISBLK: "a block device", stat.S_ISSOCK: "a socket"}
 
 
 class AudioError(InputError):
@@ -57,8 +56,7 @@ def check_regular_file(path: str | Path) -> None:
     except OSError as err:
         raise AudioError(path, f"cannot open: {err.strerror}") from None
     if not stat.S_ISREG(mode):
-        kind = next((name for test, name in _FILE_TYPES.items() if test(mode)), "not a regular file")
-        raise AudioError(path, f"not a regular file ({kind})")
+        raise AudioError(path, f"not a regular file ({file_type(mode)})")
     if os.stat(path).st_size == 0:
         raise AudioError(path, "file is empty (0 bytes)")
 
@@ -179,7 +177,8 @@ def _check_complete(path, header_log: str) -> None:
 
 
 def _reason(err: Exception) -> str:
-    text = str(err).strip() or type(err).__name__
+    """The decoder's own words, without its "Error opening <name>:" prefix (the line names the file)."""
+    text = (getattr(err, "error_string", None) or str(err)).strip()
     return text.splitlines()[0] if text else type(err).__name__
 
 

@@ -1,4 +1,5 @@
-"""Atomic writes: an output either appears complete or not at all."""
+"""Files: atomic writes (an output either appears complete or not at all), and naming what a
+path that is not a regular file is."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -76,3 +78,12 @@ def write_csv(path: str | Path, frame) -> None:
     """Write a pandas DataFrame as CSV without its index."""
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False)
+
+
+_FILE_TYPES = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+               (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def file_type(mode: int) -> str:
+    """What a file of ``st_mode`` ``mode`` is, in words, when it is not a regular file."""
+    return next((name for test, name in _FILE_TYPES if test(mode)), "not a regular file")

@@ -241,8 +241,8 @@ def _escape(char: str) -> str:
 
 def write_predictions(predictions: list[Prediction], form: str, out=None) -> None:
     out = out or sys.stdout
-    in_table = form == "table"
-    rows = [{**prediction.as_dict(), "path": printable(prediction.path, controls=in_table)}
+    # JSON escapes control characters itself; in CSV a bare carriage return would split a row.
+    rows = [{**prediction.as_dict(), "path": printable(prediction.path, controls=form != "json")}
             for prediction in predictions]
     if form == "json":
         out.write(json.dumps(rows, indent=2, allow_nan=False) + "\n")

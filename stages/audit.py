@@ -17,7 +17,7 @@ from deepfake_audio.audit.run import Auditor, retrain_on_trimmed
 from deepfake_audio.corpus.manifest import read_manifest
 from deepfake_audio.errors import InputError, run_stage
 from deepfake_audio.io import atomic_path, write_csv, write_json
-from deepfake_audio.models.card import read_card
+from deepfake_audio.models.files import read_card
 from deepfake_audio.models.trained import MODEL_FILES, load_models, model_scores, read_scores, save_model
 from deepfake_audio.params import load_params
 from deepfake_audio.plots import DECIMALS
@@ -32,7 +32,7 @@ def main() -> None:
         raise InputError(f"audit.split is {settings.split} but {paths.MANIFEST} holds no {settings.split} "
                          "utterances; set audit.split to a split the corpus has")
     models = load_models(paths.MODELS, paths.MODEL_NAMES)
-    cards = {name: read_card(paths.MODELS / MODEL_FILES[name]) for name in models}
+    cards = {name: read_card(paths.MODELS / MODEL_FILES[name], name) for name in models}
     thresholds = {name: card.threshold for name, card in cards.items()}
     labels = audited["label"]
 

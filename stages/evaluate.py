@@ -13,7 +13,8 @@ from deepfake_audio.features.store import read_features, split_rows
 from deepfake_audio.io import write_csv, write_json
 from deepfake_audio.metrics import CONDITION_COLUMNS, SCORE_DECIMALS, eer_threshold, evaluate_scores
 from deepfake_audio.models import cnn, fusion, svc
-from deepfake_audio.models.card import ModelCard, read_card
+from deepfake_audio.models.card import ModelCard
+from deepfake_audio.models.files import read_card
 from deepfake_audio.models.trained import load_models, model_scores
 from deepfake_audio.params import load_params
 from deepfake_audio.plots import write_model_plots, write_summary_images
@@ -49,7 +50,8 @@ def main() -> None:
 
 def _fusion_card(threshold: float) -> ModelCard:
     """The SVC's card (the two models share their preprocessing), with the CNN's statistics."""
-    svc_card, cnn_card = (read_card(paths.MODELS / file) for file in (svc.MODEL_FILE, cnn.MODEL_FILE))
+    svc_card, cnn_card = (read_card(paths.MODELS / module.MODEL_FILE, name)
+                          for name, module in (("svc", svc), ("cnn", cnn)))
     return replace(svc_card, model="fusion", threshold=threshold, spectrogram_stats=cnn_card.spectrogram_stats,
                    trained_with={"svc": svc_card.trained_with, "cnn": cnn_card.trained_with})
 

@@ -21,8 +21,7 @@ from deepfake_audio.explain.svc import (LocalExplainer, balanced_sample, lime_we
 from deepfake_audio.features.spectrogram import frame_times, spectrogram_frequencies
 from deepfake_audio.features.store import read_features
 from deepfake_audio.io import atomic_path, write_csv, write_json
-from deepfake_audio.models import cnn, svc
-from deepfake_audio.models.trained import read_scores
+from deepfake_audio.models.trained import load_models, read_scores
 from deepfake_audio.params import Params, load_params
 from deepfake_audio.plots import DECIMALS
 
@@ -36,12 +35,13 @@ def main() -> None:
     if not (table["split"] == params.explain.split).any():
         raise InputError(f"explain.split is {params.explain.split} but {paths.FEATURES} holds no "
                          f"{params.explain.split} utterances; set explain.split to a split the corpus has")
+    models = load_models(paths.MODELS, ("svc", "cnn"))
     with atomic_path(paths.EXPLAIN_PLOTS) as out:
         (out / "images").mkdir(parents=True)
         summary = {
             "split": params.explain.split,
-            "svc": explain_svc(svc.load_svc(paths.MODELS / svc.MODEL_FILE), table, params, out),
-            "cnn": explain_cnn(cnn.load_cnn(paths.MODELS / cnn.MODEL_FILE), table, spectrograms, params, out),
+            "svc": explain_svc(models["svc"], table, params, out),
+            "cnn": explain_cnn(models["cnn"], table, spectrograms, params, out),
         }
     write_json(paths.metrics_file("explain"), summary)
 

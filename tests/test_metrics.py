@@ -223,7 +223,7 @@ def decimals_of(value: float) -> int:
 
 def test_the_threshold_is_rounded_once_and_the_card_the_scores_and_the_metrics_agree(tmp_path):
     from conftest import model_card
-    from deepfake_audio.models.card import read_card
+    from deepfake_audio.models.files import read_card
     from deepfake_audio.models.svc import build_svc, save_svc, svc_scores
     from deepfake_audio.models.trained import model_scores
     from deepfake_audio.params import TrainSvcParams

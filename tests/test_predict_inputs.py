@@ -180,11 +180,11 @@ def test_names_cannot_forge_lines_or_break_the_output(tmp_path, capsys, models_d
     assert len(rows) == 3
     assert rows[1].startswith(f"{tmp_path}/a.wav\\nerror: b.wav: forged.wav  ")
     assert rows[2].startswith(f"{tmp_path}/bad\\xff\\xfe.wav  ")
-    for form in ("csv", "json"):
-        status, out, _ = run_predict(capsys, tmp_path, "--format", form, "--model", "svc", "--models-dir", models_dir)
-        paths = (pd.read_csv(pd.io.common.StringIO(out))["path"].tolist() if form == "csv"
-                 else [row["path"] for row in json.loads(out)])
-        assert status == 0 and paths == [str(forged), f"{tmp_path}/bad\\xff\\xfe.wav"]
+    status, out, _ = run_predict(capsys, tmp_path, "--format", "csv", "--model", "svc", "--models-dir", models_dir)
+    assert pd.read_csv(pd.io.common.StringIO(out))["path"].tolist() == [
+        f"{tmp_path}/a.wav\\nerror: b.wav: forged.wav", f"{tmp_path}/bad\\xff\\xfe.wav"]
+    status, out, _ = run_predict(capsys, tmp_path, "--format", "json", "--model", "svc", "--models-dir", models_dir)
+    assert [row["path"] for row in json.loads(out)] == [str(forged), f"{tmp_path}/bad\\xff\\xfe.wav"]
 
 
 def test_a_bad_file_with_a_newline_in_its_name_stays_one_error_line(tmp_path, capsys, models_dir):
@@ -193,6 +193,12 @@ def test_a_bad_file_with_a_newline_in_its_name_stays_one_error_line(tmp_path, ca
     status, _, errors = run_predict(capsys, path, "--model", "svc", "--models-dir", models_dir)
     err = errors[0]
     assert status == 1 and len(errors) == 1 and err.startswith(f"error: {tmp_path}/x\\n.wav: cannot read audio: ")
+
+
+def test_a_carriage_return_in_a_name_cannot_split_a_csv_row(tmp_path, capsys, models_dir):
+    write(tmp_path / "cr\rname.wav")
+    status, out, _ = run_predict(capsys, tmp_path, "--format", "csv", "--model", "svc", "--models-dir", models_dir)
+    assert status == 0 and out.splitlines()[1].startswith(f"{tmp_path}/cr\\rname.wav,svc,")
 
 
 def test_printable_escapes_controls_and_undecodable_bytes():

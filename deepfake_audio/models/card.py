@@ -18,9 +18,7 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
-from pydantic import ValidationError
 
-from deepfake_audio.errors import InputError
 from deepfake_audio.features.spectrogram import SpectrogramStats
 from deepfake_audio.params import FeaturesParams, Params, VadParams
 
@@ -111,33 +109,6 @@ def _object_ids(members: list[tuple[str, bytes]]) -> dict[str, str]:
         for match in _OBJECT_ID.finditer(text):
             ids.setdefault(match.group(0), str(len(ids)))
     return ids
-
-
-def read_card(path: Path) -> ModelCard:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            raw = json.loads(archive.read(CARD_MEMBER))
-    except FileNotFoundError:
-        raise InputError(f"{path}: model file not found") from None
-    except (zipfile.BadZipFile, KeyError, ValueError):
-        raise InputError(f"{path}: not a model file of this project (no readable model card); "
-                         "retrain it with `dvc repro`") from None
-    version = raw.get("card_version") if isinstance(raw, dict) else None
-    if version != CARD_VERSION:
-        raise InputError(f"{path}: model card version {version} is not {CARD_VERSION}; "
-                         "retrain the model with `dvc repro`")
-    try:
-        card = ModelCard(**raw)
-    except TypeError as err:
-        raise InputError(f"{path}: malformed model card: {err}") from None
-    if card.trim is not None:  # checked here, where the file can be named
-        try:
-            VadParams.model_validate(card.trim)
-        except ValidationError as err:
-            problem = err.errors()[0]
-            key = ".".join(str(part) for part in ("trim", *problem["loc"]))
-            raise InputError(f"{path}: malformed model card: {key}: {problem['msg']}") from None
-    return card
 
 
 def _version(distribution: str) -> str | None:

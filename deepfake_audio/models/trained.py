@@ -9,17 +9,16 @@ import pandas as pd
 
 from deepfake_audio import paths
 from deepfake_audio.metrics import SCORE_DECIMALS
-from deepfake_audio.models import cnn, fusion, svc
+from deepfake_audio.models import cnn, files, fusion, svc
 from deepfake_audio.models.card import ModelCard
 
 MODEL_FILES = {"svc": svc.MODEL_FILE, "cnn": cnn.MODEL_FILE, "fusion": fusion.MODEL_FILE}
-_LOADERS = {"svc": svc.load_svc, "cnn": cnn.load_cnn, "fusion": fusion.load_fusion}
 _SAVERS = {"svc": svc.save_svc, "cnn": cnn.save_cnn, "fusion": fusion.save_fusion}
 
 
 def load_models(models_dir: str | Path, names) -> dict:
-    """The models ``names`` (svc, cnn, fusion) from their files in ``models_dir``."""
-    return {name: _LOADERS[name](Path(models_dir) / MODEL_FILES[name]) for name in names}
+    """The models ``names`` (svc, cnn, fusion) from their files in ``models_dir``, checked (``files.load_model``)."""
+    return {name: files.load_model(Path(models_dir) / MODEL_FILES[name], name) for name in names}
 
 
 def save_model(name: str, model, models_dir: str | Path, card: ModelCard) -> None:
