@@ -13,6 +13,7 @@ import os
 import re
 import stat
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import librosa
@@ -49,72 +50,90 @@ def check_regular_file(path: str | Path) -> None:
     device such as /dev/zero is never read.
     """
     try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        reason = "broken symbolic link" if os.path.islink(path) else "file not found"
-        raise AudioError(path, reason) from None
+        status = os.stat(path)
     except OSError as err:
-        raise AudioError(path, f"cannot open: {err.strerror}") from None
-    if not stat.S_ISREG(mode):
-        raise AudioError(path, f"not a regular file ({file_type(mode)})")
-    if os.stat(path).st_size == 0:
-        raise AudioError(path, "file is empty (0 bytes)")
+        raise _unopenable(path, err) from None
+    _check_status(path, status)
 
 
-def decoded_blocks(path: str | Path, block_frames: int, min_duration_s: float = 0.0) -> Iterator[np.ndarray]:
-    """The file's decoded samples as float32 mono at its own rate, ``block_frames`` at a time.
+@contextmanager
+def open_audio(path: str | Path) -> Iterator[sf.SoundFile]:
+    """The file opened for decoding, once it is known to be a non-empty regular file with a
+    plausible header (AudioError otherwise).
+
+    It is opened without blocking and checked on the open descriptor, so a FIFO or device
+    (even one swapped in after a scan) is never read. libsndfile reads it through Python's
+    file object, which also lifts its limits on the path (1,024 bytes, UTF-8).
+    """
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as err:
+        raise _unopenable(path, err) from None
+    with os.fdopen(descriptor, "rb") as file:
+        _check_status(path, os.fstat(descriptor))
+        try:
+            audio = sf.SoundFile(file)
+        except Exception as err:  # libsndfile's errors, and its wrapper's on odd headers
+            raise AudioError(path, f"cannot read audio: {_reason(err)}") from None
+        with audio:
+            _check_header(path, audio)
+            yield audio
+
+
+def decoded_blocks(path: str | Path, audio: sf.SoundFile, block_frames: int,
+                   min_duration_s: float = 0.0) -> Iterator[np.ndarray]:
+    """The decoded samples of ``audio`` (the file ``path``, from ``open_audio``) as float32 mono
+    at its own rate, ``block_frames`` at a time.
 
     Only samples the decoder delivered are yielded (never an unfilled buffer), and the file
     is refused (AudioError) if, at its end, fewer frames were decoded than its header
     announced. Files shorter than ``min_duration_s`` are refused; a last block shorter than
-    that is dropped. Use ``file_rate`` for the rate.
+    that is dropped.
     """
-    check_regular_file(path)
+    min_frames = min_duration_s * audio.samplerate
+    if audio.seekable() and audio.frames < min_frames:
+        raise AudioError(path, _too_short(audio.frames, audio.samplerate, min_duration_s))
+    chunk = max(1, _READ_SAMPLES // audio.channels)
+    decoded = heard = 0
     try:
-        audio = sf.SoundFile(os.fsencode(path))
-    except Exception as err:  # libsndfile's errors, and its wrapper's on odd headers
-        raise AudioError(path, f"cannot read audio: {_reason(err)}") from None
-    with audio:
-        _check_header(path, audio)
-        min_frames = min_duration_s * audio.samplerate
-        if audio.seekable() and audio.frames < min_frames:
-            raise AudioError(path, _too_short(audio.frames, audio.samplerate, min_duration_s))
-        chunk = max(1, _READ_SAMPLES // audio.channels)
-        decoded = heard = 0
-        try:
-            while True:
-                block = _read_mono(path, audio, block_frames, chunk)
-                if block.size == 0 or (decoded and block.size < min_frames):
-                    decoded += block.size
-                    break
-                if block.size < min_frames:  # a stream of unannounced length, or a short decode
-                    raise AudioError(path, _too_short(block.size + _drain(path, audio, chunk), audio.samplerate,
-                                                      min_duration_s))
-                _check_samples(path, block)
+        while True:
+            block = _read_mono(path, audio, block_frames, chunk)
+            if block.size == 0 or (decoded and block.size < min_frames):
                 decoded += block.size
-                heard = heard or bool(np.any(block))
-                yield block
-                if block.size < block_frames:
-                    break
-            decoded += _drain(path, audio, chunk)
-        except AudioError:
-            raise
-        except Exception as err:
-            raise AudioError(path, f"cannot decode audio (truncated or corrupt?): {_reason(err)}") from None
-        if audio.seekable() and decoded < audio.frames:
-            raise AudioError(path, f"corrupt: the header announces {audio.frames} frames, "
-                                   f"{decoded} could be decoded")
+                break
+            if block.size < min_frames:  # a stream of unannounced length, or a short decode
+                raise AudioError(path, _too_short(block.size + _drain(path, audio, chunk), audio.samplerate,
+                                                  min_duration_s))
+            _check_samples(path, block)
+            decoded += block.size
+            heard = heard or bool(np.any(block))
+            yield block
+            if block.size < block_frames:
+                break
+        decoded += _drain(path, audio, chunk)
+    except AudioError:
+        raise
+    except Exception as err:
+        raise AudioError(path, f"cannot decode audio (truncated or corrupt?): {_reason(err)}") from None
+    if audio.seekable() and decoded < audio.frames:
+        raise AudioError(path, f"corrupt: the header announces {audio.frames} frames, {decoded} could be decoded")
+    if not decoded:
+        raise AudioError(path, "no audio could be decoded")
     if not heard:
         raise AudioError(path, "silent: every sample is zero")
 
 
-def file_rate(path: str | Path) -> int:
-    """The sample rate a file declares (AudioError when it cannot be read)."""
-    check_regular_file(path)
-    try:
-        return sf.info(os.fsencode(path)).samplerate
-    except Exception as err:
-        raise AudioError(path, f"cannot read audio: {_reason(err)}") from None
+def _unopenable(path, err: OSError) -> AudioError:
+    if isinstance(err, FileNotFoundError):
+        return AudioError(path, "broken symbolic link" if os.path.islink(path) else "file not found")
+    return AudioError(path, f"cannot open: {err.strerror}")
+
+
+def _check_status(path, status: os.stat_result) -> None:
+    if not stat.S_ISREG(status.st_mode):
+        raise AudioError(path, f"not a regular file ({file_type(status.st_mode)})")
+    if status.st_size == 0:
+        raise AudioError(path, "file is empty (0 bytes)")
 
 
 def _check_header(path, audio: sf.SoundFile) -> None:
@@ -184,9 +203,10 @@ def _reason(err: Exception) -> str:
 
 def read_mono(path: str | Path) -> tuple[np.ndarray, int]:
     """The whole file as float32 mono at its own rate, and that rate (checked as ``decoded_blocks``)."""
-    rate = file_rate(path)
-    blocks = list(decoded_blocks(path, _whole_file_block(path, rate)))
-    return (blocks[0] if len(blocks) == 1 else np.concatenate(blocks)), rate
+    with open_audio(path) as audio:
+        # One block of the announced length (a second, for streams that announce none).
+        blocks = list(decoded_blocks(path, audio, max(audio.frames, audio.samplerate, 1)))
+        return (blocks[0] if len(blocks) == 1 else np.concatenate(blocks)), audio.samplerate
 
 
 def load_audio(path: str | Path, sample_rate: int) -> np.ndarray:
@@ -205,26 +225,25 @@ def audio_windows(path: str | Path, sample_rate: int, window_s: float, min_durat
     ``decoded_blocks``), also after windows were yielded: a file whose decoding fails
     part way is refused, not scored on what came before.
     """
-    rate = file_rate(path)
-    for signal in decoded_blocks(path, max(1, round(window_s * rate)), min_duration_s):
-        yield _resample(signal, rate, sample_rate)
+    with open_audio(path) as audio:
+        for signal in decoded_blocks(path, audio, max(1, round(window_s * audio.samplerate)), min_duration_s):
+            yield _resample(signal, audio.samplerate, sample_rate)
 
 
 def inspect_audio(path: str | Path, min_duration_s: float) -> tuple[float, int]:
-    """Duration (s) and sample rate of a usable file, decoded in full as ``predict`` reads it;
-    AudioError says why a file is unusable."""
-    rate = file_rate(path)
-    frames = sum(block.size for block in decoded_blocks(path, _whole_file_block(path, rate), min_duration_s))
+    """Duration (s) and sample rate of a usable file, decoded in full as ``predict`` reads it
+    (a minute at a time); AudioError says why a file is unusable."""
+    with open_audio(path) as audio:
+        rate = audio.samplerate
+        frames = sum(block.size for block in decoded_blocks(path, audio, 60 * rate))
+    if frames < min_duration_s * rate:
+        raise AudioError(path, _too_short(frames, rate, min_duration_s))
     return frames / rate, rate
 
 
-def _whole_file_block(path, rate: int) -> int:
-    """A block of the announced length (at least a second, for streams that announce none)."""
-    return max(int(sf.info(os.fsencode(path)).frames), rate, 1)
-
-
 def _too_short(frames: int, rate: int, min_duration_s: float) -> str:
-    return f"too short: {frames} samples at {rate} Hz ({frames / rate:.4g} s), under the minimum of {min_duration_s:g} s"
+    return (f"too short: {frames} samples at {rate} Hz ({frames / rate:.4g} s), "
+            f"under the minimum of {min_duration_s:g} s")
 
 
 def _resample(signal: np.ndarray, file_rate: int, sample_rate: int) -> np.ndarray:

@@ -44,7 +44,7 @@ class Prediction:
     threshold: float
     decision: str  # bonafide | spoof
     duration_s: float
-    windows: int  # windows scored; the score is their mean
+    windows: int  # windows scored (those with sound); the score is their mean
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -95,21 +95,22 @@ class Detector:
     def _score(self, path: str | Path, threshold: float | None) -> tuple[Prediction, Analysis]:
         """The prediction, and the analysis of the file's first window (for ``explain``)."""
         threshold = self.threshold if threshold is None else float(threshold)
-        scores, samples, first, heard = [], 0, None, False
+        scores, samples, first = [], 0, None
         for signal in audio_windows(path, self.card.sample_rate, self.window_s, self.card.min_duration_s):
-            heard = heard or self.has_sound(signal)
+            samples += signal.size
+            if not self.has_sound(signal):  # a stretch of silence in a long file is not evidence either way
+                continue
             analysis = self.analyse(signal)
             if first is None:
                 first = analysis
             scores.append(self.score_analysis(analysis))
-            samples += signal.size
-        if not heard:
+        if not scores:
             raise AudioError(path, f"no sound to score: nothing of {self.sound.params.min_speech_ms:g} ms or longer "
                                    f"above {SOUND_FLOOR_DB:g} dBFS (silence, clicks, a DC offset or a near-zero "
                                    "signal)")
         score = round(float(np.mean(scores)), SCORE_DECIMALS)
-        if not np.isfinite(score):
-            raise InputError(f"{path}: the {self.model} model gave a non-finite score")
+        if not np.isfinite(score):  # a fault of the model, not of the file
+            raise FloatingPointError(f"the {self.model} model gave a non-finite score")
         prediction = Prediction(str(path), self.model, score, threshold,
                                 "spoof" if score <= threshold else "bonafide",
                                 round(samples / self.card.sample_rate, 3), len(scores))

@@ -13,6 +13,8 @@ when the two drift apart.
 from __future__ import annotations
 
 import math
+import os
+import stat
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -21,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError,
 
 from deepfake_audio import paths
 from deepfake_audio.errors import InputError
+from deepfake_audio.io import file_type
 
 DEFAULT_PARAMS_FILE = Path("params.yaml")
 SPLITS = ("train", "dev", "eval")
@@ -508,12 +511,12 @@ def load_params(path: str | Path = DEFAULT_PARAMS_FILE) -> Params:
 
 def _read_text(path: Path) -> str:
     try:
+        if not stat.S_ISREG(mode := os.stat(path).st_mode):  # a FIFO would block, a device never end
+            raise ParamsError(f"{path}: is {file_type(mode)}, not a file")
         with path.open("rb") as file:
-            data = file.read(MAX_FILE_BYTES + 1)  # bounded: the path may be a device or a huge file
+            data = file.read(MAX_FILE_BYTES + 1)  # bounded: the file may be huge
     except FileNotFoundError:
         raise ParamsError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise ParamsError(f"{path}: is a folder, not a file") from None
     except OSError as err:
         raise ParamsError(f"{path}: cannot be read: {err.strerror}") from None
     if len(data) > MAX_FILE_BYTES:
@@ -538,7 +541,8 @@ def _check_events(text: str) -> None:
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         line = event.start_mark.line + 1
         if getattr(event, "anchor", None) is not None:
-            raise _Refused(f"line {line}: anchors and aliases are not allowed (found '{event.anchor}')")
+            raise _Refused(f"line {line}: anchors and aliases are not allowed (found '{event.anchor}'); "
+                           "write each value out")
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             depth += 1
             if depth > MAX_DEPTH:

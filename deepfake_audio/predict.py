@@ -10,6 +10,7 @@ import argparse
 import csv
 import json
 import os
+import stat
 import sys
 import unicodedata
 from collections.abc import Iterator
@@ -67,30 +68,33 @@ def predict(args: argparse.Namespace) -> int:
 
 def _predict(args: argparse.Namespace) -> int:
     try:
-        _check_folders(args)
+        _check_options(args)
         scan = scan_inputs(args.inputs)
         detector = None if args.scheduler else Detector.load(args.models_dir, args.model, window_s=args.window)
+        _make_folder(args.explain)
     except InputError as err:
         _error(str(err))
         return NOT_RUN
     for note in scan.notes:
         print(f"note: {printable(note)}", file=sys.stderr)
-    outcomes = []
-    for outcome in scan.refused:
+    outcomes = list(scan.refused)
+    for outcome in outcomes:
         _report(outcome)
-        outcomes.append(outcome)
     # A bar for more than a handful of files, on a terminal only (None: tqdm checks for one).
     hide_bar = None if len(scan.files) > PROGRESS_ABOVE else True
-    status = None
+    scored, status = 0, None
     with tqdm(total=len(scan.files), desc="predict", unit="file", disable=hide_bar, file=sys.stderr) as bar:
         try:
             for outcome in _score_all(scan.files, detector, args):
                 _report(outcome)
                 outcomes.append(outcome)
+                scored += 1
                 bar.update()
-        except InputError as err:  # the cluster, not one file: what was scored is still written
-            _error(str(err))
-            status = NOT_RUN
+        except Exception as err:  # the cluster (or a bug), not one file: the rest are named, the scores kept
+            status = NOT_RUN if isinstance(err, InputError) else INTERNAL_FAILURE
+            reason = f"not scored: the run stopped: {type(err).__name__}: {err}"
+            for path in scan.files[scored:]:
+                _report(Outcome(str(path), reason=reason))
     write_predictions([outcome.prediction for outcome in outcomes if outcome.prediction], args.format)
     if status is not None:
         return status
@@ -99,8 +103,8 @@ def _predict(args: argparse.Namespace) -> int:
     return SOME_REFUSED if any(outcome.prediction is None for outcome in outcomes) else ALL_SCORED
 
 
-def _check_folders(args: argparse.Namespace) -> None:
-    if args.models_dir.exists() and not args.models_dir.is_dir():
+def _check_options(args: argparse.Namespace) -> None:
+    if _kind(args.models_dir) not in (None, "folder"):
         raise InputError(f"--models-dir {args.models_dir}: not a folder")
     if args.explain is None:
         return
@@ -108,12 +112,27 @@ def _check_folders(args: argparse.Namespace) -> None:
         raise InputError("--explain runs locally; leave out --scheduler to draw Grad-CAM maps")
     if args.model == "svc":
         raise InputError("--explain draws Grad-CAM maps of the CNN; use --model cnn or fusion")
+    if _kind(args.explain) not in (None, "folder"):
+        raise InputError(f"--explain {args.explain}: not a folder")
+
+
+def _make_folder(folder: Path | None) -> None:
+    if folder is None:
+        return
     try:
-        args.explain.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise InputError(f"--explain {args.explain}: not a folder") from None
+        folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise InputError(f"--explain {args.explain}: cannot create the folder: {err.strerror}") from None
+        raise InputError(f"--explain {folder}: cannot create the folder: {err.strerror}") from None
+
+
+def _kind(path: Path) -> str | None:
+    """``folder``, ``file`` (anything else that exists) or None when there is nothing at ``path``."""
+    try:
+        return "folder" if stat.S_ISDIR(os.stat(path).st_mode) else "file"
+    except FileNotFoundError:
+        return None
+    except OSError:  # a name too long, a folder we may not search: not usable as a folder
+        return "file"
 
 
 def _report(outcome: Outcome) -> None:
@@ -128,13 +147,13 @@ def _error(message: str) -> None:
 def _score_all(files: list[Path], detector: Detector | None, args) -> Iterator[Outcome]:
     """One outcome per file, in order: here, or on a Dask cluster."""
     if detector is not None:
-        images = explain_images(files, args.explain) if args.explain else {}
-        for path in files:
-            yield score_one(detector, path, args.threshold, images.get(path))
+        images = explain_images(files, args.explain) if args.explain else [None] * len(files)
+        for path, image in zip(files, images):
+            yield score_one(detector, path, args.threshold, image)
         return
-    task = partial(score_files, models_dir=str(args.models_dir.resolve()), model=args.model, window_s=args.window,
+    task = partial(score_files, models_dir=os.path.abspath(args.models_dir), model=args.model, window_s=args.window,
                    threshold=args.threshold)
-    chunks = [[str(path.resolve()) for path in files[start:start + CLUSTER_CHUNK]]
+    chunks = [[os.path.abspath(path) for path in files[start:start + CLUSTER_CHUNK]]
               for start in range(0, len(files), CLUSTER_CHUNK)]
     with dask_client(ComputeParams(backend="dask", scheduler=args.scheduler)) as client:
         for outcomes in dask_map_ordered(client, task, chunks, "predict"):
@@ -153,7 +172,16 @@ def _cached_detector(models_dir: str, model: str, window_s: float) -> Detector:
 
 
 def score_one(detector: Detector, path: Path, threshold: float | None, image: Path | None = None) -> Outcome:
-    """Score one file; any failure becomes the file's reason, never an exception."""
+    """Score one file (and draw its Grad-CAM image to ``image``); any failure becomes the file's
+    reason, never an exception."""
+    try:
+        return _score_one(detector, path, threshold, image)
+    except Exception as err:  # decoder, resampler, features or model: a bug to report, not a crash
+        return Outcome(str(path), reason=f"internal error while scoring ({type(err).__name__}: {err}); "
+                                         "please report it", internal=True)
+
+
+def _score_one(detector: Detector, path: Path, threshold: float | None, image: Path | None) -> Outcome:
     try:
         if image is None:
             return Outcome(str(path), detector.score(path, threshold))
@@ -162,20 +190,22 @@ def score_one(detector: Detector, path: Path, threshold: float | None, image: Pa
         return Outcome(str(path), reason=err.reason)
     except InputError as err:
         return Outcome(str(path), reason=str(err))
-    except Exception as err:  # decoder, resampler, features or model: a bug to report, not a crash
-        return Outcome(str(path), reason=f"internal error while scoring ({type(err).__name__}: {err}); "
-                                         "please report it", internal=True)
+    except OSError as err:
+        if image is None:
+            raise
+        return Outcome(str(path), reason=f"its Grad-CAM image {image} could not be written: {err.strerror or err}")
 
 
-def explain_images(files: list[Path], out_dir: Path) -> dict[Path, Path]:
-    """``out_dir/<file name>.png`` per file; a later file of the same name gets ``<file name>-2.png``, ..."""
-    images, taken = {}, set()
+def explain_images(files: list[Path], out_dir: Path) -> list[Path]:
+    """``out_dir/<file name>.png`` for each file in turn; a later file of the same name gets
+    ``<file name>-2.png``, ..."""
+    images, taken = [], set()
     for path in files:
         stem, number = path.name, 1
         while (name := f"{stem}.png" if number == 1 else f"{stem}-{number}.png") in taken:
             number += 1
         taken.add(name)
-        images[path] = out_dir / name
+        images.append(out_dir / name)
     return images
 
 
@@ -189,18 +219,24 @@ def scan_inputs(inputs: list[str]) -> Scan:
     scan = Scan()
     for name in inputs:
         path = Path(name)
-        if path.is_dir():
+        kind = _kind(path)
+        if kind == "folder":
             _scan_folder(path, scan)
-        elif os.path.lexists(path):
-            scan.files.append(path)  # the detector says why a FIFO or a broken link cannot be read
+        elif kind == "file" or os.path.lexists(path):
+            scan.files.append(path)  # the detector says why a FIFO, a broken link or a long name cannot be read
         else:
             scan.refused.append(Outcome(name, reason="no such file or folder"))
     return scan
 
 
 def _scan_folder(folder: Path, scan: Scan) -> None:
-    found, skipped = [], {}
-    for root, _, names in os.walk(folder):
+    found, skipped, linked = [], {}, []
+
+    def unreadable(err: OSError) -> None:
+        scan.refused.append(Outcome(str(err.filename), reason=f"cannot read this folder: {err.strerror}"))
+
+    for root, folders, names in os.walk(folder, onerror=unreadable):
+        linked += [name for name in folders if os.path.islink(os.path.join(root, name))]
         for entry in (Path(root) / name for name in names):
             if entry.suffix.lower() not in AUDIO_EXTENSIONS:
                 skipped.setdefault(entry.suffix.lower() or "(none)", []).append(entry)
@@ -215,28 +251,36 @@ def _scan_folder(folder: Path, scan: Scan) -> None:
         count = sum(map(len, skipped.values()))
         scan.notes.append(f"{folder}: skipped {count} file{'s' * (count != 1)} without an audio extension "
                           f"({', '.join(sorted(skipped))})")
+    if linked:
+        shown = ", ".join(sorted(linked)[:3]) + (", ..." if len(linked) > 3 else "")
+        scan.notes.append(f"{folder}: did not follow {len(linked)} linked folder{'s' * (len(linked) != 1)} "
+                          f"({shown}); name them to score them")
     if not found and not any(Path(outcome.path).is_relative_to(folder) for outcome in scan.refused):
         scan.refused.append(Outcome(str(folder), reason="no audio files in this folder"))
 
 
 def printable(text: str, controls: bool = True) -> str:
     """``text`` safe to print: undecodable bytes of file names (which Python keeps as lone
-    surrogates) as ``\\xNN``; and, with ``controls``, control and line-breaking characters as
-    ``\\n``, ``\\t``, ``\\xNN`` or ``\\uNNNN``, so a name cannot forge or break an output line."""
-    try:
-        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    except UnicodeEncodeError:
-        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    surrogates) as ``\\xNN``; and, with ``controls``, backslashes doubled and control, format
+    (bidirectional overrides) and line-breaking characters as ``\\n``, ``\\t``, ``\\xNN`` or
+    ``\\uNNNN``, so a name can neither forge nor break an output line, nor pass for another."""
+    return "".join(_printable(char, controls) for char in text)
+
+
+def _printable(char: str, controls: bool) -> str:
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte, as surrogateescape keeps it
+        return f"\\x{code - 0xDC00:02x}"
+    if 0xD800 <= code <= 0xDFFF:
+        return f"\\u{code:04x}"
     if not controls:
-        return text
-    return "".join(_escape(char) if unicodedata.category(char) in ("Cc", "Zl", "Zp") else char for char in text)
-
-
-def _escape(char: str) -> str:
-    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-    if char in named:
-        return named[char]
-    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+        return char
+    if char == "\\":
+        return "\\\\"
+    if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
+        named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+        return named.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+    return char
 
 
 def write_predictions(predictions: list[Prediction], form: str, out=None) -> None:

@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 import time
@@ -309,8 +310,8 @@ PROJECT_TEXT = PROJECT_PARAMS.read_text()
     (b"train_cnn: {spec_augment: {freq_masks: 1, freq_masks: 2}}\n", "line 1: duplicate key 'freq_masks' "
                                                                    "(also on line 1)"),
     (b"<<: {seed: 3}\nseed: 1\n", "line 1: merge keys (<<) are not allowed"),
-    (b"a: &x [1]\nb: *x\n", "line 1: anchors and aliases are not allowed (found 'x')"),
-    (b"a: 1\nb: *x\n", "line 2: anchors and aliases are not allowed (found 'x')"),
+    (b"a: &x [1]\nb: *x\n", "line 1: anchors and aliases are not allowed (found 'x'); write each value out"),
+    (b"a: 1\nb: *x\n", "line 2: anchors and aliases are not allowed (found 'x'); write each value out"),
     (b'data: {root: "a\\0b"}\n', "line 1: a value holds a NUL character (\\0)"),
     (b"- a list\n", "expected a mapping of sections, got list"),
 ])
@@ -327,7 +328,8 @@ def test_an_alias_bomb_is_refused_before_it_expands(tmp_path):
         f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]" for a, b in zip("abcdefgh", "bcdefghi")]
     path = tmp_path / "params.yaml"
     path.write_text("\n".join(rows) + "\n")  # 9**9 strings once expanded
-    with pytest.raises(ParamsError, match=r"params.yaml: line 1: anchors and aliases are not allowed \(found 'a'\)$"):
+    with pytest.raises(ParamsError, match=r"params.yaml: line 1: anchors and aliases are not allowed \(found 'a'\); "
+                                          r"write each value out$"):
         load_params(path)
 
 
@@ -357,10 +359,13 @@ def test_an_integer_yaml_cannot_hold_is_refused(tmp_path):
                               "(got 1180591620717411303424)")
 
 
-def test_a_folder_or_a_huge_file_is_refused(tmp_path):
+def test_a_folder_a_fifo_or_a_huge_file_is_refused(tmp_path):
     with pytest.raises(ParamsError) as err:
         load_params(tmp_path)
     assert str(err.value) == f"{tmp_path}: is a folder, not a file"
+    os.mkfifo(tmp_path / "fifo.yaml")  # never opened: that would wait for a writer
+    with pytest.raises(ParamsError, match=r"fifo.yaml: is a FIFO, not a file$"):
+        load_params(tmp_path / "fifo.yaml")
     huge = tmp_path / "params.yaml"
     huge.write_text(PROJECT_TEXT + "#" * 1_000_000 + "\n")
     with pytest.raises(ParamsError) as err:

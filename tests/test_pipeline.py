@@ -73,7 +73,8 @@ def repo(tmp_path_factory):
             shutil.copy2(source, repo / name)
 
     def tiny(params):
-        params["synthetic"].update(train=TINY_SPLIT, dev=TINY_SPLIT, eval=TINY_SPLIT, phrases=2)
+        # Copies: one dict three times would be dumped as a YAML anchor and aliases, which params.yaml refuses.
+        params["synthetic"].update(train=dict(TINY_SPLIT), dev=dict(TINY_SPLIT), eval=dict(TINY_SPLIT), phrases=2)
         params["features"]["spectrogram"]["n_frames"] = 48
         params["train_cnn"].update(lcnn_width=0.25, epochs=2, batch_size=8, seeds=[1, 2])
         params["compute"]["n_jobs"] = 1

@@ -203,8 +203,11 @@ def test_a_carriage_return_in_a_name_cannot_split_a_csv_row(tmp_path, capsys, mo
 
 def test_printable_escapes_controls_and_undecodable_bytes():
     assert printable("a\tb\x1b[2J\u2028c") == "a\\tb\\x1b[2J\\u2028c"
+    assert printable("evil\u202egnp.wav") == "evil\\u202egnp.wav"  # a right-to-left override
+    assert printable("a\\nb.wav") == "a\\\\nb.wav"  # a literal backslash-n is not a newline
     assert printable(os.fsdecode(b"caf\xe9.wav")) == "caf\\xe9.wav"
     assert printable("naïve\n.wav", controls=False) == "naïve\n.wav"
+    assert printable(os.fsdecode(b"caf\xe9\\.wav"), controls=False) == "caf\\xe9\\.wav"
 
 
 def test_the_scan_names_what_it_cannot_read_and_notes_what_it_skips(tmp_path, capsys, models_dir):
@@ -256,3 +259,62 @@ def test_explain_images_of_files_with_the_same_name_do_not_overwrite(tmp_path, c
                                "--models-dir", models_dir)
     assert status == 0
     assert sorted(path.name for path in (tmp_path / "maps").iterdir()) == ["call.wav-2.png", "call.wav.png"]
+
+
+def test_the_same_file_twice_with_explain_gets_two_images(tmp_path, capsys, models_dir):
+    path = write(tmp_path / "call.wav")
+    status, _, _ = run_predict(capsys, path, path, "--explain", tmp_path / "maps", "--models-dir", models_dir)
+    assert status == 0
+    assert sorted(image.name for image in (tmp_path / "maps").iterdir()) == ["call.wav-2.png", "call.wav.png"]
+
+
+def test_a_run_that_stops_names_every_file_left_and_keeps_the_scores(tmp_path, capsys, models_dir, monkeypatch):
+    from deepfake_audio import predict as command
+    from deepfake_audio.errors import InputError
+
+    files = [write(tmp_path / f"{name}.wav", speech_like(seed=seed)) for seed, name in enumerate("abc")]
+    score_all = command._score_all
+
+    def stops_after_one(found, detector, args):
+        yield next(score_all(found, detector, args))
+        raise InputError("tcp://scheduler:8786: the cluster went away")
+
+    monkeypatch.setattr(command, "_score_all", stops_after_one)
+    status, out, errors = run_predict(capsys, tmp_path, "--format", "csv", "--model", "svc",
+                                      "--models-dir", models_dir)
+    assert status == 2
+    assert pd.read_csv(pd.io.common.StringIO(out))["path"].tolist() == [str(files[0])]
+    assert errors == [f"error: {path}: not scored: the run stopped: InputError: tcp://scheduler:8786: the cluster "
+                      "went away" for path in files[1:]]
+
+
+def test_silent_windows_of_a_long_file_are_left_out_of_its_score(tmp_path, models_dir):
+    gap = np.zeros(SAMPLE_RATE, dtype=np.float32)
+    path = write(tmp_path / "gaps.wav", np.concatenate([speech_like(), gap, speech_like(seed=1), gap]))
+    prediction = Detector.load(models_dir, "svc", window_s=1.0).score(path)
+    assert (prediction.windows, prediction.duration_s) == (2, 4.0)
+
+
+def test_names_too_long_for_the_system_or_for_libsndfile(tmp_path, capsys, models_dir):
+    too_long = tmp_path / ("x" * 300 + ".wav")
+    status, _, errors = run_predict(capsys, too_long, "--model", "svc", "--models-dir", models_dir)
+    assert (status, errors) == (1, [f"error: {too_long}: cannot open: File name too long"])
+    deep = tmp_path.joinpath(*["d" * 200] * 6)  # a path over libsndfile's 1,024 bytes
+    deep.mkdir(parents=True)
+    os.rename(write(tmp_path / "ok.wav"), deep / "ok.wav")  # libsndfile could not write it there either
+    status, out, _ = run_predict(capsys, deep / "ok.wav", "--model", "svc", "--models-dir", models_dir)
+    assert status == 0 and len(out.splitlines()) == 2
+
+
+def test_linked_folders_are_noted_not_followed(tmp_path, capsys, models_dir):
+    from deepfake_audio.cli import main
+
+    (tmp_path / "real").mkdir()
+    write(tmp_path / "real" / "a.wav")
+    (tmp_path / "scan").mkdir()
+    write(tmp_path / "scan" / "b.wav")
+    os.symlink(tmp_path / "real", tmp_path / "scan" / "elsewhere")
+    assert main(["predict", str(tmp_path / "scan"), "--model", "svc", "--models-dir", str(models_dir)]) == 0
+    out, err = capsys.readouterr()
+    assert len(out.splitlines()) == 2
+    assert f"note: {tmp_path}/scan: did not follow 1 linked folder (elsewhere); name them to score them" in err

@@ -64,8 +64,12 @@ def manifest_from_csv(csv_path: Path) -> pd.DataFrame:
     utt_ids = pd.Series([str(Path(value.strip()).with_suffix("")) for value in table["path"]])
     clash = utt_ids.duplicated(keep=False)
     refuse_rows(csv_path, "paths that differ only in their extension", lines[clash], table["path"][clash])
+    try:
+        keys = _audio_keys(paths)
+    except OSError as err:
+        raise CorpusError(f"{csv_path}: cannot read {err.filename}: {err.strerror}") from None
     _refuse_same_audio(csv_path, pd.DataFrame({"line": lines, "listed": table["path"], "split": split,
-                                               "audio": _audio_keys(paths)}))
+                                               "audio": keys}))
 
     manifest = pd.DataFrame({
         "utt_id": utt_ids,
