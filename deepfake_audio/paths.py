@@ -1,4 +1,5 @@
-"""Where each stage reads and writes, relative to the project root (DESIGN.md's contracts)."""
+"""Where each stage reads and writes, relative to the project root: the paths other stages,
+dvc.yaml and users rely on (docs/pipeline.md lists them per stage)."""
 
 from pathlib import Path
 
@@ -28,7 +29,3 @@ def scores_file(model: str) -> Path:
 
 def metrics_file(name: str) -> Path:
     return METRICS / f"{name}.json"
-
-
-def roc_file(model: str) -> Path:
-    return EVALUATE_PLOTS / f"roc_{model}.csv"

@@ -266,7 +266,7 @@ def test_eer_threshold_is_a_score_at_score_precision():
 
 # --------------------------------------------------------------------------- metrics hold numbers
 
-# The rule for strings in metrics/*.json (DESIGN.md, "Metrics contract"): a string value is a
+# The rule for strings in metrics/*.json (the metrics contract): a string value is a
 # label that names something (a split, a risk level, a feature, a kernel), never a sentence:
 # 1 to 32 characters from letters, digits and _ . + -, so no spaces. The longest feature
 # name of the pipeline (band_energy_1000_2000hz_mean) has 28 characters.
