@@ -107,7 +107,8 @@ def test_a_refused_param_stops_before_any_stage_loses_its_outputs(repo):
     assert "error: params.yaml: train_svc.C: Input should be a valid number (got 'fast')" in done.stdout + done.stderr
     assert {path: path.read_bytes() for path in sorted((repo / "models").glob("*.*"))} == models
     run(["git", "checkout", "params.yaml"], repo)
-    assert stages_run(dvc("repro", cwd=repo)) == ["check_params"]  # the stamp again; nothing else
+    # dvc exp run puts the stamp back from the cache after the failure; at most it is rewritten.
+    assert set(stages_run(dvc("repro", cwd=repo))) <= {"check_params"}
     assert "Data and pipelines are up to date" in dvc("status", cwd=repo)
 
 
