@@ -21,10 +21,10 @@ from deepfake_audio.audit.trim import Vad
 from deepfake_audio.errors import InputError
 from deepfake_audio.features.analysis import Analysis, analyse_batch, feature_names
 from deepfake_audio.metrics import SCORE_DECIMALS
-from deepfake_audio.params import VadParams
 from deepfake_audio.models.card import ModelCard
 from deepfake_audio.models.files import read_card
 from deepfake_audio.models.trained import MODEL_FILES, load_models, model_scores
+from deepfake_audio.params import VadParams
 
 MODELS = ("svc", "cnn", "fusion")
 DEFAULT_WINDOW_S = 30.0
