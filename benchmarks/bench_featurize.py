@@ -28,6 +28,8 @@ table and spectrogram array themselves.
 
 from __future__ import annotations
 
+import deepfake_audio.cpu  # noqa: F401  (first: pins the CPU settings before NumPy loads)
+
 import argparse
 import gc
 import json
@@ -43,13 +45,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 EXTRACTORS = {
     "pipeline": "extract_features() from the featurize stage, n_jobs={n_jobs}: everything the stage "
-                "writes (feature table + fixed-size spectrograms)",
+    "writes (feature table + fixed-size spectrograms)",
     "plain-loop": "per file, one process: librosa.load, feature.mfcc, feature.melspectrogram "
-                  "(librosa defaults); per-file means kept",
+    "(librosa defaults); per-file means kept",
     "same-features": "per file, one process, what the pipeline computes (features in params.yaml) with "
-                     "one librosa call per feature, each from the signal: MFCC, LFCC, CQCC (librosa.cqt) "
-                     "+ deltas, centroid, bandwidth, rolloff, flatness, contrast, ZCR, RMS, band energies, "
-                     "the spectrogram; per-file mean and std kept",
+    "one librosa call per feature, each from the signal: MFCC, LFCC, CQCC (librosa.cqt) "
+    "+ deltas, centroid, bandwidth, rolloff, flatness, contrast, ZCR, RMS, band energies, "
+    "the spectrogram; per-file mean and std kept",
 }
 WARMUP_FILES = 8
 SAMPLE_EVERY_S = 0.02
@@ -61,6 +63,7 @@ class BenchError(Exception):
 
 
 # --------------------------------------------------------------------------- parent
+
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
@@ -76,15 +79,32 @@ def main(argv: list[str] | None = None) -> int:
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--files", type=int, nargs="+", default=[250, 1000], metavar="N",
-                        help="corpus sizes to benchmark (default: 250 1000)")
-    parser.add_argument("--params", type=Path, default=REPO / "params.yaml",
-                        help="params file (default: params.yaml)")
+    parser.add_argument(
+        "--files",
+        type=int,
+        nargs="+",
+        default=[250, 1000],
+        metavar="N",
+        help="corpus sizes to benchmark (default: 250 1000)",
+    )
+    parser.add_argument(
+        "--params", type=Path, default=REPO / "params.yaml", help="params file (default: params.yaml)"
+    )
     parser.add_argument("--n-jobs", type=int, default=None, help="pipeline workers (default: compute.n_jobs)")
-    parser.add_argument("--warmup", type=int, default=WARMUP_FILES, metavar="FILES",
-                        help=f"untimed files run first in each extractor's process (default: {WARMUP_FILES})")
-    parser.add_argument("--extractors", nargs="+", choices=list(EXTRACTORS), default=list(EXTRACTORS),
-                        help="which extractors to run (default: all three)")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=WARMUP_FILES,
+        metavar="FILES",
+        help=f"untimed files run first in each extractor's process (default: {WARMUP_FILES})",
+    )
+    parser.add_argument(
+        "--extractors",
+        nargs="+",
+        choices=list(EXTRACTORS),
+        default=list(EXTRACTORS),
+        help="which extractors to run (default: all three)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary corpus and outputs")
     parser.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # internal: run one extractor from a spec file
@@ -123,8 +143,9 @@ def _run_benchmark(args) -> None:
             subset.to_csv(manifest_csv, index=False)
             for name in args.extractors:
                 log(f"{name}: {n} files")
-                result = run_in_subprocess(name, manifest_csv, work / f"out_{name}_{n}", args.params, n_jobs,
-                                           args.warmup)
+                result = run_in_subprocess(
+                    name, manifest_csv, work / f"out_{name}_{n}", args.params, n_jobs, args.warmup
+                )
                 result.update(extractor=name, n_files=n, audio_s=float(subset["duration_s"].sum()))
                 results.append(result)
         report(results, params, n_jobs, args.warmup)
@@ -147,8 +168,9 @@ def make_corpus(root: Path, params, n_files: int, n_jobs: int):
     log(f"generating a {n_files}-file synthetic corpus in {root}")
     start = time.perf_counter()
     generate_corpus(root, synthetic, sample_rate=params.data.sample_rate, seed=params.seed, n_jobs=n_jobs)
-    manifest, rejected = screen_audio(manifest_from_asvspoof2017(root), params.prepare.min_duration_s,
-                                      "skip", n_jobs=n_jobs)
+    manifest, rejected = screen_audio(
+        manifest_from_asvspoof2017(root), params.prepare.min_duration_s, "skip", n_jobs=n_jobs
+    )
     log(f"generated in {time.perf_counter() - start:.1f} s; {len(rejected)} files screened out")
     return manifest
 
@@ -179,15 +201,27 @@ def apportion(total: int, weights: list[int]) -> list[int]:
     return [count + 1 for count in counts]
 
 
-def run_in_subprocess(name: str, manifest_csv: Path, out_dir: Path, params_path: Path, n_jobs: int,
-                      warmup: int) -> dict:
+def run_in_subprocess(
+    name: str, manifest_csv: Path, out_dir: Path, params_path: Path, n_jobs: int, warmup: int
+) -> dict:
     spec = out_dir.with_suffix(".spec.json")
     result_path = out_dir.with_suffix(".result.json")
-    spec.write_text(json.dumps({"extractor": name, "manifest": str(manifest_csv), "out_dir": str(out_dir),
-                                "params": str(params_path), "n_jobs": n_jobs, "warmup": warmup,
-                                "result": str(result_path)}))
-    proc = subprocess.run([sys.executable, __file__, "--worker", str(spec)], cwd=REPO,
-                          capture_output=True, text=True)
+    spec.write_text(
+        json.dumps(
+            {
+                "extractor": name,
+                "manifest": str(manifest_csv),
+                "out_dir": str(out_dir),
+                "params": str(params_path),
+                "n_jobs": n_jobs,
+                "warmup": warmup,
+                "result": str(result_path),
+            }
+        )
+    )
+    proc = subprocess.run(
+        [sys.executable, __file__, "--worker", str(spec)], cwd=REPO, capture_output=True, text=True
+    )
     if proc.returncode != 0 or not result_path.exists():
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-25:])
         raise BenchError(f"the {name} extractor failed (exit status {proc.returncode}):\n{tail}")
@@ -198,35 +232,49 @@ def report(results: list[dict], params, n_jobs: int, warmup: int) -> None:
     import librosa
 
     logical, usable = cpu_counts()
-    print(f"\nFeature extraction benchmark: {logical} CPUs ({usable} usable), pipeline n_jobs={n_jobs}, "
-          f"librosa {librosa.__version__}, sample rate {params.data.sample_rate} Hz")
+    print(
+        f"\nFeature extraction benchmark: {logical} CPUs ({usable} usable), pipeline n_jobs={n_jobs}, "
+        f"librosa {librosa.__version__}, sample rate {params.data.sample_rate} Hz"
+    )
     for name, what in EXTRACTORS.items():
         if any(r["extractor"] == name for r in results):
             print(f"  {name:<14} {what.format(n_jobs=n_jobs)}")
-    print(f"Timed after a {warmup}-file warm-up in the same process (and in each joblib worker). "
-          "Memory: resident set of the extractor's whole process tree, joblib workers included; "
-          f"peak sampled every {SAMPLE_EVERY_S * 1000:.0f} ms, base just before the timed run.\n")
-    header = (f"{'extractor':<14} {'N':>6} {'audio min':>9} {'seconds':>8} {'files/s':>8} {'x real time':>11} "
-              f"{'base MiB':>9} {'peak MiB':>9} {'pipeline speed-up':>17}")
+    print(
+        f"Timed after a {warmup}-file warm-up in the same process (and in each joblib worker). "
+        "Memory: resident set of the extractor's whole process tree, joblib workers included; "
+        f"peak sampled every {SAMPLE_EVERY_S * 1000:.0f} ms, base just before the timed run.\n"
+    )
+    header = (
+        f"{'extractor':<14} {'N':>6} {'audio min':>9} {'seconds':>8} {'files/s':>8} {'x real time':>11} "
+        f"{'base MiB':>9} {'peak MiB':>9} {'pipeline speed-up':>17}"
+    )
     print(header)
     print("-" * len(header))
     for n in sorted({r["n_files"] for r in results}):
         rows = {r["extractor"]: r for r in results if r["n_files"] == n}
         for name, r in rows.items():
-            speed_up = ("" if name == "pipeline" or "pipeline" not in rows
-                        else f"{r['seconds'] / rows['pipeline']['seconds']:.1f}x")
-            print(f"{name:<14} {n:>6} {r['audio_s'] / 60:>9.1f} {r['seconds']:>8.2f} "
-                  f"{n / r['seconds']:>8.1f} {r['audio_s'] / r['seconds']:>11.1f} "
-                  f"{r['base_mib']:>9.0f} {r['peak_mib']:>9.0f} {speed_up:>17}")
+            speed_up = (
+                ""
+                if name == "pipeline" or "pipeline" not in rows
+                else f"{r['seconds'] / rows['pipeline']['seconds']:.1f}x"
+            )
+            print(
+                f"{name:<14} {n:>6} {r['audio_s'] / 60:>9.1f} {r['seconds']:>8.2f} "
+                f"{n / r['seconds']:>8.1f} {r['audio_s'] / r['seconds']:>11.1f} "
+                f"{r['base_mib']:>9.0f} {r['peak_mib']:>9.0f} {speed_up:>17}"
+            )
     for r in results:
         if r["warm_workers_reused"] < r["warm_workers"]:
-            print(f"note: N={r['n_files']}: only {r['warm_workers_reused']} of {r['warm_workers']} warmed "
-                  "joblib workers served the timed run; the others' start-up is included in its time")
+            print(
+                f"note: N={r['n_files']}: only {r['warm_workers_reused']} of {r['warm_workers']} warmed "
+                "joblib workers served the timed run; the others' start-up is included in its time"
+            )
     print("\nPipeline output (what the stage stores; peak memory should grow with N by no more than this):")
     for r in results:
         if r["extractor"] == "pipeline":
-            files = ", ".join(f"{name} {size / MIB:.2f} MiB"
-                              for name, size in sorted(r["output_bytes"].items()))
+            files = ", ".join(
+                f"{name} {size / MIB:.2f} MiB" for name, size in sorted(r["output_bytes"].items())
+            )
             print(f"  N={r['n_files']:<6} {sum(r['output_bytes'].values()) / MIB:.2f} MiB ({files})")
 
 
@@ -240,6 +288,7 @@ def log(message: str) -> None:
 
 # --------------------------------------------------------------------------- worker
 
+
 def run_worker(spec_path: Path) -> int:
     """Run one extractor: warm up, then time the whole manifest while sampling memory."""
     from deepfake_audio.corpus.manifest import read_manifest
@@ -251,8 +300,9 @@ def run_worker(spec_path: Path) -> int:
     out_dir = Path(spec["out_dir"])
     extract = EXTRACTORS_RUN[spec["extractor"]]
 
-    warm_pids = warm_up(spec["extractor"], manifest.head(spec["warmup"]), out_dir / "warmup", params,
-                        spec["n_jobs"])
+    warm_pids = warm_up(
+        spec["extractor"], manifest.head(spec["warmup"]), out_dir / "warmup", params, spec["n_jobs"]
+    )
     gc.collect()
     sampler = PeakMemory()
     base = sampler.sample()
@@ -263,10 +313,18 @@ def run_worker(spec_path: Path) -> int:
     reused = sorted(warm_pids & {child.pid for child in sampler.children()})
     output = out_dir / "timed"
     sizes = {path.name: path.stat().st_size for path in output.rglob("*") if path.is_file()}
-    Path(spec["result"]).write_text(json.dumps({
-        "seconds": seconds, "base_mib": base / MIB, "peak_mib": max(sampler.peak, base) / MIB,
-        "output_bytes": sizes, "warm_workers": len(warm_pids), "warm_workers_reused": len(reused),
-    }))
+    Path(spec["result"]).write_text(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "base_mib": base / MIB,
+                "peak_mib": max(sampler.peak, base) / MIB,
+                "output_bytes": sizes,
+                "warm_workers": len(warm_pids),
+                "warm_workers_reused": len(reused),
+            }
+        )
+    )
     return 0
 
 
@@ -334,7 +392,9 @@ def run_pipeline(manifest, out_dir: Path, params, n_jobs: int) -> None:
     from deepfake_audio.features.extract import extract_features
     from deepfake_audio.params import ComputeParams
 
-    extract_features(manifest, out_dir, params.features, params.data.sample_rate, ComputeParams(n_jobs=n_jobs))
+    extract_features(
+        manifest, out_dir, params.features, params.data.sample_rate, ComputeParams(n_jobs=n_jobs)
+    )
 
 
 def run_plain_loop(manifest, out_dir: Path, params, n_jobs: int) -> list:
@@ -353,8 +413,10 @@ def run_plain_loop(manifest, out_dir: Path, params, n_jobs: int) -> list:
 def run_same_features(manifest, out_dir: Path, params, n_jobs: int) -> list:
     import librosa
 
-    return [same_features(*librosa.load(path, sr=params.data.sample_rate), params.features)
-            for path in manifest["path"]]
+    return [
+        same_features(*librosa.load(path, sr=params.data.sample_rate), params.features)
+        for path in manifest["path"]
+    ]
 
 
 def same_features(y, sr, fp):
@@ -379,12 +441,18 @@ def same_features(y, sr, fp):
     if hc.lfcc:
         power = np.abs(librosa.stft(y, **frames)) ** 2
         linear = linear_basis(sr, fp.n_fft, hc.n_linear) @ power  # the filterbank is not what is timed
-        cepstra.append(dct(np.log(linear + 1e-10), type=2, axis=0, norm="ortho")[:hc.n_cepstra])
+        cepstra.append(dct(np.log(linear + 1e-10), type=2, axis=0, norm="ortho")[: hc.n_cepstra])
     if hc.cqcc:
         n_bins = hc.cqt_bins_per_octave * int(np.log2(sr / 2 / hc.cqt_fmin))  # whole octaves up to Nyquist
-        cqt = librosa.cqt(y, sr=sr, hop_length=fp.hop_length, fmin=hc.cqt_fmin, n_bins=n_bins,
-                          bins_per_octave=hc.cqt_bins_per_octave)
-        cepstra.append(dct(np.log(np.abs(cqt) ** 2 + 1e-10), type=2, axis=0, norm="ortho")[:hc.n_cepstra])
+        cqt = librosa.cqt(
+            y,
+            sr=sr,
+            hop_length=fp.hop_length,
+            fmin=hc.cqt_fmin,
+            n_bins=n_bins,
+            bins_per_octave=hc.cqt_bins_per_octave,
+        )
+        cepstra.append(dct(np.log(np.abs(cqt) ** 2 + 1e-10), type=2, axis=0, norm="ortho")[: hc.n_cepstra])
     for cepstrum in cepstra:
         tracks.append(cepstrum)
         if hc.deltas:
@@ -403,12 +471,14 @@ def same_features(y, sr, fp):
         power = np.abs(librosa.stft(y, **frames)) ** 2
         freqs = librosa.fft_frequencies(sr=sr, n_fft=fp.n_fft)
         edges = hc.band_edges_hz
-        bands = np.array([power[(freqs >= low) & (freqs <= high)].sum(axis=0)
-                          for low, high in zip(edges, edges[1:])])
+        bands = np.array(
+            [power[(freqs >= low) & (freqs <= high)].sum(axis=0) for low, high in zip(edges, edges[1:])]
+        )
         tracks.append(np.log((bands + 1e-10) / (power.sum(axis=0) + 1e-10)))
     if fp.spectrogram.kind == "mel":
-        spectrogram = librosa.power_to_db(librosa.feature.melspectrogram(
-            y=y, sr=sr, n_mels=fp.spectrogram.n_mels, **frames))
+        spectrogram = librosa.power_to_db(
+            librosa.feature.melspectrogram(y=y, sr=sr, n_mels=fp.spectrogram.n_mels, **frames)
+        )
     else:
         spectrogram = librosa.power_to_db(np.abs(librosa.stft(y, **frames)) ** 2)
     tracks.append(spectrogram)

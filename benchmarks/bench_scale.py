@@ -17,6 +17,8 @@ checks that every backend wrote the same bytes.
 
 from __future__ import annotations
 
+import deepfake_audio.cpu  # noqa: F401  (first: pins the CPU settings before NumPy loads)
+
 import argparse
 import hashlib
 import shutil
@@ -54,20 +56,37 @@ def main(argv: list[str] | None = None) -> int:
         rows, digests = [], set()
         for backend, n_jobs, workers in configs:
             name = backend if workers is None else f"dask-{workers}"
-            cluster = (LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                    dashboard_address=None) if workers else nullcontext())
+            cluster = (
+                LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                )
+                if workers
+                else nullcontext()
+            )
             with cluster as running:
-                compute = ComputeParams(n_jobs=n_jobs, backend=backend,
-                                        scheduler=running.scheduler_address if workers else None)
-                extract_features(manifest.head(WARMUP_FILES), work / f"warm_{name}", params.features,
-                                 params.data.sample_rate, compute)
+                compute = ComputeParams(
+                    n_jobs=n_jobs, backend=backend, scheduler=running.scheduler_address if workers else None
+                )
+                extract_features(
+                    manifest.head(WARMUP_FILES),
+                    work / f"warm_{name}",
+                    params.features,
+                    params.data.sample_rate,
+                    compute,
+                )
                 log(f"{name}: {len(manifest)} files")
                 start = time.perf_counter()
                 extract_features(manifest, work / name, params.features, params.data.sample_rate, compute)
                 seconds = time.perf_counter() - start
             digests.add(_digest(work / name))
             rows.append((name, n_jobs, seconds, len(manifest) / seconds, audio_s / seconds))
-        print(f"\n{len(manifest)} files, {audio_s / 60:.1f} min of audio; compute.n_jobs {params.compute.n_jobs}\n")
+        print(
+            f"\n{len(manifest)} files, {audio_s / 60:.1f} min of audio; compute.n_jobs {params.compute.n_jobs}\n"
+        )
         print(f"{'backend':<8} {'workers':>7} {'seconds':>8} {'files/s':>8} {'x real time':>12}")
         for name, n_jobs, seconds, rate, realtime in rows:
             print(f"{name:<8} {n_jobs:>7} {seconds:>8.1f} {rate:>8.1f} {realtime:>12.0f}")

@@ -13,10 +13,11 @@ the share of files whose tone or click survives the trimming.
 
 from __future__ import annotations
 
+import deepfake_audio.cpu  # noqa: F401  (first: pins the CPU settings before NumPy loads)
+
 import argparse
 from pathlib import Path
 
-import deepfake_audio  # noqa: F401  (first: pins the CPU settings before NumPy loads)
 import numpy as np
 
 from deepfake_audio.audit.trim import Vad
@@ -42,10 +43,16 @@ def main(argv: list[str] | None = None) -> int:
     files = [(utt, *_render(utt, corpus, rate, params.seed)) for utt in chosen]
 
     print(f"{len(files)} eval utterances with the artefact; min_speech_ms {params.audit.vad.min_speech_ms:g}")
-    print("top_db  start error ms (p5 / median / p95)  end error ms (p5 / median / p95)  tone kept  click kept")
+    print(
+        "top_db  start error ms (p5 / median / p95)  end error ms (p5 / median / p95)  tone kept  click kept"
+    )
     for top_db in args.top_db:
-        vad = Vad(params.audit.vad.model_copy(update={"top_db": top_db}), rate, params.features.win_length,
-                  params.features.hop_length)
+        vad = Vad(
+            params.audit.vad.model_copy(update={"top_db": top_db}),
+            rate,
+            params.features.win_length,
+            params.features.hop_length,
+        )
         start_errors, end_errors, tone_kept, click_kept = [], [], [], []
         for utt, audio, (start, stop) in files:
             found = vad.speech_bounds(audio) or (0, audio.size)
@@ -56,8 +63,10 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 tone_kept.append(found[0] / rate < min(0.25, start / rate) - MARGIN_S)
         start, end = (np.percentile(errors, [5, 50, 95]) for errors in (start_errors, end_errors))
-        print(f"{top_db:6g}  {_triple(start):>34}  {_triple(end):>32}  {np.mean(tone_kept):9.0%}  "
-              f"{np.mean(click_kept):10.0%}")
+        print(
+            f"{top_db:6g}  {_triple(start):>34}  {_triple(end):>32}  {np.mean(tone_kept):9.0%}  "
+            f"{np.mean(click_kept):10.0%}"
+        )
     return 0
 
 

@@ -80,8 +80,9 @@ def open_audio(path: str | Path) -> Iterator[sf.SoundFile]:
             yield audio
 
 
-def decoded_blocks(path: str | Path, audio: sf.SoundFile, block_frames: int,
-                   min_duration_s: float = 0.0) -> Iterator[np.ndarray]:
+def decoded_blocks(
+    path: str | Path, audio: sf.SoundFile, block_frames: int, min_duration_s: float = 0.0
+) -> Iterator[np.ndarray]:
     """The decoded samples of ``audio`` (the file ``path``, from ``open_audio``) as float32 mono
     at its own rate, ``block_frames`` at a time.
 
@@ -102,8 +103,10 @@ def decoded_blocks(path: str | Path, audio: sf.SoundFile, block_frames: int,
                 decoded += block.size
                 break
             if block.size < min_frames:  # a stream of unannounced length, or a short decode
-                raise AudioError(path, _too_short(block.size + _drain(path, audio, chunk), audio.samplerate,
-                                                  min_duration_s))
+                raise AudioError(
+                    path,
+                    _too_short(block.size + _drain(path, audio, chunk), audio.samplerate, min_duration_s),
+                )
             _check_samples(path, block)
             decoded += block.size
             heard = heard or bool(np.any(block))
@@ -116,7 +119,9 @@ def decoded_blocks(path: str | Path, audio: sf.SoundFile, block_frames: int,
     except Exception as err:
         raise AudioError(path, f"cannot decode audio (truncated or corrupt?): {_reason(err)}") from None
     if audio.seekable() and decoded < audio.frames:
-        raise AudioError(path, f"corrupt: the header announces {audio.frames} frames, {decoded} could be decoded")
+        raise AudioError(
+            path, f"corrupt: the header announces {audio.frames} frames, {decoded} could be decoded"
+        )
     if not decoded:
         raise AudioError(path, "no audio could be decoded")
     if not heard:
@@ -138,8 +143,11 @@ def _check_status(path, status: os.stat_result) -> None:
 
 def _check_header(path, audio: sf.SoundFile) -> None:
     if not MIN_FILE_RATE <= audio.samplerate <= MAX_FILE_RATE:
-        raise AudioError(path, f"implausible sample rate {audio.samplerate} Hz (expected "
-                               f"{MIN_FILE_RATE}-{MAX_FILE_RATE} Hz): corrupt header?")
+        raise AudioError(
+            path,
+            f"implausible sample rate {audio.samplerate} Hz (expected "
+            f"{MIN_FILE_RATE}-{MAX_FILE_RATE} Hz): corrupt header?",
+        )
     if audio.channels < 1:
         raise AudioError(path, f"implausible channel count {audio.channels}: corrupt header?")
     if audio.frames <= 0 and audio.seekable():
@@ -162,8 +170,11 @@ def _read_mono(path, audio: sf.SoundFile, frames: int, chunk: int) -> np.ndarray
         if count == 0:
             break
         if start is not None and audio.tell() != start + count:
-            raise AudioError(path, f"corrupt: {audio.tell() - start - count} frames near "
-                                   f"{start / audio.samplerate:.2f} s could not be decoded")
+            raise AudioError(
+                path,
+                f"corrupt: {audio.tell() - start - count} frames near "
+                f"{start / audio.samplerate:.2f} s could not be decoded",
+            )
         piece = buffer[:count]
         pieces.append(piece.mean(axis=1) if audio.channels > 1 else piece[:, 0])
         wanted -= count
@@ -183,8 +194,11 @@ def _check_samples(path, block: np.ndarray) -> None:
         raise AudioError(path, "audio contains NaN or Inf samples")
     peak = float(np.max(np.abs(block)))
     if peak > MAX_PEAK:
-        raise AudioError(path, f"absurd amplitude: a sample of magnitude {peak:.3g} (audio is expected "
-                               f"within ±1, at most ±{MAX_PEAK:g})")
+        raise AudioError(
+            path,
+            f"absurd amplitude: a sample of magnitude {peak:.3g} (audio is expected "
+            f"within ±1, at most ±{MAX_PEAK:g})",
+        )
 
 
 def _check_complete(path, header_log: str) -> None:
@@ -192,7 +206,9 @@ def _check_complete(path, header_log: str) -> None:
     match = re.search(r"^data\s*:\s*(\d+) \(should be (\d+)\)", header_log, re.MULTILINE)
     # Streamed files declare 0 or the 32-bit maximum: their length was unknown when written.
     if match and int(match[1]) not in (0, 0xFFFFFFFF, 0x7FFFFFFF) and int(match[2]) < int(match[1]):
-        raise AudioError(path, f"truncated: the header announces {match[1]} bytes of audio, the file holds {match[2]}")
+        raise AudioError(
+            path, f"truncated: the header announces {match[1]} bytes of audio, the file holds {match[2]}"
+        )
 
 
 def _reason(err: Exception) -> str:
@@ -215,7 +231,9 @@ def load_audio(path: str | Path, sample_rate: int) -> np.ndarray:
     return _resample(signal, rate, sample_rate)
 
 
-def audio_windows(path: str | Path, sample_rate: int, window_s: float, min_duration_s: float) -> Iterator[np.ndarray]:
+def audio_windows(
+    path: str | Path, sample_rate: int, window_s: float, min_duration_s: float
+) -> Iterator[np.ndarray]:
     """The file as float32 mono at ``sample_rate``, one window of ``window_s`` at a time.
 
     A file no longer than a window comes whole, exactly as ``load_audio`` returns it, so
@@ -242,8 +260,10 @@ def inspect_audio(path: str | Path, min_duration_s: float) -> tuple[float, int]:
 
 
 def _too_short(frames: int, rate: int, min_duration_s: float) -> str:
-    return (f"too short: {frames} samples at {rate} Hz ({frames / rate:.4g} s), "
-            f"under the minimum of {min_duration_s:g} s")
+    return (
+        f"too short: {frames} samples at {rate} Hz ({frames / rate:.4g} s), "
+        f"under the minimum of {min_duration_s:g} s"
+    )
 
 
 def _resample(signal: np.ndarray, file_rate: int, sample_rate: int) -> np.ndarray:

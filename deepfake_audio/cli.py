@@ -13,22 +13,35 @@ from deepfake_audio import paths
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="deepfake-audio", description="Detect replayed and synthesised speech.")
+        prog="deepfake-audio", description="Detect replayed and synthesised speech."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     show = commands.add_parser(
-        "metrics", help="print the headline metrics of the trained models",
+        "metrics",
+        help="print the headline metrics of the trained models",
         description="Print dev and eval EER and ROC AUC of each model from metrics/<model>.json, and the "
-                    "shortcut risk the artefact audit found (metrics/audit.json).")
-    show.add_argument("--metrics-dir", type=Path, default=paths.METRICS,
-                      help="folder holding <model>.json files (default: %(default)s)")
+        "shortcut risk the artefact audit found (metrics/audit.json).",
+    )
+    show.add_argument(
+        "--metrics-dir",
+        type=Path,
+        default=paths.METRICS,
+        help="folder holding <model>.json files (default: %(default)s)",
+    )
     report = commands.add_parser(
-        "report", help="write a Markdown report of metric and plot changes against a base commit",
+        "report",
+        help="write a Markdown report of metric and plot changes against a base commit",
         description="Write dvc metrics diff against BASE and the plot images that differ from it "
-                    "to a Markdown file (for a CML pull-request comment).")
+        "to a Markdown file (for a CML pull-request comment).",
+    )
     report.add_argument("--base", required=True, help="git revision to compare with, e.g. origin/main")
-    report.add_argument("--out", type=Path, default=Path("report.md"),
-                        help="Markdown file to write (default: %(default)s); the whole report, "
-                             "when that one is shortened to fit a comment, goes beside it as <name>-full.md")
+    report.add_argument(
+        "--out",
+        type=Path,
+        default=Path("report.md"),
+        help="Markdown file to write (default: %(default)s); the whole report, "
+        "when that one is shortened to fit a comment, goes beside it as <name>-full.md",
+    )
     _add_compare(commands)
     _add_predict(commands)
     args = parser.parse_args(argv)
@@ -45,16 +58,19 @@ def main(argv: list[str] | None = None) -> int:
 
 def _add_compare(commands) -> None:
     compare = commands.add_parser(
-        "compare", help="is each model's EER and minDCF change against a revision beyond bootstrap noise?",
+        "compare",
+        help="is each model's EER and minDCF change against a revision beyond bootstrap noise?",
         description="Compare the working tree's data/scores/<model>.csv with REV's (from git, or the DVC "
-                    "cache for revisions that did not commit them): dev and eval EER and minDCF, their "
-                    "change, and its 95 %% interval from a bootstrap over utterances (each class "
-                    "resampled separately; paired, one draw for both revisions, when both hold the same "
-                    "utterances). Verdict: better when the EER interval lies entirely below 0, worse "
-                    "entirely above, else within noise. Resamples and seed: params.yaml "
-                    "evaluate.bootstrap.")
-    compare.add_argument("rev", nargs="?", default="main",
-                         help="git revision to compare with (default: %(default)s)")
+        "cache for revisions that did not commit them): dev and eval EER and minDCF, their "
+        "change, and its 95 %% interval from a bootstrap over utterances (each class "
+        "resampled separately; paired, one draw for both revisions, when both hold the same "
+        "utterances). Verdict: better when the EER interval lies entirely below 0, worse "
+        "entirely above, else within noise. Resamples and seed: params.yaml "
+        "evaluate.bootstrap.",
+    )
+    compare.add_argument(
+        "rev", nargs="?", default="main", help="git revision to compare with (default: %(default)s)"
+    )
 
 
 def compare(rev: str) -> int:
@@ -76,39 +92,74 @@ def compare(rev: str) -> int:
 
 def _add_predict(commands) -> None:
     predict = commands.add_parser(
-        "predict", help="score audio files with a trained model (higher = more bona fide)",
+        "predict",
+        help="score audio files with a trained model (higher = more bona fide)",
         description="Score each audio file with a trained model. The score is higher for bona fide "
-                    "speech; a file is called spoof when its score is at or below the threshold. "
-                    "Files are read in any format libsndfile reads, at any sample rate and channel "
-                    "count, and preprocessed as the model's training data was (from the model file, "
-                    "not params.yaml). Every input ends as one result row or one 'error:' line on stderr "
-                    "naming it and the reason; the others are still scored. Exit status: 0 every file "
-                    "scored, 1 some inputs refused, 2 nothing run (bad options or model files), 3 an "
-                    "internal failure (a bug; the file is named and the others are scored).")
-    predict.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR",
-                         help="audio files, or folders searched recursively for audio files")
-    predict.add_argument("--model", choices=("svc", "cnn", "fusion"), default="cnn",
-                         help="countermeasure to score with; fusion combines the other two (default: %(default)s)")
-    predict.add_argument("--format", choices=("table", "json", "csv"), default="table",
-                         help="output: an aligned table, a JSON array of objects, or CSV with a header; "
-                              "fields: path, model, score, threshold, decision, duration_s, windows "
-                              "(default: %(default)s)")
-    predict.add_argument("--threshold", type=_threshold, default="dev-eer", metavar="dev-eer|FLOAT",
-                         help="decision threshold: dev-eer, the dev EER threshold saved with the model, "
-                              "or a number in score units (default: %(default)s)")
-    predict.add_argument("--models-dir", type=Path, default=paths.MODELS,
-                         help="folder holding svc.skops, cnn.keras and fusion.skops (default: %(default)s)")
-    predict.add_argument("--window", type=_window, default=30.0, metavar="SECONDS",
-                         help="files longer than this are scored in windows of this length, read one at a "
-                              "time, and the window scores averaged; at least the model's minimum duration "
-                              "and at most 600 (default: %(default)s)")
-    predict.add_argument("--scheduler", metavar="ADDRESS",
-                         help="score on a Dask cluster: its scheduler address (tcp://host:8786) or scheduler "
-                              "file (.json); the workers need this package and must see the audio files and "
-                              "--models-dir at the same paths")
-    predict.add_argument("--explain", type=Path, metavar="OUT_DIR",
-                         help="also write a Grad-CAM image of the CNN per file, OUT_DIR/<file name>.png "
-                              "(a later file of the same name: <file name>-2.png, ...; models cnn and fusion)")
+        "speech; a file is called spoof when its score is at or below the threshold. "
+        "Files are read in any format libsndfile reads, at any sample rate and channel "
+        "count, and preprocessed as the model's training data was (from the model file, "
+        "not params.yaml). Every input ends as one result row or one 'error:' line on stderr "
+        "naming it and the reason; the others are still scored. Exit status: 0 every file "
+        "scored, 1 some inputs refused, 2 nothing run (bad options or model files), 3 an "
+        "internal failure (a bug; the file is named and the others are scored).",
+    )
+    predict.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="FILE_OR_DIR",
+        help="audio files, or folders searched recursively for audio files",
+    )
+    predict.add_argument(
+        "--model",
+        choices=("svc", "cnn", "fusion"),
+        default="cnn",
+        help="countermeasure to score with; fusion combines the other two (default: %(default)s)",
+    )
+    predict.add_argument(
+        "--format",
+        choices=("table", "json", "csv"),
+        default="table",
+        help="output: an aligned table, a JSON array of objects, or CSV with a header; "
+        "fields: path, model, score, threshold, decision, duration_s, windows "
+        "(default: %(default)s)",
+    )
+    predict.add_argument(
+        "--threshold",
+        type=_threshold,
+        default="dev-eer",
+        metavar="dev-eer|FLOAT",
+        help="decision threshold: dev-eer, the dev EER threshold saved with the model, "
+        "or a number in score units (default: %(default)s)",
+    )
+    predict.add_argument(
+        "--models-dir",
+        type=Path,
+        default=paths.MODELS,
+        help="folder holding svc.skops, cnn.keras and fusion.skops (default: %(default)s)",
+    )
+    predict.add_argument(
+        "--window",
+        type=_window,
+        default=30.0,
+        metavar="SECONDS",
+        help="files longer than this are scored in windows of this length, read one at a "
+        "time, and the window scores averaged; at least the model's minimum duration "
+        "and at most 600 (default: %(default)s)",
+    )
+    predict.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="score on a Dask cluster: its scheduler address (tcp://host:8786) or scheduler "
+        "file (.json); the workers need this package and must see the audio files and "
+        "--models-dir at the same paths",
+    )
+    predict.add_argument(
+        "--explain",
+        type=Path,
+        metavar="OUT_DIR",
+        help="also write a Grad-CAM image of the CNN per file, OUT_DIR/<file name>.png "
+        "(a later file of the same name: <file name>-2.png, ...; models cnn and fusion)",
+    )
 
 
 def _threshold(value: str):
@@ -162,8 +213,10 @@ def print_metrics(metrics_dir: Path) -> int:
             metrics = json.loads(file.read_text())
             rows.append((model, *_headline_cells(metrics), audit.get(model, {}).get("shortcut_risk", "-")))
         except (ValueError, KeyError, TypeError) as err:
-            print(f"error: {file}: not a metrics file of this pipeline ({type(err).__name__}: {err})",
-                  file=sys.stderr)
+            print(
+                f"error: {file}: not a metrics file of this pipeline ({type(err).__name__}: {err})",
+                file=sys.stderr,
+            )
             return 1
     header = ("model", "dev EER %", "dev AUC", "eval EER %", "eval AUC", "shortcut risk")
     widths = [max(len(str(row[i])) for row in (header, *rows)) for i in range(len(header))]

@@ -71,15 +71,21 @@ class Comparison:
         return self.eer.verdict if self.eer else "unavailable"
 
 
-def compare_scores(base: pd.DataFrame, head: pd.DataFrame, model: str, split: str,
-                   params: EvaluateParams) -> Comparison:
+def compare_scores(
+    base: pd.DataFrame, head: pd.DataFrame, model: str, split: str, params: EvaluateParams
+) -> Comparison:
     """Compare ``split`` of two score tables of ``model``; resamples and seed from ``params.bootstrap``."""
     base, head = base[base["split"] == split], head[head["split"] == split]
     for name, part in (("base", base), ("head", head)):
         missing = [label for label in LABELS if not (part["label"] == label).any()]
         if missing:
-            return Comparison(model, split, n_base=len(base), n_head=len(head),
-                              unavailable=f"no {' or '.join(missing)} utterances in the {name}'s {split} scores")
+            return Comparison(
+                model,
+                split,
+                n_base=len(base),
+                n_head=len(head),
+                unavailable=f"no {' or '.join(missing)} utterances in the {name}'s {split} scores",
+            )
     pairs = _pairs(base, head)
     if pairs is not None:
         spoof = (pairs["label"] == "spoof").to_numpy()
@@ -89,12 +95,15 @@ def compare_scores(base: pd.DataFrame, head: pd.DataFrame, model: str, split: st
         base_sets, head_sets = _classes(base), _classes(head)
     eer_diffs, dcf_diffs = bootstrap_differences(base_sets, head_sets, pairs is not None, params)
     eer = Change(_eer_percent(*base_sets), _eer_percent(*head_sets), *_interval(eer_diffs))
-    dcf = Change(min_dcf(*base_sets, params.min_dcf), min_dcf(*head_sets, params.min_dcf), *_interval(dcf_diffs))
+    dcf = Change(
+        min_dcf(*base_sets, params.min_dcf), min_dcf(*head_sets, params.min_dcf), *_interval(dcf_diffs)
+    )
     return Comparison(model, split, eer, dcf, paired=pairs is not None, n_base=len(base), n_head=len(head))
 
 
-def bootstrap_differences(base: list[np.ndarray], head: list[np.ndarray], paired: bool,
-                          params: EvaluateParams) -> tuple[np.ndarray, np.ndarray]:
+def bootstrap_differences(
+    base: list[np.ndarray], head: list[np.ndarray], paired: bool, params: EvaluateParams
+) -> tuple[np.ndarray, np.ndarray]:
     """Resampled (head − base) of the EER (percent) and of minDCF, ``params.bootstrap.resamples`` each.
 
     ``base`` and ``head`` are [bona fide scores, spoof scores]. Paired: the i-th score of a
@@ -145,8 +154,9 @@ class ResampledCurve:
         self.block_of = np.empty(self.size, dtype=np.int64)  # bona fide utterances first, then spoofs
         self.block_of[order] = np.cumsum(new_block) - 1
 
-    def statistics(self, bonafide_draws: np.ndarray, spoof_draws: np.ndarray,
-                   params: MinDcfParams) -> tuple[np.ndarray, np.ndarray]:
+    def statistics(
+        self, bonafide_draws: np.ndarray, spoof_draws: np.ndarray, params: MinDcfParams
+    ) -> tuple[np.ndarray, np.ndarray]:
         """EER (percent) and minDCF of each resample: a row of ``bonafide_draws`` (indices into the
         bona fide scores) with the same row of ``spoof_draws`` (indices into the spoof scores)."""
         nb, ns = self.n_bonafide, self.n_spoof
@@ -193,13 +203,33 @@ class ResampledCurve:
 def format_table(comparisons: list[Comparison]) -> str:
     """An aligned text table, one line per model and split; a model unavailable for the same
     reason on every split gets one line."""
-    header = ("model", "split", "utterances", "EER % base", "head", "change", "95 % interval",
-              "minDCF base", "head", "change", "95 % interval", "verdict (EER)")
+    header = (
+        "model",
+        "split",
+        "utterances",
+        "EER % base",
+        "head",
+        "change",
+        "95 % interval",
+        "minDCF base",
+        "head",
+        "change",
+        "95 % interval",
+        "verdict (EER)",
+    )
     rows, unavailable = [], {}
     for c in comparisons:
         if not c.unavailable:
-            rows.append((c.model, c.split, utterances(c), *_change_cells(c.eer, 2), *_change_cells(c.min_dcf, 4),
-                         c.verdict))
+            rows.append(
+                (
+                    c.model,
+                    c.split,
+                    utterances(c),
+                    *_change_cells(c.eer, 2),
+                    *_change_cells(c.min_dcf, 4),
+                    c.verdict,
+                )
+            )
         elif (c.model, c.unavailable) in unavailable:
             unavailable[c.model, c.unavailable][1].append(c.split)
         else:
@@ -207,12 +237,16 @@ def format_table(comparisons: list[Comparison]) -> str:
             rows.append(None)  # filled below, once its splits are known
     for (model, reason), (index, splits) in unavailable.items():
         rows[index] = (model, ", ".join(splits), f"unavailable: {reason}")
-    widths = [max(len(row[i]) for row in (header, *rows) if len(row) == len(header) or i < 2)
-              for i in range(len(header))]
+    widths = [
+        max(len(row[i]) for row in (header, *rows) if len(row) == len(header) or i < 2)
+        for i in range(len(header))
+    ]
     lines = []
     for row in (header, *rows):
-        cells = [cell.ljust(width) if i < 3 or i == len(header) - 1 else cell.rjust(width)
-                 for i, (cell, width) in enumerate(zip(row, widths))]
+        cells = [
+            cell.ljust(width) if i < 3 or i == len(header) - 1 else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(row, widths))
+        ]
         lines.append("  ".join(cells if len(row) == len(header) else [*cells[:2], row[2]]).rstrip())
     return "\n".join(lines)
 
@@ -228,11 +262,16 @@ def interval_text(change: Change, decimals: int) -> str:
 
 
 def _change_cells(change: Change, decimals: int) -> tuple[str, ...]:
-    return (f"{change.base:.{decimals}f}", f"{change.head:.{decimals}f}", f"{change.change:+.{decimals}f}",
-            interval_text(change, decimals))
+    return (
+        f"{change.base:.{decimals}f}",
+        f"{change.head:.{decimals}f}",
+        f"{change.change:+.{decimals}f}",
+        interval_text(change, decimals),
+    )
 
 
 # Reading the scores of two revisions.
+
 
 def compare_with(rev: str, root: Path, params: EvaluateParams | None = None) -> list[Comparison]:
     """Every model's dev and eval scores in the working tree of ``root`` against ``rev``'s.
@@ -248,8 +287,11 @@ def compare_with(rev: str, root: Path, params: EvaluateParams | None = None) -> 
     for model in paths.MODEL_NAMES:
         path = paths.scores_file(model).as_posix()
         try:
-            head = parse_scores((root / path).read_text() if (root / path).is_file() else None,
-                                f"{path} (working tree)", missing="not found: run `make repro`")
+            head = parse_scores(
+                (root / path).read_text() if (root / path).is_file() else None,
+                f"{path} (working tree)",
+                missing="not found: run `make repro`",
+            )
             base = parse_scores(read_at(rev, path, root), f"{rev}:{path}")
         except InputError as err:
             comparisons += [Comparison(model, split, unavailable=str(err)) for split in SPLITS]
@@ -285,8 +327,9 @@ def _pairs(base: pd.DataFrame, head: pd.DataFrame) -> pd.DataFrame | None:
     None when the two hold different utterances (or a label differs)."""
     if len(base) != len(head) or base["utt_id"].duplicated().any() or head["utt_id"].duplicated().any():
         return None
-    pairs = base[["utt_id", "label", "score"]].merge(head[["utt_id", "label", "score"]], on="utt_id",
-                                                     suffixes=("_base", "_head"))
+    pairs = base[["utt_id", "label", "score"]].merge(
+        head[["utt_id", "label", "score"]], on="utt_id", suffixes=("_base", "_head")
+    )
     if len(pairs) != len(base) or not (pairs["label_base"] == pairs["label_head"]).all():
         return None
     return pairs.rename(columns={"label_base": "label"})
@@ -304,4 +347,3 @@ def _eer_percent(bonafide: np.ndarray, spoof: np.ndarray) -> float:
 def _interval(values: np.ndarray) -> tuple[float, float]:
     low, high = np.percentile(values, [2.5, 97.5])
     return float(low), float(high)
-

@@ -30,7 +30,9 @@ CONNECT_TIMEOUT_S = 30
 def map_ordered(function: Callable, items: Iterable, compute: ComputeParams, name: str = "task") -> Iterator:
     """``function(item)`` for each item, in order, on ``compute.backend``."""
     if compute.backend == "local":
-        yield from Parallel(n_jobs=compute.n_jobs, return_as="generator")(delayed(function)(item) for item in items)
+        yield from Parallel(n_jobs=compute.n_jobs, return_as="generator")(
+            delayed(function)(item) for item in items
+        )
         return
     with dask_client(compute) as client:
         yield from dask_map_ordered(client, function, items, name)
@@ -44,8 +46,13 @@ def dask_client(compute: ComputeParams):
     cluster = None
     try:
         if compute.scheduler is None:
-            cluster = LocalCluster(n_workers=compute.n_jobs, threads_per_worker=1, processes=True,
-                                   host="127.0.0.1", dashboard_address=None)
+            cluster = LocalCluster(
+                n_workers=compute.n_jobs,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+            )
             client = Client(cluster)
         elif compute.scheduler.endswith(".json"):
             client = Client(scheduler_file=compute.scheduler, timeout=CONNECT_TIMEOUT_S)
@@ -54,7 +61,9 @@ def dask_client(compute: ComputeParams):
     except (OSError, TimeoutError, ValueError) as err:
         if cluster is not None:
             cluster.close()
-        raise InputError(f"compute.scheduler: cannot reach the Dask scheduler {compute.scheduler}: {err}") from None
+        raise InputError(
+            f"compute.scheduler: cannot reach the Dask scheduler {compute.scheduler}: {err}"
+        ) from None
     try:
         # The scheduler's web server shows the dashboard only where bokeh is installed (a lambda
         # travels by value, so the scheduler needs nothing of ours to run it).
@@ -71,7 +80,9 @@ def dask_client(compute: ComputeParams):
 
 def dask_map_ordered(client, function: Callable, items: Iterable, name: str = "task") -> Iterator:
     """``map_ordered`` on a connected client; logs tasks done, failed and rerun at the end."""
-    prefix = f"{name}-{uuid.uuid4().hex[:8]}-"  # keys unique to this run: a shared scheduler may hold older ones
+    prefix = (
+        f"{name}-{uuid.uuid4().hex[:8]}-"  # keys unique to this run: a shared scheduler may hold older ones
+    )
     started = time.time()
     source = iter(enumerate(items))
     pending: deque = deque()

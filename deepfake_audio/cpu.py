@@ -67,8 +67,11 @@ def pin() -> str:
     late = [name for name in ("numpy", "tensorflow") if name in sys.modules]
     os.environ.update(PINNED)
     if late and unset:
-        warnings.warn(f"{', '.join(late)} was imported before deepfake_audio, so its CPU settings could not be "
-                      "pinned: results may differ in the last bits from other machines", stacklevel=3)
+        warnings.warn(
+            f"{', '.join(late)} was imported before deepfake_audio, so its CPU settings could not be "
+            "pinned: results may differ in the last bits from other machines",
+            stacklevel=3,
+        )
     return "pinned"
 
 

@@ -59,15 +59,18 @@ class Detector:
         self.stats = card.stats
         # Models retrained on trimmed audio (audit.retrain) hear only the speech of each window.
         trim, features = card.trim_params, self.features_params
-        self.vad = None if trim is None else Vad(trim, card.sample_rate, features.win_length, features.hop_length)
+        self.vad = (
+            None if trim is None else Vad(trim, card.sample_rate, features.win_length, features.hop_length)
+        )
         # Models call anything bona fide when there is nothing to hear; such input is refused.
         self.sound = Vad(trim or VadParams(), card.sample_rate, features.win_length, features.hop_length)
         self.columns = feature_names(self.features_params)
         self._gradcam = None  # built on the first explain
 
     @classmethod
-    def load(cls, models_dir: str | Path = "models", model: str = "cnn",
-             window_s: float = DEFAULT_WINDOW_S) -> Detector:
+    def load(
+        cls, models_dir: str | Path = "models", model: str = "cnn", window_s: float = DEFAULT_WINDOW_S
+    ) -> Detector:
         """The model ``svc``, ``cnn`` or ``fusion`` (which needs the other two) from ``models_dir``."""
         if model not in MODELS:
             raise InputError(f"unknown model {model!r}: choose one of {', '.join(MODELS)}")
@@ -75,12 +78,16 @@ class Detector:
         cards = {name: read_card(models_dir / MODEL_FILES[name]) for name in _NEEDS[model]}
         preprocessing = {name: (card.sample_rate, card.features) for name, card in cards.items()}
         if len({repr(value) for value in preprocessing.values()}) > 1:
-            raise InputError(f"{models_dir}: the models were trained on different features or sample rates; "
-                             "retrain them together with `dvc repro`")
+            raise InputError(
+                f"{models_dir}: the models were trained on different features or sample rates; "
+                "retrain them together with `dvc repro`"
+            )
         shortest = cards[model].min_duration_s
         if not shortest <= window_s <= MAX_WINDOW_S:
-            raise InputError(f"the window ({window_s:g} s) must be at least the model's minimum duration "
-                             f"({shortest:g} s) and at most {MAX_WINDOW_S:g} s")
+            raise InputError(
+                f"the window ({window_s:g} s) must be at least the model's minimum duration "
+                f"({shortest:g} s) and at most {MAX_WINDOW_S:g} s"
+            )
         return cls(model, cards[model], load_models(models_dir, _NEEDS[model]), window_s)
 
     @property
@@ -105,15 +112,24 @@ class Detector:
                 first = analysis
             scores.append(self.score_analysis(analysis))
         if not scores:
-            raise AudioError(path, f"no sound to score: nothing of {self.sound.params.min_speech_ms:g} ms or longer "
-                                   f"above {SOUND_FLOOR_DB:g} dBFS (silence, clicks, a DC offset or a near-zero "
-                                   "signal)")
+            raise AudioError(
+                path,
+                f"no sound to score: nothing of {self.sound.params.min_speech_ms:g} ms or longer "
+                f"above {SOUND_FLOOR_DB:g} dBFS (silence, clicks, a DC offset or a near-zero "
+                "signal)",
+            )
         score = round(float(np.mean(scores)), SCORE_DECIMALS)
         if not np.isfinite(score):  # a fault of the model, not of the file
             raise FloatingPointError(f"the {self.model} model gave a non-finite score")
-        prediction = Prediction(str(path), self.model, score, threshold,
-                                "spoof" if score <= threshold else "bonafide",
-                                round(samples / self.card.sample_rate, 3), len(scores))
+        prediction = Prediction(
+            str(path),
+            self.model,
+            score,
+            threshold,
+            "spoof" if score <= threshold else "bonafide",
+            round(samples / self.card.sample_rate, 3),
+            len(scores),
+        )
         return prediction, first
 
     def has_sound(self, signal: np.ndarray) -> bool:
@@ -124,7 +140,10 @@ class Detector:
         """
         centred = signal - signal.mean(dtype=np.float64)
         rms = float(np.sqrt(np.mean(np.square(centred, dtype=np.float64))))
-        return rms > 10 ** (SOUND_FLOOR_DB / 20) and self.sound.speech_bounds(centred.astype(np.float32)) is not None
+        return (
+            rms > 10 ** (SOUND_FLOOR_DB / 20)
+            and self.sound.speech_bounds(centred.astype(np.float32)) is not None
+        )
 
     def analyse(self, signal: np.ndarray) -> Analysis:
         """Features and CNN input of one window, as the featurize stage computes them."""
@@ -156,8 +175,16 @@ class Detector:
         spectrogram = first.spectrogram.astype(np.float32)
         towards_bonafide = prediction.decision == "bonafide"
         cam = self._gradcam.maps(spectrogram[None], [0], towards_bonafide)[0]
-        title = (f"{Path(path).name}: {self.model} score {prediction.score:.3f}, {prediction.decision}\n"
-                 f"CNN evidence for {'bona fide' if towards_bonafide else 'spoof'}")
-        gradcam_png(spectrogram, cam, spectrogram_frequencies(self.card.sample_rate, self.features_params),
-                    frame_times(spectrogram.shape[1], self.card.sample_rate, self.features_params), title, out_png)
+        title = (
+            f"{Path(path).name}: {self.model} score {prediction.score:.3f}, {prediction.decision}\n"
+            f"CNN evidence for {'bona fide' if towards_bonafide else 'spoof'}"
+        )
+        gradcam_png(
+            spectrogram,
+            cam,
+            spectrogram_frequencies(self.card.sample_rate, self.features_params),
+            frame_times(spectrogram.shape[1], self.card.sample_rate, self.features_params),
+            title,
+            out_png,
+        )
         return prediction

@@ -14,7 +14,8 @@ each class separately with a seeded generator, so every number is reproducible.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.stats import rankdata
@@ -27,7 +28,9 @@ if TYPE_CHECKING:
 
 CONDITION_COLUMNS = ("condition", "environment", "playback", "recorder")
 # Every number written to metrics/ is rounded once, by ``rounded``, where it is computed:
-SCORE_DECIMALS = 6  # scores and thresholds (score units): scores are written, and thresholds chosen, at this precision
+SCORE_DECIMALS = (
+    6  # scores and thresholds (score units): scores are written, and thresholds chosen, at this precision
+)
 PERCENT_DECIMALS = 4  # EERs and other rates in percent, and changes of them in percentage points
 FRACTION_DECIMALS = 6  # ROC AUC, accuracy, precision, recall, F1, min DCF
 
@@ -127,13 +130,16 @@ def min_dcf(bonafide: np.ndarray, spoof: np.ndarray, params: MinDcfParams) -> fl
     return float(np.min(cost))
 
 
-def bootstrap_ci(bonafide, spoof, statistic: Callable[[np.ndarray, np.ndarray], float],
-                 resamples: int, seed: int) -> tuple[float, float]:
+def bootstrap_ci(
+    bonafide, spoof, statistic: Callable[[np.ndarray, np.ndarray], float], resamples: int, seed: int
+) -> tuple[float, float]:
     """95 % percentile interval of ``statistic``, each class resampled with replacement."""
     bonafide, spoof = _as_scores(bonafide, "bonafide"), _as_scores(spoof, "spoof")
     rng = np.random.default_rng(seed)
-    values = [statistic(rng.choice(bonafide, bonafide.size), rng.choice(spoof, spoof.size))
-              for _ in range(resamples)]
+    values = [
+        statistic(rng.choice(bonafide, bonafide.size), rng.choice(spoof, spoof.size))
+        for _ in range(resamples)
+    ]
     low, high = np.percentile(values, [2.5, 97.5])
     return float(low), float(high)
 
@@ -146,8 +152,10 @@ def roc_auc(bonafide, spoof) -> float:
     """ROC AUC with spoof as the positive class: P(bona fide score > spoof score), the Mann-Whitney U."""
     bonafide, spoof = _as_scores(bonafide, "bonafide"), _as_scores(spoof, "spoof")
     ranks = rankdata(np.concatenate([bonafide, spoof]))  # ties get their mean rank: count as half
-    return float((ranks[:bonafide.size].sum() - bonafide.size * (bonafide.size + 1) / 2)
-                 / (bonafide.size * spoof.size))
+    return float(
+        (ranks[: bonafide.size].sum() - bonafide.size * (bonafide.size + 1) / 2)
+        / (bonafide.size * spoof.size)
+    )
 
 
 def countermeasure_metrics(labels, scores, threshold: float, params: EvaluateParams) -> dict:
@@ -171,14 +179,21 @@ def countermeasure_metrics(labels, scores, threshold: float, params: EvaluatePar
         "accuracy": rounded(np.mean(predicted_spoof == is_spoof), FRACTION_DECIMALS),
         "precision": rounded(precision, FRACTION_DECIMALS),
         "recall": rounded(recall, FRACTION_DECIMALS),
-        "f1": rounded(2 * precision * recall / (precision + recall) if precision + recall else 0.0,
-                      FRACTION_DECIMALS),
+        "f1": rounded(
+            2 * precision * recall / (precision + recall) if precision + recall else 0.0, FRACTION_DECIMALS
+        ),
         "n_bonafide": int((~is_spoof).sum()),
         "n_spoof": int(is_spoof.sum()),
         "eer_rocch": rounded(100 * rocch_eer(bonafide, spoof), PERCENT_DECIMALS),
         "min_dcf": rounded(min_dcf(bonafide, spoof, params.min_dcf), FRACTION_DECIMALS),
-        "eer_ci95": {"low": rounded(eer_ci[0], PERCENT_DECIMALS), "high": rounded(eer_ci[1], PERCENT_DECIMALS)},
-        "roc_auc_ci95": {"low": rounded(auc_ci[0], FRACTION_DECIMALS), "high": rounded(auc_ci[1], FRACTION_DECIMALS)},
+        "eer_ci95": {
+            "low": rounded(eer_ci[0], PERCENT_DECIMALS),
+            "high": rounded(eer_ci[1], PERCENT_DECIMALS),
+        },
+        "roc_auc_ci95": {
+            "low": rounded(auc_ci[0], FRACTION_DECIMALS),
+            "high": rounded(auc_ci[1], FRACTION_DECIMALS),
+        },
     }
 
 
@@ -199,24 +214,32 @@ def condition_eers(frame: pd.DataFrame, columns=CONDITION_COLUMNS) -> dict:
             spoof = frame["score"].to_numpy()[is_spoof & (values == value)]
             same = ~is_spoof & (values == value)
             bonafide = frame["score"].to_numpy()[same if same.any() else ~is_spoof]
-            per_value[value] = {"eer": rounded(eer_percent(bonafide, spoof), PERCENT_DECIMALS),
-                                "n_bonafide": int(bonafide.size), "n_spoof": int(spoof.size)}
+            per_value[value] = {
+                "eer": rounded(eer_percent(bonafide, spoof), PERCENT_DECIMALS),
+                "n_bonafide": int(bonafide.size),
+                "n_spoof": int(spoof.size),
+            }
         if per_value:
             result[column] = per_value
     return result
 
 
-def evaluate_scores(scores: pd.DataFrame, params: EvaluateParams,
-                    condition_columns=CONDITION_COLUMNS) -> dict:
+def evaluate_scores(
+    scores: pd.DataFrame, params: EvaluateParams, condition_columns=CONDITION_COLUMNS
+) -> dict:
     """``{"dev": {...}, "eval": {...}, "by_condition": {...}}`` from a score table.
 
     The dev EER threshold is applied to both splits. A corpus fetched without its eval
     part yields dev alone; ``by_condition`` is left out when no column has entries.
     """
-    splits = {name: scores[scores["split"] == name] for name in ("dev", "eval") if (scores["split"] == name).any()}
+    splits = {
+        name: scores[scores["split"] == name] for name in ("dev", "eval") if (scores["split"] == name).any()
+    }
     threshold = eer_threshold(splits["dev"]["label"], splits["dev"]["score"])
-    result = {name: countermeasure_metrics(part["label"], part["score"], threshold, params)
-              for name, part in splits.items()}
+    result = {
+        name: countermeasure_metrics(part["label"], part["score"], threshold, params)
+        for name, part in splits.items()
+    }
     by_condition = {name: condition_eers(part, condition_columns) for name, part in splits.items()}
     by_condition = {name: entries for name, entries in by_condition.items() if entries}
     if by_condition:
@@ -226,8 +249,9 @@ def evaluate_scores(scores: pd.DataFrame, params: EvaluateParams,
 
 def roc_points(labels, scores) -> dict[str, np.ndarray]:
     """ROC with spoof as the positive class, thinned to its corners."""
-    fpr, tpr, _ = roc_curve(np.asarray(labels) == "spoof", -np.asarray(scores, dtype=float),
-                            drop_intermediate=True)
+    fpr, tpr, _ = roc_curve(
+        np.asarray(labels) == "spoof", -np.asarray(scores, dtype=float), drop_intermediate=True
+    )
     return {"fpr": fpr, "tpr": tpr}
 
 

@@ -59,11 +59,13 @@ class DataParams(Section):
     @model_validator(mode="after")
     def _paths_fit_the_source(self) -> DataParams:
         if self.source == "synthetic" and self.root is not None:
-            raise ValueError("root must be null for the synthetic corpus, which is generated "
-                             "under data/raw/synthetic")
+            raise ValueError(
+                "root must be null for the synthetic corpus, which is generated under data/raw/synthetic"
+            )
         if (self.source == "custom") != (self.protocol is not None):
-            raise ValueError("protocol (a CSV of path, label, split) is required for source custom "
-                             "and only used there")
+            raise ValueError(
+                "protocol (a CSV of path, label, split) is required for source custom and only used there"
+            )
         return self
 
 
@@ -83,8 +85,10 @@ class SyntheticSplit(Section):
     def _every_speaker_has_both_classes(self) -> SyntheticSplit:
         for label in ("genuine", "spoof"):
             if self.speakers > getattr(self, label):
-                raise ValueError(f"speakers ({self.speakers}) exceeds {label} ({getattr(self, label)}): "
-                                 "every speaker needs at least one genuine and one spoofed file")
+                raise ValueError(
+                    f"speakers ({self.speakers}) exceeds {label} ({getattr(self, label)}): "
+                    "every speaker needs at least one genuine and one spoofed file"
+                )
         return self
 
 
@@ -160,11 +164,14 @@ class HandcraftedParams(Section):
     deltas: bool = True  # add delta and delta-delta tracks of the cepstra
     n_mels: int = Field(64, ge=8, le=1024)  # MFCC filterbank
     n_linear: int = Field(64, ge=8, le=1024)  # LFCC filterbank (triangular, linearly spaced)
-    cqt_fmin: float = Field(62.5, gt=0.0, le=24_000.0)  # CQCC: lowest constant-Q bin; whole octaves up to Nyquist
+    cqt_fmin: float = Field(
+        62.5, gt=0.0, le=24_000.0
+    )  # CQCC: lowest constant-Q bin; whole octaves up to Nyquist
     # Todisco et al. use 96; 12 keeps the transform affordable (24 doubles its cost).
     cqt_bins_per_octave: int = Field(12, ge=2, le=96)
-    band_edges_hz: tuple[float, ...] = Field((0.0, 500.0, 1000.0, 2000.0, 4000.0, 6000.0, 8000.0),
-                                             min_length=2, max_length=256)
+    band_edges_hz: tuple[float, ...] = Field(
+        (0.0, 500.0, 1000.0, 2000.0, 4000.0, 6000.0, 8000.0), min_length=2, max_length=256
+    )
 
     @model_validator(mode="after")
     def _families_fit(self) -> HandcraftedParams:
@@ -175,8 +182,9 @@ class HandcraftedParams(Section):
             raise ValueError("switch on at least one of mfcc, lfcc, cqcc, spectral, band_energy")
         for family, filters in (("mfcc", "n_mels"), ("lfcc", "n_linear")):
             if getattr(self, family) and self.n_cepstra > getattr(self, filters):
-                raise ValueError(f"n_cepstra ({self.n_cepstra}) must not exceed {filters} "
-                                 f"({getattr(self, filters)})")
+                raise ValueError(
+                    f"n_cepstra ({self.n_cepstra}) must not exceed {filters} ({getattr(self, filters)})"
+                )
         return self
 
 
@@ -206,11 +214,15 @@ class FeaturesParams(Section):
             raise ValueError(f"hop_length ({self.hop_length}) must not exceed n_fft ({self.n_fft})")
         # More filters than FFT bins leaves some filters empty.
         bins = self.n_fft // 2 + 1
-        for used, key, filters in ((self.handcrafted.mfcc, "handcrafted.n_mels", self.handcrafted.n_mels),
-                                   (self.handcrafted.lfcc, "handcrafted.n_linear", self.handcrafted.n_linear),
-                                   (self.spectrogram.kind == "mel", "spectrogram.n_mels", self.spectrogram.n_mels)):
+        for used, key, filters in (
+            (self.handcrafted.mfcc, "handcrafted.n_mels", self.handcrafted.n_mels),
+            (self.handcrafted.lfcc, "handcrafted.n_linear", self.handcrafted.n_linear),
+            (self.spectrogram.kind == "mel", "spectrogram.n_mels", self.spectrogram.n_mels),
+        ):
             if used and filters > bins:
-                raise ValueError(f"{key} ({filters}) must not exceed the {bins} FFT bins of n_fft ({self.n_fft})")
+                raise ValueError(
+                    f"{key} ({filters}) must not exceed the {bins} FFT bins of n_fft ({self.n_fft})"
+                )
         return self
 
 
@@ -231,8 +243,9 @@ class SvcSettings(Section):
     @model_validator(mode="after")
     def _pca_fraction_is_a_fraction(self) -> SvcSettings:
         if isinstance(self.pca_components, float) and not 0.0 < self.pca_components < 1.0:
-            raise ValueError(f"pca_components must be an integer or a fraction in (0, 1), "
-                             f"got {self.pca_components}")
+            raise ValueError(
+                f"pca_components must be an integer or a fraction in (0, 1), got {self.pca_components}"
+            )
         # Checked here: a bound on the integer would let a large one through as a float.
         if isinstance(self.pca_components, int) and self.pca_components > MAX_PCA_COMPONENTS:
             raise ValueError(f"pca_components ({self.pca_components}) must not exceed {MAX_PCA_COMPONENTS}")
@@ -246,8 +259,10 @@ class SvcSearch(Section):
     cv_folds: int = Field(4, ge=2, le=100)
     # Values to try for any SvcSettings key; keys left out keep the value set above.
     # Ignored with method none, so switching the search off needs no other edit.
-    grid: dict[str, tuple[int | float | str | None, ...]] = {"C": (0.1, 1.0, 10.0, 100.0),
-                                                              "gamma": ("scale", 0.0003, 0.001, 0.003)}
+    grid: dict[str, tuple[int | float | str | None, ...]] = {
+        "C": (0.1, 1.0, 10.0, 100.0),
+        "gamma": ("scale", 0.0003, 0.001, 0.003),
+    }
 
 
 class TrainSvcParams(SvcSettings):
@@ -257,16 +272,18 @@ class TrainSvcParams(SvcSettings):
     def _grid_values_are_valid_settings(self) -> TrainSvcParams:
         for key, values in self.search.grid.items():
             if key not in SvcSettings.model_fields:
-                raise ValueError(f"search.grid.{key}: not an SVC setting (one of "
-                                 f"{', '.join(SvcSettings.model_fields)})")
+                raise ValueError(
+                    f"search.grid.{key}: not an SVC setting (one of {', '.join(SvcSettings.model_fields)})"
+                )
             if not values:
                 raise ValueError(f"search.grid.{key}: give at least one value")
             for value in values:
                 try:
                     self.setting(**{key: value})
                 except ValidationError as err:
-                    raise ValueError(f"search.grid.{key}: {value!r} is not valid: "
-                                     f"{_own_message(err.errors()[0])}") from None
+                    raise ValueError(
+                        f"search.grid.{key}: {value!r} is not valid: {_own_message(err.errors()[0])}"
+                    ) from None
         return self
 
     def setting(self, **changes) -> SvcSettings:
@@ -290,7 +307,9 @@ class TrainCnnParams(Section):
     # simple: a small conv net; lcnn: Light CNN with Max-Feature-Map (Lavrentyeva et al., 2019).
     arch: Literal["simple", "lcnn"] = "lcnn"
     # simple: channels per block
-    filters: tuple[Annotated[int, Field(gt=0, le=1024)], ...] = Field((16, 32, 64), min_length=1, max_length=16)
+    filters: tuple[Annotated[int, Field(gt=0, le=1024)], ...] = Field(
+        (16, 32, 64), min_length=1, max_length=16
+    )
     # lcnn: multiple of the published channel counts (1.0 = 32-48-64-32-32 after MFM).
     lcnn_width: float = Field(0.5, gt=0.0, le=4.0)
     # Regularisers: the training split has few devices, and an unregularised CNN learns them.
@@ -390,7 +409,9 @@ class TransplantParams(Section):
 class RiskParams(Section):
     """When ``shortcut_risk`` is high: changes beyond these, in percentage points."""
 
-    max_rate_change: float = Field(10.0, gt=0.0, le=100.0)  # of FAR or FRR at the dev threshold, after the transplant
+    max_rate_change: float = Field(
+        10.0, gt=0.0, le=100.0
+    )  # of FAR or FRR at the dev threshold, after the transplant
     max_eer_rise: float = Field(10.0, gt=0.0, le=100.0)  # of the EER, after trimming
 
 
@@ -444,12 +465,17 @@ class Params(Section):
     def _cnn_input_survives_pooling(self) -> Params:
         cnn, spectrogram = self.train_cnn, self.features.spectrogram
         pools = LCNN_POOLS if cnn.arch == "lcnn" else len(cnn.filters)
-        rows = (("features.spectrogram.n_mels", spectrogram.n_mels) if spectrogram.kind == "mel"
-                else ("the n_fft // 2 + 1 bins of features.n_fft", self.features.n_fft // 2 + 1))
+        rows = (
+            ("features.spectrogram.n_mels", spectrogram.n_mels)
+            if spectrogram.kind == "mel"
+            else ("the n_fft // 2 + 1 bins of features.n_fft", self.features.n_fft // 2 + 1)
+        )
         for key, size in (rows, ("features.spectrogram.n_frames", spectrogram.n_frames)):
             if size < 2**pools:
-                raise ValueError(f"train_cnn: the {cnn.arch} net halves its input {pools} times, so {key} "
-                                 f"({size}) must be at least {2**pools}")
+                raise ValueError(
+                    f"train_cnn: the {cnn.arch} net halves its input {pools} times, so {key} "
+                    f"({size}) must be at least {2**pools}"
+                )
         return self
 
     @model_validator(mode="after")
@@ -460,29 +486,39 @@ class Params(Section):
             _check_bands(handcrafted.band_edges_hz, self.data.sample_rate / self.features.n_fft, nyquist)
         if handcrafted.cqcc:
             if 2 * handcrafted.cqt_fmin > nyquist:
-                raise ValueError(f"features.handcrafted.cqt_fmin ({handcrafted.cqt_fmin:g}) leaves no whole "
-                                 f"octave below half of data.sample_rate ({nyquist:g} Hz)")
+                raise ValueError(
+                    f"features.handcrafted.cqt_fmin ({handcrafted.cqt_fmin:g}) leaves no whole "
+                    f"octave below half of data.sample_rate ({nyquist:g} Hz)"
+                )
             points = _uniform_cq_points(handcrafted.cqt_fmin, handcrafted.cqt_bins_per_octave, nyquist)
             if points < handcrafted.n_cepstra:
-                raise ValueError(f"features.handcrafted.cqt_fmin ({handcrafted.cqt_fmin:g}): the constant-Q "
-                                 f"range up to {nyquist:g} Hz resamples to {points} points, fewer than "
-                                 f"n_cepstra ({handcrafted.n_cepstra}); lower cqt_fmin")
+                raise ValueError(
+                    f"features.handcrafted.cqt_fmin ({handcrafted.cqt_fmin:g}): the constant-Q "
+                    f"range up to {nyquist:g} Hz resamples to {points} points, fewer than "
+                    f"n_cepstra ({handcrafted.n_cepstra}); lower cqt_fmin"
+                )
         if self.explain.gradcam.above_hz >= nyquist:
-            raise ValueError(f"explain.gradcam.above_hz ({self.explain.gradcam.above_hz:g}) must be below half "
-                             f"of data.sample_rate ({nyquist:g} Hz)")
+            raise ValueError(
+                f"explain.gradcam.above_hz ({self.explain.gradcam.above_hz:g}) must be below half "
+                f"of data.sample_rate ({nyquist:g} Hz)"
+            )
         return self
 
 
 def _check_bands(edges: tuple[float, ...], bin_hz: float, nyquist: float) -> None:
     if edges[-1] > nyquist:
-        raise ValueError(f"features.handcrafted.band_edges_hz: the top edge ({edges[-1]:g}) exceeds half of "
-                         f"data.sample_rate ({nyquist:g} Hz)")
+        raise ValueError(
+            f"features.handcrafted.band_edges_hz: the top edge ({edges[-1]:g}) exceeds half of "
+            f"data.sample_rate ({nyquist:g} Hz)"
+        )
     for low, high in zip(edges, edges[1:]):
         first_bin = math.ceil(low / bin_hz) * bin_hz
         # Bands are [low, high), except that the last one keeps the bin at its top edge.
         if first_bin > high or (first_bin == high and high != edges[-1]):
-            raise ValueError(f"features.handcrafted.band_edges_hz: the band {low:g}-{high:g} Hz holds no FFT bin "
-                             f"(bins are {bin_hz:g} Hz apart with features.n_fft)")
+            raise ValueError(
+                f"features.handcrafted.band_edges_hz: the band {low:g}-{high:g} Hz holds no FFT bin "
+                f"(bins are {bin_hz:g} Hz apart with features.n_fft)"
+            )
 
 
 def _uniform_cq_points(fmin: float, bins_per_octave: int, nyquist: float) -> int:
@@ -541,8 +577,10 @@ def _check_events(text: str) -> None:
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         line = event.start_mark.line + 1
         if getattr(event, "anchor", None) is not None:
-            raise _Refused(f"line {line}: anchors and aliases are not allowed (found '{event.anchor}'); "
-                           "write each value out")
+            raise _Refused(
+                f"line {line}: anchors and aliases are not allowed (found '{event.anchor}'); "
+                "write each value out"
+            )
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             depth += 1
             if depth > MAX_DEPTH:
@@ -626,7 +664,7 @@ def _describe(err: ValidationError, source: str) -> str:
 
 
 def _shorten(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else f"{text[:limit - 3]}..."
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
 def _own_message(problem: dict) -> str:
@@ -635,5 +673,6 @@ def _own_message(problem: dict) -> str:
 
 def _is_type_tag(part) -> bool:
     return isinstance(part, str) and (
-        part.startswith(("literal[", "function-", "constrained-")) or part in {"float", "int", "str", "bool", "none"}
+        part.startswith(("literal[", "function-", "constrained-"))
+        or part in {"float", "int", "str", "bool", "none"}
     )

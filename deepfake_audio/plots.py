@@ -99,8 +99,9 @@ def write_model_plots(scored: pd.DataFrame, metrics: dict, model: str, out_dir: 
     _write_model_png(out_dir / f"{model}.png", model, split, frames, eer, threshold)
 
 
-def write_summary_images(scored_by_model: dict[str, pd.DataFrame], metrics_by_model: dict[str, dict],
-                         out_dir: Path) -> None:
+def write_summary_images(
+    scored_by_model: dict[str, pd.DataFrame], metrics_by_model: dict[str, dict], out_dir: Path
+) -> None:
     """``conditions.png`` (per-condition EER, all models) and ``roc.png`` (all ROC curves)."""
     out_dir = Path(out_dir)
     with plt.rc_context(STYLE):
@@ -110,14 +111,21 @@ def write_summary_images(scored_by_model: dict[str, pd.DataFrame], metrics_by_mo
             roc = roc_points(part["label"], part["score"])
             ax.plot(roc["fpr"], roc["tpr"], label=model)
         ax.plot([0, 1], [0, 1], color="grey", lw=0.5, ls=":")
-        ax.set(xlabel="bona fide flagged as spoof (FPR)", ylabel="spoofs detected (TPR)",
-               title="ROC, positive class = spoof", xlim=(0, 1), ylim=(0, 1.01))
+        ax.set(
+            xlabel="bona fide flagged as spoof (FPR)",
+            ylabel="spoofs detected (TPR)",
+            title="ROC, positive class = spoof",
+            xlim=(0, 1),
+            ylim=(0, 1.01),
+        )
         ax.legend(loc="lower right")
         fig.tight_layout()
         save_png(fig, out_dir / "roc.png")
 
-        tables = {model: conditions_frame(metrics, curve_split(scored_by_model[model]))
-                  for model, metrics in metrics_by_model.items()}
+        tables = {
+            model: conditions_frame(metrics, curve_split(scored_by_model[model]))
+            for model, metrics in metrics_by_model.items()
+        }
         conditions = sorted({c for table in tables.values() for c in table["condition"]})
         fig, ax = plt.subplots(figsize=(6, max(2.5, 1 + 0.12 * len(conditions) * max(len(tables), 1))))
         if conditions:
@@ -152,8 +160,13 @@ def _write_model_png(path: Path, model: str, split: str, frames: dict, eer: floa
         ax.plot([0, 1], [0, 1], color="grey", lw=0.5, ls=":")
         # At the EER, bona fide rejected (FPR) = spoof accepted (1 - TPR) = EER.
         ax.plot([eer / 100], [1 - eer / 100], "o", color="C3", label=f"EER {eer:.2f}%")
-        ax.set(xlabel="bona fide flagged as spoof (FPR)", ylabel="spoofs detected (TPR)",
-               title="ROC (positive = spoof)", xlim=(0, 1), ylim=(0, 1.01))
+        ax.set(
+            xlabel="bona fide flagged as spoof (FPR)",
+            ylabel="spoofs detected (TPR)",
+            title="ROC (positive = spoof)",
+            xlim=(0, 1),
+            ylim=(0, 1.01),
+        )
         ax.legend(loc="lower right")
 
         ax, det = axes[0, 1], frames["det"]
@@ -166,8 +179,13 @@ def _write_model_png(path: Path, model: str, split: str, frames: dict, eer: floa
         ticks = probit(_DET_TICKS)
         ax.set_xticks(ticks, [f"{t:g}" for t in _DET_TICKS])
         ax.set_yticks(ticks, [f"{t:g}" for t in _DET_TICKS])
-        ax.set(xlim=(ticks[0], ticks[-1]), ylim=(ticks[0], ticks[-1]), title="DET (normal deviate scale)",
-               xlabel="spoof accepted, FAR (%)", ylabel="bona fide rejected, FRR (%)")
+        ax.set(
+            xlim=(ticks[0], ticks[-1]),
+            ylim=(ticks[0], ticks[-1]),
+            title="DET (normal deviate scale)",
+            xlabel="spoof accepted, FAR (%)",
+            ylabel="bona fide rejected, FRR (%)",
+        )
         ax.grid(lw=0.3)
         ax.legend(loc="upper right")
 
@@ -180,12 +198,21 @@ def _write_model_png(path: Path, model: str, split: str, frames: dict, eer: floa
         ax.legend(loc="best")
 
         ax, confusion = axes[1, 1], frames["confusion"]
-        counts = pd.crosstab(confusion["actual"], confusion["predicted"]).reindex(
-            index=list(LABELS), columns=list(LABELS), fill_value=0).to_numpy()
+        counts = (
+            pd.crosstab(confusion["actual"], confusion["predicted"])
+            .reindex(index=list(LABELS), columns=list(LABELS), fill_value=0)
+            .to_numpy()
+        )
         ax.imshow(counts, cmap="Blues")
         for (i, j), count in np.ndenumerate(counts):
-            ax.text(j, i, str(count), ha="center", va="center",
-                    color="white" if count > counts.max() / 2 else "black")
+            ax.text(
+                j,
+                i,
+                str(count),
+                ha="center",
+                va="center",
+                color="white" if count > counts.max() / 2 else "black",
+            )
         ax.set_xticks([0, 1], LABELS)
         ax.set_yticks([0, 1], LABELS)
         ax.set(xlabel="predicted", ylabel="actual", title="Confusion at the dev EER threshold")

@@ -34,9 +34,20 @@ CLUSTER_CHUNK = 16  # files per cluster task
 ALL_SCORED, SOME_REFUSED, NOT_RUN, INTERNAL_FAILURE = 0, 1, 2, 3
 # What libsndfile reads, by extension: its format names and the usual extensions of each
 # (headerless RAW is left out, as it cannot be read without being told its format).
-AUDIO_EXTENSIONS = ({f".{name.lower()}" for name in sf.available_formats() if name != "RAW"}
-                    | {".aif", ".aifc", ".snd", ".8svx", ".iff", ".sph", ".sf", ".mat", ".oga", ".opus",
-                       ".mpc", ".wave"})
+AUDIO_EXTENSIONS = {f".{name.lower()}" for name in sf.available_formats() if name != "RAW"} | {
+    ".aif",
+    ".aifc",
+    ".snd",
+    ".8svx",
+    ".iff",
+    ".sph",
+    ".sf",
+    ".mat",
+    ".oga",
+    ".opus",
+    ".mpc",
+    ".wave",
+}
 
 
 @dataclass
@@ -70,7 +81,9 @@ def _predict(args: argparse.Namespace) -> int:
     try:
         _check_options(args)
         scan = scan_inputs(args.inputs)
-        detector = None if args.scheduler else Detector.load(args.models_dir, args.model, window_s=args.window)
+        detector = (
+            None if args.scheduler else Detector.load(args.models_dir, args.model, window_s=args.window)
+        )
         _make_folder(args.explain)
     except InputError as err:
         _error(str(err))
@@ -151,10 +164,17 @@ def _score_all(files: list[Path], detector: Detector | None, args) -> Iterator[O
         for path, image in zip(files, images):
             yield score_one(detector, path, args.threshold, image)
         return
-    task = partial(score_files, models_dir=os.path.abspath(args.models_dir), model=args.model, window_s=args.window,
-                   threshold=args.threshold)
-    chunks = [[os.path.abspath(path) for path in files[start:start + CLUSTER_CHUNK]]
-              for start in range(0, len(files), CLUSTER_CHUNK)]
+    task = partial(
+        score_files,
+        models_dir=os.path.abspath(args.models_dir),
+        model=args.model,
+        window_s=args.window,
+        threshold=args.threshold,
+    )
+    chunks = [
+        [os.path.abspath(path) for path in files[start : start + CLUSTER_CHUNK]]
+        for start in range(0, len(files), CLUSTER_CHUNK)
+    ]
     with dask_client(ComputeParams(backend="dask", scheduler=args.scheduler)) as client:
         for outcomes in dask_map_ordered(client, task, chunks, "predict"):
             yield from outcomes
@@ -177,8 +197,11 @@ def score_one(detector: Detector, path: Path, threshold: float | None, image: Pa
     try:
         return _score_one(detector, path, threshold, image)
     except Exception as err:  # decoder, resampler, features or model: a bug to report, not a crash
-        return Outcome(str(path), reason=f"internal error while scoring ({type(err).__name__}: {err}); "
-                                         "please report it", internal=True)
+        return Outcome(
+            str(path),
+            reason=f"internal error while scoring ({type(err).__name__}: {err}); please report it",
+            internal=True,
+        )
 
 
 def _score_one(detector: Detector, path: Path, threshold: float | None, image: Path | None) -> Outcome:
@@ -193,7 +216,9 @@ def _score_one(detector: Detector, path: Path, threshold: float | None, image: P
     except OSError as err:
         if image is None:
             raise
-        return Outcome(str(path), reason=f"its Grad-CAM image {image} could not be written: {err.strerror or err}")
+        return Outcome(
+            str(path), reason=f"its Grad-CAM image {image} could not be written: {err.strerror or err}"
+        )
 
 
 def explain_images(files: list[Path], out_dir: Path) -> list[Path]:
@@ -223,7 +248,9 @@ def scan_inputs(inputs: list[str]) -> Scan:
         if kind == "folder":
             _scan_folder(path, scan)
         elif kind == "file" or os.path.lexists(path):
-            scan.files.append(path)  # the detector says why a FIFO, a broken link or a long name cannot be read
+            scan.files.append(
+                path
+            )  # the detector says why a FIFO, a broken link or a long name cannot be read
         else:
             scan.refused.append(Outcome(name, reason="no such file or folder"))
     return scan
@@ -249,12 +276,16 @@ def _scan_folder(folder: Path, scan: Scan) -> None:
     scan.files += sorted(found)
     if skipped:
         count = sum(map(len, skipped.values()))
-        scan.notes.append(f"{folder}: skipped {count} file{'s' * (count != 1)} without an audio extension "
-                          f"({', '.join(sorted(skipped))})")
+        scan.notes.append(
+            f"{folder}: skipped {count} file{'s' * (count != 1)} without an audio extension "
+            f"({', '.join(sorted(skipped))})"
+        )
     if linked:
         shown = ", ".join(sorted(linked)[:3]) + (", ..." if len(linked) > 3 else "")
-        scan.notes.append(f"{folder}: did not follow {len(linked)} linked folder{'s' * (len(linked) != 1)} "
-                          f"({shown}); name them to score them")
+        scan.notes.append(
+            f"{folder}: did not follow {len(linked)} linked folder{'s' * (len(linked) != 1)} "
+            f"({shown}); name them to score them"
+        )
     if not found and not any(Path(outcome.path).is_relative_to(folder) for outcome in scan.refused):
         scan.refused.append(Outcome(str(folder), reason="no audio files in this folder"))
 
@@ -286,8 +317,10 @@ def _printable(char: str, controls: bool) -> str:
 def write_predictions(predictions: list[Prediction], form: str, out=None) -> None:
     out = out or sys.stdout
     # JSON escapes control characters itself; in CSV a bare carriage return would split a row.
-    rows = [{**prediction.as_dict(), "path": printable(prediction.path, controls=form != "json")}
-            for prediction in predictions]
+    rows = [
+        {**prediction.as_dict(), "path": printable(prediction.path, controls=form != "json")}
+        for prediction in predictions
+    ]
     if form == "json":
         out.write(json.dumps(rows, indent=2, allow_nan=False) + "\n")
     elif form == "csv":

@@ -41,12 +41,17 @@ class MetricRow:
 
     @property
     def cells(self) -> tuple[str, str, str, str]:
-        return (_cell(self.name), _cell(format_value(self.base)), _cell(format_value(self.head)),
-                _cell(change_text(self.base, self.head)))
+        return (
+            _cell(self.name),
+            _cell(format_value(self.base)),
+            _cell(format_value(self.head)),
+            _cell(change_text(self.base, self.head)),
+        )
 
 
-def write_report(base: str, out: Path = Path("report.md"), root: Path | None = None,
-                 limit: int = COMMENT_LIMIT) -> Path:
+def write_report(
+    base: str, out: Path = Path("report.md"), root: Path | None = None, limit: int = COMMENT_LIMIT
+) -> Path:
     """Write the report comparing the working tree of ``root`` (default: the current git
     repository) with ``base`` to ``out``, and the whole of it to ``full_report_path(out)``;
     returns ``out``. Any failing command raises InputError."""
@@ -55,8 +60,10 @@ def write_report(base: str, out: Path = Path("report.md"), root: Path | None = N
     described = describe_commit(base, root)
     diff = metrics_diff(base, root)
     comparisons = compare_with(base, root)
-    images = [(image, Path(os.path.relpath(root / image, out.parent)).as_posix())
-              for image in changed_images(base, root)]
+    images = [
+        (image, Path(os.path.relpath(root / image, out.parent)).as_posix())
+        for image in changed_images(base, root)
+    ]
     intro = [f"Compared with {described}: base is that commit, head this working tree.", ""]
     headline = headline_section(diff, comparisons)
     tables = changed_metrics(diff)
@@ -96,21 +103,34 @@ def headline_section(diff: dict, comparisons: list[Comparison]) -> list[str]:
                 reasons.setdefault(comparison.unavailable, []).append(f"{model} {split}")
             elif comparison is not None:
                 eer = comparison.eer
-                change = f"{eer.change:+.2f} {interval_text(eer, 2)}" + ("" if comparison.paired else ", unpaired")
-                verdict = comparison.verdict if comparison.verdict == "within noise" else f"**{comparison.verdict}**"
+                change = f"{eer.change:+.2f} {interval_text(eer, 2)}" + (
+                    "" if comparison.paired else ", unpaired"
+                )
+                verdict = (
+                    comparison.verdict
+                    if comparison.verdict == "within noise"
+                    else f"**{comparison.verdict}**"
+                )
             rows.append("| " + " | ".join([model, split, *cells, change, verdict]) + " |")
     if not rows:
         return ["## Headline", "", "No model metrics (metrics/<model>.json) at either revision.", ""]
-    lines = ["## Headline", "",
-             "| model | split | " + " | ".join(title for _, title in HEADLINE_METRICS)
-             + " | EER change [95 % interval] | verdict |",
-             "|---|---|" + "---|" * len(HEADLINE_METRICS) + "---|---|", *rows, "",
-             "Values are base → head (one value: unchanged). The interval is the 95 % percentile "
-             "interval of the EER change (head − base, percentage points) from a bootstrap over "
-             "utterances, each class resampled separately and paired (the same draw scores both "
-             "revisions) unless the utterance sets differ; the verdict is *better* when it lies "
-             "entirely below 0, *worse* entirely above, else *within noise* (resamples and seed: "
-             "`evaluate.bootstrap`).", ""]
+    lines = [
+        "## Headline",
+        "",
+        "| model | split | "
+        + " | ".join(title for _, title in HEADLINE_METRICS)
+        + " | EER change [95 % interval] | verdict |",
+        "|---|---|" + "---|" * len(HEADLINE_METRICS) + "---|---|",
+        *rows,
+        "",
+        "Values are base → head (one value: unchanged). The interval is the 95 % percentile "
+        "interval of the EER change (head − base, percentage points) from a bootstrap over "
+        "utterances, each class resampled separately and paired (the same draw scores both "
+        "revisions) unless the utterance sets differ; the verdict is *better* when it lies "
+        "entirely below 0, *worse* entirely above, else *within noise* (resamples and seed: "
+        "`evaluate.bootstrap`).",
+        "",
+    ]
     for reason, where in reasons.items():
         lines.append(f"- unavailable ({', '.join(where)}): {_cell(reason)}")
     return lines + ([""] if reasons else [])
@@ -123,7 +143,9 @@ def changed_metrics(diff: dict) -> list[tuple[str, list[MetricRow]]]:
     files = [file for file in first if file in diff] + sorted(set(diff) - set(first))
     tables = []
     for file in files:
-        rows = [MetricRow(name, entry.get("old"), entry.get("new")) for name, entry in sorted(diff[file].items())]
+        rows = [
+            MetricRow(name, entry.get("old"), entry.get("new")) for name, entry in sorted(diff[file].items())
+        ]
         rows = [row for row in rows if format_value(row.base) != format_value(row.head)]
         if rows:
             tables.append((file, rows))
@@ -135,8 +157,9 @@ def changed_images(base: str, root: Path) -> list[str]:
     (deleted ones cannot be shown)."""
     changed = run(["git", "diff", "--name-only", "--diff-filter=d", base, "--", PLOTS_DIR], root).splitlines()
     untracked = run(["git", "ls-files", "--others", "--exclude-standard", "--", PLOTS_DIR], root).splitlines()
-    return sorted({name for name in changed + untracked
-                   if name.lower().endswith(".png") and (root / name).is_file()})
+    return sorted(
+        {name for name in changed + untracked if name.lower().endswith(".png") and (root / name).is_file()}
+    )
 
 
 def format_value(value) -> str:
@@ -159,13 +182,21 @@ def change_text(base, head) -> str:
     if _is_number(base) and _is_number(head):
         if isinstance(base, int) and isinstance(head, int):
             return f"{head - base:+d}"
-        change = Decimal(repr(float(head))) - Decimal(repr(float(base)))  # of the numbers as written: no float noise
+        change = Decimal(repr(float(head))) - Decimal(
+            repr(float(base))
+        )  # of the numbers as written: no float noise
         return f"{float(change):+.{SIGNIFICANT_DIGITS}g}"
     return "changed"
 
 
-def fit(intro: list[str], headline: list[str], tables: list[tuple[str, list[MetricRow]]],
-        images: list[tuple[str, str]], limit: int, full_name: str) -> str:
+def fit(
+    intro: list[str],
+    headline: list[str],
+    tables: list[tuple[str, list[MetricRow]]],
+    images: list[tuple[str, str]],
+    limit: int,
+    full_name: str,
+) -> str:
     """The report within ``limit`` characters (each image counted with ``IMAGE_LINK_ALLOWANCE``):
     the intro and headline always; then as many metric rows and images as fit, the rest
     counted in a note that points to ``full_name``. Images may take at most half the room
@@ -174,16 +205,18 @@ def fit(intro: list[str], headline: list[str], tables: list[tuple[str, list[Metr
     if _size(full, len(images)) <= limit:
         return full
     n_rows = sum(len(rows) for _, rows in tables)
-    room = limit - _size(_document(intro, headline, [], [], _note(n_rows, n_rows, len(images), len(images),
-                                                                  full_name)), 0)
+    room = limit - _size(
+        _document(intro, headline, [], [], _note(n_rows, n_rows, len(images), len(images), full_name)), 0
+    )
     while True:
         kept_images = _images_within(images, room // 2)
         kept_tables = _rows_within(tables, room - _images_size(kept_images))
         kept_images = _images_within(images, room - _tables_size(kept_tables))
         kept_rows = sum(len(rows) for _, rows in kept_tables)
         note = _note(n_rows - kept_rows, n_rows, len(images) - len(kept_images), len(images), full_name)
-        text = _document(intro, headline, kept_tables, kept_images, note, all_tables=tables,
-                         n_images=len(images))
+        text = _document(
+            intro, headline, kept_tables, kept_images, note, all_tables=tables, n_images=len(images)
+        )
         overflow = _size(text, len(kept_images)) - limit
         if overflow <= 0 or room <= 0:
             return text
@@ -225,18 +258,24 @@ def _image(image: str, link: str) -> list[str]:
 
 
 def _note(rows_out: int, rows: int, images_out: int, images: int, full_name: str) -> list[str]:
-    parts = ([f"{rows_out} of {rows} changed metric rows"] if rows_out else []) + \
-            ([f"{images_out} of {images} figures"] if images_out else [])
+    parts = ([f"{rows_out} of {rows} changed metric rows"] if rows_out else []) + (
+        [f"{images_out} of {images} figures"] if images_out else []
+    )
     where = f"`{full_name}` in the `{ARTIFACT_NAME}` artifact of " + (
-        f"[this workflow run]({_run_url()})" if _run_url() else "the workflow run that wrote this")
-    return [f"> **Shortened to fit a pull-request comment:** {' and '.join(parts) or 'nothing'} "
-            f"left out here. The whole report is {where}.", ""]
+        f"[this workflow run]({_run_url()})" if _run_url() else "the workflow run that wrote this"
+    )
+    return [
+        f"> **Shortened to fit a pull-request comment:** {' and '.join(parts) or 'nothing'} "
+        f"left out here. The whole report is {where}.",
+        "",
+    ]
 
 
 def _run_url() -> str:
     """The GitHub Actions run writing this report, from the variables Actions sets."""
-    server, repo, run_id = (os.environ.get(name) for name in
-                            ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"))
+    server, repo, run_id = (
+        os.environ.get(name) for name in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
+    )
     return f"{server}/{repo}/actions/runs/{run_id}" if server and repo and run_id else ""
 
 

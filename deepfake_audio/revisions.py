@@ -21,8 +21,11 @@ def repo_root(cwd: Path | None = None) -> Path:
 
 def resolve_commit(rev: str, root: Path) -> str:
     """The full hash of ``rev``; InputError when it names no commit."""
-    return run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], root,
-               hint=f"{rev!r} is not a commit of this repository (for a PR, fetch with depth 0)")
+    return run(
+        ["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+        root,
+        hint=f"{rev!r} is not a commit of this repository (for a PR, fetch with depth 0)",
+    )
 
 
 def describe_commit(rev: str, root: Path) -> str:
@@ -43,8 +46,9 @@ def read_at(rev: str, path: str, root: Path) -> str:
         return dvc.api.read(path, repo=str(root), rev=rev)
     except Exception as err:  # DVC raises many types (missing output, cache, remote); all mean "not here"
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise NotAtRevision(f"{rev}:{path} is neither committed to git nor in the DVC cache "
-                            f"({reason})") from None
+        raise NotAtRevision(
+            f"{rev}:{path} is neither committed to git nor in the DVC cache ({reason})"
+        ) from None
 
 
 def dvc_executable() -> str:

@@ -4,6 +4,8 @@ The stamp it writes never changes, so a params edit reruns only the stages that 
 edited keys; a bad value stops `dvc repro` here, with one line naming the key.
 """
 
+import deepfake_audio.cpu  # noqa: F401  (first: pins the CPU settings before NumPy loads)
+
 from pathlib import Path
 
 from deepfake_audio.errors import run_stage

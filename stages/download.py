@@ -1,5 +1,7 @@
 """DVC stage `download`: generate, download or check the corpus named by `data.source`."""
 
+import deepfake_audio.cpu  # noqa: F401  (first: pins the CPU settings before NumPy loads)
+
 from deepfake_audio import paths
 from deepfake_audio.corpus.sources import acquire_corpus
 from deepfake_audio.errors import run_stage

@@ -1,6 +1,6 @@
 """DVC stage `evaluate`: score dev and eval with every model, fuse them, write metrics and plots."""
 
-import deepfake_audio  # noqa: F401  (first: pins the CPU settings before NumPy loads)
+import deepfake_audio.cpu  # noqa: F401  (first: pins the CPU settings before NumPy loads)
 
 from dataclasses import replace
 
@@ -30,8 +30,11 @@ def main() -> None:
     is_dev = (scored["split"] == "dev").to_numpy()
     fusion_model = fusion.train_fusion(single[is_dev], scored["label"][is_dev])
     fused = pd.Series(fusion.fusion_scores(fusion_model, single)).round(SCORE_DECIMALS)
-    fusion.save_fusion(fusion_model, paths.MODELS / fusion.MODEL_FILE,
-                       _fusion_card(eer_threshold(scored["label"][is_dev], fused[is_dev])))
+    fusion.save_fusion(
+        fusion_model,
+        paths.MODELS / fusion.MODEL_FILE,
+        _fusion_card(eer_threshold(scored["label"][is_dev], fused[is_dev])),
+    )
     scores_by_model = {**single, "fusion": fused}
 
     manifest = read_manifest(paths.MANIFEST)
@@ -50,10 +53,16 @@ def main() -> None:
 
 def _fusion_card(threshold: float) -> ModelCard:
     """The SVC's card (the two models share their preprocessing), with the CNN's statistics."""
-    svc_card, cnn_card = (read_card(paths.MODELS / module.MODEL_FILE, name)
-                          for name, module in (("svc", svc), ("cnn", cnn)))
-    return replace(svc_card, model="fusion", threshold=threshold, spectrogram_stats=cnn_card.spectrogram_stats,
-                   trained_with={"svc": svc_card.trained_with, "cnn": cnn_card.trained_with})
+    svc_card, cnn_card = (
+        read_card(paths.MODELS / module.MODEL_FILE, name) for name, module in (("svc", svc), ("cnn", cnn))
+    )
+    return replace(
+        svc_card,
+        model="fusion",
+        threshold=threshold,
+        spectrogram_stats=cnn_card.spectrogram_stats,
+        trained_with={"svc": svc_card.trained_with, "cnn": cnn_card.trained_with},
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """DVC stage `train_cnn`: train one CNN per seed, early-stopped on dev; the model averages their logits."""
 
-import deepfake_audio  # noqa: F401  (first: pins the CPU settings before NumPy loads)
+import deepfake_audio.cpu  # noqa: F401  (first: pins the CPU settings before NumPy loads)
+
 import numpy as np
 import pandas as pd
 
@@ -21,24 +22,35 @@ def main() -> None:
     params = load_params()
     table, spectrograms = read_features(paths.FEATURES)
     train, dev = split_rows(table, "train"), split_rows(table, "dev")
-    model, members = train_ensemble(spectrograms, train, table["label"].iloc[train], dev, table["label"].iloc[dev],
-                                     params.train_cnn)
+    model, members = train_ensemble(
+        spectrograms, train, table["label"].iloc[train], dev, table["label"].iloc[dev], params.train_cnn
+    )
     dev_scores = cnn_scores(model, spectrograms, dev)
     threshold = dev_threshold(table["label"].iloc[dev], dev_scores)
-    stats = read_spectrogram_stats(paths.FEATURES) if params.features.spectrogram.normalize == "global" else None
+    stats = (
+        read_spectrogram_stats(paths.FEATURES) if params.features.spectrogram.normalize == "global" else None
+    )
     save_cnn(model, paths.MODELS / MODEL_FILE, make_card("cnn", params, threshold, ("train_cnn",), stats))
     with atomic_path(paths.TRAIN_CNN_PLOTS) as curves_dir:
         curves_dir.mkdir()
         pd.concat([member.curves.assign(seed=member.seed) for member in members]).to_csv(
-            curves_dir / CURVES_FILE, index=False)
+            curves_dir / CURVES_FILE, index=False
+        )
     member_eers = np.array([member.best_dev_eer for member in members])
-    write_json(paths.metrics_file("train_cnn"), {
-        "arch": params.train_cnn.arch, "n_train": len(train), "n_parameters": model.count_params(),
-        "seeds": {str(member.seed): member.figures() for member in members},
-        # Sample std over the seeds: the noise a one-seed CNN carries (0 with one seed).
-        "member_dev_eer": {"mean": rounded(member_eers.mean(), 4),
-                           "std": rounded(member_eers.std(ddof=1) if len(members) > 1 else 0.0, 4)},
-    })
+    write_json(
+        paths.metrics_file("train_cnn"),
+        {
+            "arch": params.train_cnn.arch,
+            "n_train": len(train),
+            "n_parameters": model.count_params(),
+            "seeds": {str(member.seed): member.figures() for member in members},
+            # Sample std over the seeds: the noise a one-seed CNN carries (0 with one seed).
+            "member_dev_eer": {
+                "mean": rounded(member_eers.mean(), 4),
+                "std": rounded(member_eers.std(ddof=1) if len(members) > 1 else 0.0, 4),
+            },
+        },
+    )
 
 
 if __name__ == "__main__":

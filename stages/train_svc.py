@@ -1,19 +1,23 @@
 """DVC stage `train_svc`: fit the support-vector countermeasure, optionally grid-searched."""
 
+import deepfake_audio.cpu  # noqa: F401  (first: pins the CPU settings before NumPy loads)
+
 from deepfake_audio import paths
 from deepfake_audio.errors import run_stage
 from deepfake_audio.features.store import read_feature_table, split_rows
 from deepfake_audio.io import write_json
 from deepfake_audio.metrics import PERCENT_DECIMALS, dev_threshold, equal_error_rate, rounded
 from deepfake_audio.models.card import make_card
-from deepfake_audio.models.svc import LabelledFeatures, MODEL_FILE, fit_svc, save_svc, svc_scores
+from deepfake_audio.models.svc import MODEL_FILE, LabelledFeatures, fit_svc, save_svc, svc_scores
 from deepfake_audio.params import load_params
 
 
 def main() -> None:
     params = load_params()
     table = read_feature_table(paths.FEATURES)
-    train, dev = (LabelledFeatures.from_table(table.iloc[split_rows(table, split)]) for split in ("train", "dev"))
+    train, dev = (
+        LabelledFeatures.from_table(table.iloc[split_rows(table, split)]) for split in ("train", "dev")
+    )
     model, setting, search = fit_svc(train, dev, params.train_svc, params.seed, n_jobs=params.compute.n_jobs)
     threshold = dev_threshold(dev.labels, svc_scores(model, dev.features))
     save_svc(model, paths.MODELS / MODEL_FILE, make_card("svc", params, threshold, ("train_svc",)))
@@ -21,14 +25,21 @@ def main() -> None:
     scores = svc_scores(model, train.features)
     is_spoof = (train.labels == "spoof").to_numpy()
     train_eer, _ = equal_error_rate(scores[~is_spoof], scores[is_spoof])
-    write_json(paths.metrics_file("train_svc"), {
-        "n_train": len(train.features),
-        "n_features": len(train.features.columns),
-        "n_support_vectors": int(model.named_steps["svc"].n_support_.sum()),
-        "train_eer": rounded(100 * train_eer, PERCENT_DECIMALS),
-        "setting": setting.model_dump(),
-        **({"search": {"method": params.train_svc.search.method, "results": search.table}} if search else {}),
-    })
+    write_json(
+        paths.metrics_file("train_svc"),
+        {
+            "n_train": len(train.features),
+            "n_features": len(train.features.columns),
+            "n_support_vectors": int(model.named_steps["svc"].n_support_.sum()),
+            "train_eer": rounded(100 * train_eer, PERCENT_DECIMALS),
+            "setting": setting.model_dump(),
+            **(
+                {"search": {"method": params.train_svc.search.method, "results": search.table}}
+                if search
+                else {}
+            ),
+        },
+    )
 
 
 if __name__ == "__main__":

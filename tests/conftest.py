@@ -1,6 +1,7 @@
+import deepfake_audio.cpu  # noqa: F401  (first: pins the CPU settings before NumPy loads)
+
 from pathlib import Path
 
-import deepfake_audio  # noqa: F401  (first: pins the CPU settings before NumPy loads)
 import numpy as np
 import pytest
 import soundfile as sf
@@ -32,9 +33,12 @@ def write_small_corpus(root, per_split: int = 2, seconds: float = 0.5):
         for index in range(2 * per_split):
             is_spoof = index % 2 == 1
             entry = ProtocolEntry(
-                asvspoof2017.file_name(split, index), "spoof" if is_spoof else "genuine",
-                f"M{split[0].upper()}{index // 2:02d}", "S01",
-                *(("E01", "P01", "R01") if is_spoof else ("-", "-", "-")))
+                asvspoof2017.file_name(split, index),
+                "spoof" if is_spoof else "genuine",
+                f"M{split[0].upper()}{index // 2:02d}",
+                "S01",
+                *(("E01", "P01", "R01") if is_spoof else ("-", "-", "-")),
+            )
             entries.append(entry)
             path = asvspoof2017.audio_dir(root, split) / entry.file
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -51,7 +55,9 @@ def small_corpus(tmp_path):
 def speech_like(seconds=1.0, seed=0):
     """A voiced tone in light noise: something predict scores (it has sound, and is not silent)."""
     rng = np.random.default_rng(seed)
-    return (0.3 * tone(220, seconds) + 0.05 * rng.standard_normal(int(seconds * SAMPLE_RATE))).astype(np.float32)
+    return (0.3 * tone(220, seconds) + 0.05 * rng.standard_normal(int(seconds * SAMPLE_RATE))).astype(
+        np.float32
+    )
 
 
 def run_predict(capsys, *args):
@@ -85,6 +91,9 @@ def models_dir(tmp_path_factory):
     cnn_model = cnn.build_cnn(64, 400, TrainCnnParams(arch="simple", filters=(4, 8)))
     cnn.save_cnn(cnn_model, folder / cnn.MODEL_FILE, make_card("cnn", params, 0.0, ("train_cnn",)))
     scores = pd.DataFrame({"svc": rng.standard_normal(40), "cnn": rng.standard_normal(40)})
-    fusion.save_fusion(fusion.train_fusion(scores, np.tile(["spoof", "bonafide"], 20)), folder / fusion.MODEL_FILE,
-                       make_card("fusion", params, 0.0, ()))
+    fusion.save_fusion(
+        fusion.train_fusion(scores, np.tile(["spoof", "bonafide"], 20)),
+        folder / fusion.MODEL_FILE,
+        make_card("fusion", params, 0.0, ()),
+    )
     return folder

@@ -48,14 +48,36 @@ AT_MOST_ONE = "at most one"  # scoring it, refusing it and skipping it are all a
 RATES = (8000, 11025, 16000, 22050, 44100, 48000, 96000)
 CHANNELS = (1, 1, 1, 2, 2, 3, 6)  # mono most often
 # (container, subtype, extension)
-PLAIN = [("WAV", subtype, ".wav") for subtype in ("PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE")] + [
-    ("FLAC", "PCM_S8", ".flac"), ("FLAC", "PCM_16", ".flac"), ("FLAC", "PCM_24", ".flac"),
-    ("OGG", "VORBIS", ".ogg"), ("OGG", "OPUS", ".ogg"),
-    ("AIFF", "PCM_16", ".aiff"), ("AU", "PCM_16", ".au"), ("W64", "FLOAT", ".w64"), ("CAF", "PCM_24", ".caf"),
-    ("RF64", "PCM_16", ".rf64"), ("WAVEX", "PCM_24", ".wav"), ("FLAC", "PCM_16", ".FLAC")]
-CODECS = [("WAV", subtype, ".wav") for subtype in
-          ("GSM610", "IMA_ADPCM", "MS_ADPCM", "G721_32", "ULAW", "ALAW", "NMS_ADPCM_16", "NMS_ADPCM_24",
-           "NMS_ADPCM_32")]
+PLAIN = [
+    ("WAV", subtype, ".wav") for subtype in ("PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE")
+] + [
+    ("FLAC", "PCM_S8", ".flac"),
+    ("FLAC", "PCM_16", ".flac"),
+    ("FLAC", "PCM_24", ".flac"),
+    ("OGG", "VORBIS", ".ogg"),
+    ("OGG", "OPUS", ".ogg"),
+    ("AIFF", "PCM_16", ".aiff"),
+    ("AU", "PCM_16", ".au"),
+    ("W64", "FLOAT", ".w64"),
+    ("CAF", "PCM_24", ".caf"),
+    ("RF64", "PCM_16", ".rf64"),
+    ("WAVEX", "PCM_24", ".wav"),
+    ("FLAC", "PCM_16", ".FLAC"),
+]
+CODECS = [
+    ("WAV", subtype, ".wav")
+    for subtype in (
+        "GSM610",
+        "IMA_ADPCM",
+        "MS_ADPCM",
+        "G721_32",
+        "ULAW",
+        "ALAW",
+        "NMS_ADPCM_16",
+        "NMS_ADPCM_24",
+        "NMS_ADPCM_32",
+    )
+]
 
 MONO_ONLY = {"GSM610", "G721_32", "NMS_ADPCM_16", "NMS_ADPCM_24", "NMS_ADPCM_32"}  # in libsndfile 1.2
 
@@ -94,8 +116,10 @@ def write_fuzz_corpus(folder: Path, seed: int = 0, count: int = 300) -> list[Pat
 
 # --------------------------------------------------------------------------- signals
 
-def speech_like(rng: np.random.Generator, seconds: float, rate: int, channels: int = 1,
-                peak: float = 0.5) -> np.ndarray:
+
+def speech_like(
+    rng: np.random.Generator, seconds: float, rate: int, channels: int = 1, peak: float = 0.5
+) -> np.ndarray:
     """Voiced speech in caricature: a wandering f0 with harmonics, formant-ish weights, syllables, breath."""
     n = max(1, int(round(seconds * rate)))
     t = np.arange(n) / rate
@@ -107,8 +131,8 @@ def speech_like(rng: np.random.Generator, seconds: float, rate: int, channels: i
     table = np.zeros(4096)
     mean_f0 = float(f0.mean())
     for k in range(1, 1 + min(40, int(0.45 * rate / f0.max()))):
-        weight = float(np.exp(-((k * mean_f0 - formants) / 250.0) ** 2).sum()) + 0.05
-        table += weight / k ** 0.5 * np.sin(2 * np.pi * k * period + rng.uniform(0, 2 * np.pi))
+        weight = float(np.exp(-(((k * mean_f0 - formants) / 250.0) ** 2)).sum()) + 0.05
+        table += weight / k**0.5 * np.sin(2 * np.pi * k * period + rng.uniform(0, 2 * np.pi))
     signal = table[(cycles * 4096).astype(np.int64) % 4096]
     syllables = np.clip(np.sin(2 * np.pi * rng.uniform(3, 5.5) * t + rng.uniform(0, 6)), 0, None) ** 0.7
     signal = signal * (0.15 + syllables) + 0.02 * rng.standard_normal(n) * signal.std()
@@ -136,10 +160,10 @@ def reproducible(content: bytes, container: str) -> bytes:
         data[:116] = re.sub(rb"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", b"2000-01-01 00:00:00", bytes(data[:116]))
     peak = data.find(b"PEAK")  # WAV, RF64, AIFF: id, size, version, time stamp
     if peak > 0:
-        data[peak + 12:peak + 16] = bytes(4)
+        data[peak + 12 : peak + 16] = bytes(4)
     peak = data.find(b"peak\xf3\xac\xd3\x11")  # W64: 16-byte GUID, 8-byte size, version, time stamp
     if peak > 0:
-        data[peak + 28:peak + 32] = bytes(4)
+        data[peak + 28 : peak + 32] = bytes(4)
     return bytes(data)
 
 
@@ -169,15 +193,22 @@ def _write_signals(corpus: FuzzCorpus, folder: Path, rng) -> None:
         "silence-10s-click.wav": (click, "PCM_16"),
     }
     for name, (data, subtype) in refused.items():
-        corpus.add(_put(folder / name, encode(np.asarray(data, np.float64), rate, "WAV", subtype)), "signal", ERROR)
+        corpus.add(
+            _put(folder / name, encode(np.asarray(data, np.float64), rate, "WAV", subtype)), "signal", ERROR
+        )
     # Controls: real, if badly recorded, speech must not be refused as "no signal".
-    corpus.add(_put(folder / "clipped.wav", encode(np.clip(speech * 8, -1, 1), rate, "WAV", "PCM_16")),
-               "signal", ONE)
-    corpus.add(_put(folder / "quiet-50dB.wav", encode(speech * 10 ** (-50 / 20) / 0.5, rate, "WAV", "PCM_24")),
-               "signal", ONE)
+    corpus.add(
+        _put(folder / "clipped.wav", encode(np.clip(speech * 8, -1, 1), rate, "WAV", "PCM_16")), "signal", ONE
+    )
+    corpus.add(
+        _put(folder / "quiet-50dB.wav", encode(speech * 10 ** (-50 / 20) / 0.5, rate, "WAV", "PCM_24")),
+        "signal",
+        ONE,
+    )
 
 
 # --------------------------------------------------------------------------- valid audio
+
 
 def _write_valid(corpus: FuzzCorpus, root: Path, rng, count: int) -> None:
     (root / "valid").mkdir(parents=True, exist_ok=True)
@@ -202,11 +233,20 @@ def _encode_some(rng, fmt) -> tuple[bytes, int, int, float] | None:
     """Speech in ``fmt`` at a random rate, channel count and length the format takes (None: none found)."""
     rates = (8000, 16000, 48000) if fmt[1] == "OPUS" else RATES
     for _ in range(20):
-        rate, channels, seconds = int(rng.choice(rates)), int(rng.choice(CHANNELS)), float(rng.uniform(0.2, 2.0))
+        rate, channels, seconds = (
+            int(rng.choice(rates)),
+            int(rng.choice(CHANNELS)),
+            float(rng.uniform(0.2, 2.0)),
+        )
         if fmt[1] in MONO_ONLY:
             channels = 1
         try:
-            return encode(speech_like(rng, seconds, rate, channels), rate, fmt[0], fmt[1]), rate, channels, seconds
+            return (
+                encode(speech_like(rng, seconds, rate, channels), rate, fmt[0], fmt[1]),
+                rate,
+                channels,
+                seconds,
+            )
         except (ValueError, RuntimeError, sf.LibsndfileError):
             continue
     return None
@@ -214,15 +254,19 @@ def _encode_some(rng, fmt) -> tuple[bytes, int, int, float] | None:
 
 # --------------------------------------------------------------------------- byte mutations
 
+
 def _base(rng, kind: str) -> tuple[bytes, str]:
     """A short valid file of ``kind`` (wav16, wavfloat, wavima, wavulaw, flac, ogg) and its extension."""
     rate = int(rng.choice((8000, 16000, 44100)))
     channels = int(rng.choice((1, 1, 2)))
     seconds = float(rng.uniform(0.5, 1.2))
     container, subtype, extension = {
-        "wav16": ("WAV", "PCM_16", ".wav"), "wavfloat": ("WAV", "FLOAT", ".wav"),
-        "wavima": ("WAV", "IMA_ADPCM", ".wav"), "wavulaw": ("WAV", "ULAW", ".wav"),
-        "flac": ("FLAC", "PCM_16", ".flac"), "ogg": ("OGG", str(rng.choice(["VORBIS", "OPUS"])), ".ogg"),
+        "wav16": ("WAV", "PCM_16", ".wav"),
+        "wavfloat": ("WAV", "FLOAT", ".wav"),
+        "wavima": ("WAV", "IMA_ADPCM", ".wav"),
+        "wavulaw": ("WAV", "ULAW", ".wav"),
+        "flac": ("FLAC", "PCM_16", ".flac"),
+        "ogg": ("OGG", str(rng.choice(["VORBIS", "OPUS"])), ".ogg"),
     }[kind]
     if subtype == "OPUS":
         rate = int(rng.choice((8000, 16000, 48000)))
@@ -242,22 +286,40 @@ def _flip(content: bytes, rng, start: int, end: int, flips: int) -> bytes:
 
 # WAV header edits: (name, field, value or callable(size of the data chunk) -> value, expectation)
 WAV_FIELDS = [
-    ("riff-size-0", "riff", 0, ONE), ("riff-size-max", "riff", 0xFFFFFFFF, ONE), ("riff-size-small", "riff", 12, ONE),
-    ("data-size-0", "data", 0, ONE), ("data-size-max", "data", 0xFFFFFFFF, ONE),
+    ("riff-size-0", "riff", 0, ONE),
+    ("riff-size-max", "riff", 0xFFFFFFFF, ONE),
+    ("riff-size-small", "riff", 12, ONE),
+    ("data-size-0", "data", 0, ONE),
+    ("data-size-max", "data", 0xFFFFFFFF, ONE),
     ("data-size-double", "data", lambda n: 2 * n + 100, ERROR),  # announces more than the file holds
-    ("data-size-odd", "data", lambda n: n - 1, ONE), ("data-size-1", "data", 1, ONE),
+    ("data-size-odd", "data", lambda n: n - 1, ONE),
+    ("data-size-1", "data", 1, ONE),
     # No recording is sampled at 0, 1 or 7 Hz: a corrupt header (and 1 Hz turns a small file into hours).
-    ("rate-1", "rate", 1, ERROR), ("rate-0", "rate", 0, ERROR), ("rate-7", "rate", 7, ERROR),
+    ("rate-1", "rate", 1, ERROR),
+    ("rate-0", "rate", 0, ERROR),
+    ("rate-7", "rate", 7, ERROR),
     ("rate-max", "rate", 0xFFFFFFFF, ERROR),
-    ("channels-0", "channels", 0, ERROR), ("channels-65535", "channels", 65535, ONE),
+    ("channels-0", "channels", 0, ERROR),
+    ("channels-65535", "channels", 65535, ONE),
     ("channels-3", "channels", 3, ONE),
-    ("bits-7", "bits", 7, ONE), ("bits-13", "bits", 13, ONE), ("bits-0", "bits", 0, ONE),
+    ("bits-7", "bits", 7, ONE),
+    ("bits-13", "bits", 13, ONE),
+    ("bits-0", "bits", 0, ONE),
     ("bits-65535", "bits", 65535, ONE),
-    ("format-0", "format", 0, ONE), ("format-fffe", "format", 0xFFFE, ONE), ("format-mp3", "format", 0x55, ONE),
-    ("block-align-0", "align", 0, ONE), ("byte-rate-0", "byterate", 0, ONE),
+    ("format-0", "format", 0, ONE),
+    ("format-fffe", "format", 0xFFFE, ONE),
+    ("format-mp3", "format", 0x55, ONE),
+    ("block-align-0", "align", 0, ONE),
+    ("byte-rate-0", "byterate", 0, ONE),
 ]
-_FMT_OFFSETS = {"format": (0, "<H"), "channels": (2, "<H"), "rate": (4, "<I"), "byterate": (8, "<I"),
-                "align": (12, "<H"), "bits": (14, "<H")}
+_FMT_OFFSETS = {
+    "format": (0, "<H"),
+    "channels": (2, "<H"),
+    "rate": (4, "<I"),
+    "byterate": (8, "<I"),
+    "align": (12, "<H"),
+    "bits": (14, "<H"),
+}
 
 
 def edit_wav_header(content: bytes, field: str, value) -> bytes:
@@ -286,7 +348,9 @@ def _write_mutations(corpus: FuzzCorpus, root: Path, rng, count: int) -> None:
     wav16 = _base(rng, "wav16")[0]
     for name, field, value, expect in WAV_FIELDS:
         content = small if field == "rate" else wav16
-        corpus.add(_put(root / "header" / f"{name}.wav", edit_wav_header(content, field, value)), "header", expect)
+        corpus.add(
+            _put(root / "header" / f"{name}.wav", edit_wav_header(content, field, value)), "header", expect
+        )
     kinds = ["wav16", "wavfloat", "wavima", "wavulaw", "flac", "ogg"]
     # Mutations start from a pool of valid files, four of each kind (encoding is the slow part).
     pool = {kind: [_base(rng, kind) for _ in range(4)] for kind in kinds}
@@ -294,7 +358,13 @@ def _write_mutations(corpus: FuzzCorpus, root: Path, rng, count: int) -> None:
     weights = np.array([25, 15, 20, 15, 10, 15], float)
     for index in range(max(0, count - 3 - len(WAV_FIELDS))):
         operation = operations[rng.choice(len(operations), p=weights / weights.sum())]
-        kind = "ogg" if operation == "ogg" else "wav16" if operation == "header" else kinds[rng.integers(len(kinds))]
+        kind = (
+            "ogg"
+            if operation == "ogg"
+            else "wav16"
+            if operation == "header"
+            else kinds[rng.integers(len(kinds))]
+        )
         content, extension = pool[kind][rng.integers(4)]
         expect, family = ONE, "truncated" if operation == "truncate" else operation
         if operation == "truncate":
@@ -344,6 +414,7 @@ def _put(path: Path, content: bytes) -> Path:
 
 # --------------------------------------------------------------------------- OGG pages
 
+
 def _ogg_crc_table() -> list[int]:
     table = []
     for index in range(256):
@@ -367,10 +438,10 @@ def _ogg_crc(data: bytes) -> int:
 def ogg_page_offsets(content: bytes) -> list[int]:
     """Where each page starts, as long as the pages parse."""
     offsets, position = [], 0
-    while position + 27 <= len(content) and content[position:position + 4] == b"OggS":
+    while position + 27 <= len(content) and content[position : position + 4] == b"OggS":
         offsets.append(position)
         segments = content[position + 26]
-        position += 27 + segments + sum(content[position + 27:position + 27 + segments])
+        position += 27 + segments + sum(content[position + 27 : position + 27 + segments])
     return offsets
 
 
@@ -381,7 +452,7 @@ def ogg_pages(content: bytes, serial: int = 0x5EED, repair_only: bool = False) -
     offsets = ogg_page_offsets(content)
     for position in offsets:
         segments = data[position + 26]
-        end = min(len(data), position + 27 + segments + sum(data[position + 27:position + 27 + segments]))
+        end = min(len(data), position + 27 + segments + sum(data[position + 27 : position + 27 + segments]))
         if not repair_only:
             struct.pack_into("<I", data, position + 14, serial)
         struct.pack_into("<I", data, position + 22, 0)
@@ -391,11 +462,24 @@ def ogg_pages(content: bytes, serial: int = 0x5EED, repair_only: bool = False) -
 
 # --------------------------------------------------------------------------- names and special entries
 
+
 def _write_names(corpus: FuzzCorpus, folder: Path, rng) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    names = [b"new\nline.wav", b"tab\tname.wav", b"cr\rname.wav", b"esc\x1b[31mred.wav", "ls\u2028sep.wav".encode(),
-             b"bad\xff\xfe.wav", b"L" * 246 + b".wav", b"-x.wav", b"--help.wav", b"with space.wav",
-             b"a: b.wav", b"comma,name.wav", "voix-\u00e9-\u97f3\u58f0.wav".encode()]
+    names = [
+        b"new\nline.wav",
+        b"tab\tname.wav",
+        b"cr\rname.wav",
+        b"esc\x1b[31mred.wav",
+        "ls\u2028sep.wav".encode(),
+        b"bad\xff\xfe.wav",
+        b"L" * 246 + b".wav",
+        b"-x.wav",
+        b"--help.wav",
+        b"with space.wav",
+        b"a: b.wav",
+        b"comma,name.wav",
+        "voix-\u00e9-\u97f3\u58f0.wav".encode(),
+    ]
     deep = os.path.join(*[b"D%d" % level + b"d" * 200 for level in range(5)])
     names.append(os.path.join(deep, b"deep.wav"))
     for name in names:
@@ -436,8 +520,11 @@ def _write_special(corpus: FuzzCorpus, folder: Path, rng) -> None:
     corpus.add(folder / "link-ok.wav", "special", ONE)
     for subtype in ("PCM_16", "DOUBLE"):  # MATLAB 5 files, which libsndfile reads
         name = f"matrix-{subtype.lower()}.mat"
-        corpus.add(_put(folder / name, encode(speech_like(rng, 0.8, 16000), 16000, "MAT5", subtype)),
-                   "special", AT_MOST_ONE)
+        corpus.add(
+            _put(folder / name, encode(speech_like(rng, 0.8, 16000), 16000, "MAT5", subtype)),
+            "special",
+            AT_MOST_ONE,
+        )
     corpus.add(_put(folder / "unreadable.wav", speech), "special", ONE)
     os.chmod(folder / "unreadable.wav", 0)  # unreadable unless the tests run as root
     corpus.add(_put(folder / "UPPER.WAV", speech), "special", ONE)

@@ -9,8 +9,15 @@ import zipfile
 import pytest
 
 from deepfake_audio.corpus.archive import (
-    CHECKSUMS_HEADER, ArchiveError, quarantine, read_checksums, safe_extract, sha256_of,
-    verify_zip, write_checksums)
+    CHECKSUMS_HEADER,
+    ArchiveError,
+    quarantine,
+    read_checksums,
+    safe_extract,
+    sha256_of,
+    verify_zip,
+    write_checksums,
+)
 
 MEMBERS = {
     "protocol_V2/train.trn.txt": b"T_1000001.wav genuine M0001 S01 - - -\n",
@@ -97,13 +104,16 @@ def test_extract_replaces_old_target(tmp_path):
     assert (target / "top.txt").read_bytes() == b"top"
 
 
-@pytest.mark.parametrize("name, reason", [
-    ("../evil.txt", "'..' path component"),
-    ("/abs.txt", "absolute path"),
-    ("a/../../b.txt", "'..' path component"),
-    ("C:/windows.txt", "drive letter"),
-    ("link", "symbolic link"),
-])
+@pytest.mark.parametrize(
+    "name, reason",
+    [
+        ("../evil.txt", "'..' path component"),
+        ("/abs.txt", "absolute path"),
+        ("a/../../b.txt", "'..' path component"),
+        ("C:/windows.txt", "drive letter"),
+        ("link", "symbolic link"),
+    ],
+)
 def test_unsafe_member_refused_before_extracting(tmp_path, name, reason):
     path = tmp_path / "evil.zip"
     with zipfile.ZipFile(path, "w") as archive:
@@ -178,19 +188,23 @@ def test_checksums_ignore_comments_and_blank_lines(tmp_path):
     assert read_checksums(path) == {"x.zip": ("1" * 64, 5)}
 
 
-@pytest.mark.parametrize("bad", [
-    "nothex  5  x.zip",
-    f"{'1' * 64}  five  x.zip",
-    f"{'1' * 64}  5",
-    f"{'1' * 63}  5  x.zip",
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "nothex  5  x.zip",
+        f"{'1' * 64}  five  x.zip",
+        f"{'1' * 64}  5",
+        f"{'1' * 63}  5  x.zip",
+    ],
+)
 def test_malformed_checksum_line(tmp_path, bad):
     path = tmp_path / "checksums.txt"
     path.write_text(f"{CHECKSUMS_HEADER}\n{'1' * 64}  5  ok.zip\n{bad}\n")
     with pytest.raises(ArchiveError) as info:
         read_checksums(path)
-    assert str(info.value) == (f"{path}:3: malformed checksum line {bad!r} "
-                               f"(expected '<sha256>  <size>  <name>')")
+    assert str(info.value) == (
+        f"{path}:3: malformed checksum line {bad!r} (expected '<sha256>  <size>  <name>')"
+    )
 
 
 def test_duplicate_checksum_entry(tmp_path):

@@ -7,12 +7,20 @@ import pandas as pd
 import pytest
 import soundfile as sf
 import yaml
-
 from conftest import PROJECT, SAMPLE_RATE, tone
+
 from deepfake_audio.audit.annotations import read_annotations
 from deepfake_audio.audit.edits import EditedFile
-from deepfake_audio.audit.report import (audit_models, audit_retrained, error_rates, shortcut_risk, speech_summary,
-                                         transplant_shift, verdict, verdicts_markdown)
+from deepfake_audio.audit.report import (
+    audit_models,
+    audit_retrained,
+    error_rates,
+    shortcut_risk,
+    speech_summary,
+    transplant_shift,
+    verdict,
+    verdicts_markdown,
+)
 from deepfake_audio.audit.run import Auditor
 from deepfake_audio.audit.transplant import pick_donors, prepend_head
 from deepfake_audio.audit.trim import Vad
@@ -31,7 +39,7 @@ def silence_tone_silence(lead_s=0.5, tone_s=0.8, trail_s=0.4, noise=1e-4, seed=0
     rng = np.random.default_rng(seed)
     lead, body = round(lead_s * SAMPLE_RATE), round(tone_s * SAMPLE_RATE)
     signal = (noise * rng.standard_normal(lead + body + round(trail_s * SAMPLE_RATE))).astype(np.float32)
-    signal[lead:lead + body] += tone(1000.0, tone_s)
+    signal[lead : lead + body] += tone(1000.0, tone_s)
     return signal, (lead, lead + body)
 
 
@@ -41,13 +49,13 @@ def test_vad_finds_the_edges_of_a_tone_between_silences_within_a_frame(lead_s, t
     found = vad().speech_bounds(signal)
     assert abs(found[0] - start) <= FRAME and abs(found[1] - stop) <= FRAME
     trimmed = vad().trim(signal)
-    assert trimmed.size == found[1] - found[0] and np.array_equal(trimmed, signal[found[0]:found[1]])
+    assert trimmed.size == found[1] - found[0] and np.array_equal(trimmed, signal[found[0] : found[1]])
 
 
 def test_vad_ignores_a_click_shorter_than_min_speech_but_not_a_longer_burst():
     signal, (start, stop) = silence_tone_silence()
     click = round(0.1 * SAMPLE_RATE)
-    signal[click:click + 160] += 0.8 * np.hanning(160).astype(np.float32)  # 10 ms, louder than the tone
+    signal[click : click + 160] += 0.8 * np.hanning(160).astype(np.float32)  # 10 ms, louder than the tone
     assert abs(vad().speech_bounds(signal)[0] - start) <= FRAME
     assert vad(min_speech_ms=0.0).speech_bounds(signal)[0] <= click + FRAME
 
@@ -55,7 +63,7 @@ def test_vad_ignores_a_click_shorter_than_min_speech_but_not_a_longer_burst():
 def test_vad_threshold_decides_whether_a_faint_lead_tone_is_speech():
     signal, (start, stop) = silence_tone_silence()
     faint = tone(700.0, 0.3, amplitude=0.3 * 10 ** (-20 / 20))  # 20 dB below the main tone
-    signal[:faint.size] += faint
+    signal[: faint.size] += faint
     assert abs(vad(top_db=15.0).speech_bounds(signal)[0] - start) <= FRAME
     assert vad(top_db=30.0).speech_bounds(signal)[0] <= FRAME
 
@@ -75,13 +83,16 @@ def test_vad_removes_the_planted_artefact_and_keeps_the_speech_of_synthetic_file
     genuine = [utt for utt in plan if utt.playback is None][:4]
     spoofed = [utt for utt in plan if utt.playback is not None][:4]
     for utt in genuine + spoofed:
-        pcm = synthetic.render_utterance(utt, sample_rate=SAMPLE_RATE, seed=params.seed,
-                                         snr_db=params.synthetic.snr_db, artefact=True)
+        pcm = synthetic.render_utterance(
+            utt, sample_rate=SAMPLE_RATE, seed=params.seed, snr_db=params.synthetic.snr_db, artefact=True
+        )
         start, stop = synthetic.speech_span(utt, sample_rate=SAMPLE_RATE, seed=params.seed)
         found = vad().speech_bounds(pcm.astype(np.float32) / 32768)
         cue_end = 0.1 if utt.playback is None else min(0.25, start / SAMPLE_RATE)  # click or tone
         assert found[0] >= (cue_end - 0.03) * SAMPLE_RATE, utt.file
-        assert -0.05 <= (found[0] - start) / SAMPLE_RATE <= 0.3 and abs(found[1] - stop) / SAMPLE_RATE <= 0.3, utt.file
+        assert (
+            -0.05 <= (found[0] - start) / SAMPLE_RATE <= 0.3 and abs(found[1] - stop) / SAMPLE_RATE <= 0.3
+        ), utt.file
 
 
 def test_prepend_head_puts_exactly_the_donors_first_samples_in_front():
@@ -98,11 +109,15 @@ def test_an_edited_file_holds_exactly_n_ms_of_the_donor_then_the_file(tmp_path):
     for name, samples in (("target.wav", target), ("donor.wav", donor)):
         sf.write(tmp_path / name, samples, SAMPLE_RATE, subtype="FLOAT")
     for head_ms in (100.0, 37.5):
-        edited = EditedFile(str(tmp_path / "target.wav"), donor=str(tmp_path / "donor.wav"), head_s=head_ms / 1000)
+        edited = EditedFile(
+            str(tmp_path / "target.wav"), donor=str(tmp_path / "donor.wav"), head_s=head_ms / 1000
+        )
         out, head = edited.load(SAMPLE_RATE), round(head_ms / 1000 * SAMPLE_RATE)
         assert out.size == target.size + head
         assert np.array_equal(out[:head], donor[:head]) and np.array_equal(out[head:], target)
-    cut = EditedFile(str(tmp_path / "target.wav"), donor=str(tmp_path / "donor.wav"), head_s=0.1, speech=(0.1, 0.5))
+    cut = EditedFile(
+        str(tmp_path / "target.wav"), donor=str(tmp_path / "donor.wav"), head_s=0.1, speech=(0.1, 0.5)
+    )
     assert np.array_equal(cut.load(SAMPLE_RATE), target[:6400])
 
 
@@ -123,16 +138,30 @@ def write_annotations(tmp_path, text: str) -> Path:
 
 
 def test_annotations_are_read_by_utterance(tmp_path):
-    table = read_annotations(write_annotations(tmp_path, "utt_id,start_s,end_s,note\nE_01,0.25,2.5,x\nE_02,0,1.75,\n"))
+    table = read_annotations(
+        write_annotations(tmp_path, "utt_id,start_s,end_s,note\nE_01,0.25,2.5,x\nE_02,0,1.75,\n")
+    )
     assert table.loc["E_01"].tolist() == [0.25, 2.5] and table.loc["E_02"].tolist() == [0.0, 1.75]
 
 
-@pytest.mark.parametrize("text, message", [
-    ("utt_id,start_s\nE_01,0.2\n", "missing column(s) end_s; expected utt_id, start_s, end_s"),
-    ("utt_id,start_s,end_s\nE_01,0.2,x\nE_02,0.1,1\n", "start_s and end_s must be numbers (1): line 2: '0.2,x'"),
-    ("utt_id,start_s,end_s\nE_01,0.2,1\nE_02,1.5,1.5\n", "need 0 <= start_s < end_s (1): line 3: '1.5,1.5'"),
-    ("utt_id,start_s,end_s\nE_01,0.2,1\nE_01,0.3,1\n", "utt_id listed more than once (1): line 3: 'E_01'"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("utt_id,start_s\nE_01,0.2\n", "missing column(s) end_s; expected utt_id, start_s, end_s"),
+        (
+            "utt_id,start_s,end_s\nE_01,0.2,x\nE_02,0.1,1\n",
+            "start_s and end_s must be numbers (1): line 2: '0.2,x'",
+        ),
+        (
+            "utt_id,start_s,end_s\nE_01,0.2,1\nE_02,1.5,1.5\n",
+            "need 0 <= start_s < end_s (1): line 3: '1.5,1.5'",
+        ),
+        (
+            "utt_id,start_s,end_s\nE_01,0.2,1\nE_01,0.3,1\n",
+            "utt_id listed more than once (1): line 3: 'E_01'",
+        ),
+    ],
+)
 def test_bad_annotations_name_the_file_line_and_reason(tmp_path, text, message):
     path = write_annotations(tmp_path, text)
     with pytest.raises(InputError) as err:
@@ -157,13 +186,16 @@ def test_transplant_shift_and_verdict_on_hand_made_scores():
     before = [1.0, 1.0, -1.0, -1.0, -1.0, -1.0]
     after = [1.0, -1.0, 1.0, 1.0, 1.0, -1.0]  # three spoofs accepted, one bona fide rejected
     shift = transplant_shift(labels, before, after, threshold=0.0)
-    assert shift == {"far": {"before": 0.0, "after": 75.0, "change": 75.0},
-                     "frr": {"before": 0.0, "after": 50.0, "change": 50.0}}
+    assert shift == {
+        "far": {"before": 0.0, "after": 75.0, "change": 75.0},
+        "frr": {"before": 0.0, "after": 50.0, "change": 50.0},
+    }
     result = {"eer": {"untrimmed": 2.0, "trimmed": 3.5, "change": 1.5}, **shift}
     assert shortcut_risk(result, RiskParams()) == "high"
     assert verdict(result, RiskParams(), 100.0) == (
         "high: 100 ms transplant moves FAR 0.0 -> 75.0 %, FRR 0.0 -> 50.0 %; "
-        "trimming moves EER 2.0 -> 3.5 % (beyond the limits: FAR, FRR)")
+        "trimming moves EER 2.0 -> 3.5 % (beyond the limits: FAR, FRR)"
+    )
     calm = transplant_shift(labels, before, before, threshold=0.0)
     trimming_hurts = {"eer": {"untrimmed": 2.0, "trimmed": 14.0, "change": 12.0}, **calm}
     assert shortcut_risk(trimming_hurts, RiskParams()) == "high"
@@ -171,19 +203,25 @@ def test_transplant_shift_and_verdict_on_hand_made_scores():
     retrained = {"eer": 3.0, "roc_auc": 0.9, **calm}  # a retrained model: no untrimmed EER to compare
     assert shortcut_risk(retrained, RiskParams(max_rate_change=5.0)) == "low"
     assert verdict(retrained, RiskParams(max_rate_change=5.0), 50.0) == (
-        "low: 50 ms transplant moves FAR 0.0 -> 0.0 %, FRR 0.0 -> 0.0 % (within the limits: +-5 points FAR/FRR)")
+        "low: 50 ms transplant moves FAR 0.0 -> 0.0 %, FRR 0.0 -> 0.0 % (within the limits: +-5 points FAR/FRR)"
+    )
 
 
 def test_the_report_holds_numbers_and_the_risk_and_the_verdicts_go_to_markdown():
     labels = pd.Series(["bonafide"] * 2 + ["spoof"] * 4)
-    untrimmed = pd.DataFrame({"svc": [1.0, 0.9, -1.0, -1.1, -1.2, -1.3], "cnn": [1.0, 0.9, -1.0, -1.1, -1.2, -1.3]})
+    untrimmed = pd.DataFrame(
+        {"svc": [1.0, 0.9, -1.0, -1.1, -1.2, -1.3], "cnn": [1.0, 0.9, -1.0, -1.1, -1.2, -1.3]}
+    )
     trimmed = untrimmed.copy()
     # The svc accepts three spoofs once a bona fide start is put in front; the cnn does not move.
     transplanted = untrimmed.assign(svc=[1.0, 0.9, 1.0, 1.0, 1.0, -1.3])
     settings = AuditParams()
     report = audit_models(labels, untrimmed, trimmed, transplanted, {"svc": 0.0, "cnn": 0.0}, settings)
     retrained = audit_retrained(labels, trimmed[["svc"]], trimmed[["svc"]], {"svc": 0.0}, settings)
-    assert {model: result["shortcut_risk"] for model, result in report.items()} == {"svc": "high", "cnn": "low"}
+    assert {model: result["shortcut_risk"] for model, result in report.items()} == {
+        "svc": "high",
+        "cnn": "low",
+    }
     for result in (*report.values(), *retrained.values()):
         assert set(result) <= {"shortcut_risk", "eer", "roc_auc", "far", "frr"}  # no sentence in the metrics
     assert report["svc"]["far"] == {"before": 0.0, "after": 75.0, "change": 75.0}
@@ -192,26 +230,35 @@ def test_the_report_holds_numbers_and_the_risk_and_the_verdicts_go_to_markdown()
     assert markdown.splitlines()[0] == f"# Artefact audit on {settings.split}: shortcut verdicts"
     items = [line for line in markdown.splitlines() if line.startswith("- ")]
     head_ms = settings.transplant.head_ms
-    assert items == [f"- svc: {verdict(report['svc'], settings.risk, head_ms)}",
-                     f"- cnn: {verdict(report['cnn'], settings.risk, head_ms)}",
-                     f"- retrained.svc: {verdict(retrained['svc'], settings.risk, head_ms)}"]
+    assert items == [
+        f"- svc: {verdict(report['svc'], settings.risk, head_ms)}",
+        f"- cnn: {verdict(report['cnn'], settings.risk, head_ms)}",
+        f"- retrained.svc: {verdict(retrained['svc'], settings.risk, head_ms)}",
+    ]
     assert items[0].startswith(f"- svc: high: {head_ms:g} ms transplant moves FAR 0.0 -> 75.0 %")
     assert items[2].startswith("- retrained.svc: low:") and "trimming" not in items[2]
 
 
 def test_speech_summary_counts_sources_and_takes_medians_per_class():
-    speech = pd.DataFrame({
-        "label": ["bonafide", "bonafide", "spoof", "spoof", "spoof"],
-        "duration_s": [2.0, 2.0, 1.0, 1.0, 4.0],
-        "start_s": [0.1, 0.3, 0.0, 0.2, 0.4],
-        "end_s": [1.9, 1.5, 1.0, 0.9, 3.6],
-        "found_by": ["vad", "annotation", "none", "vad", "vad"],
-    })
+    speech = pd.DataFrame(
+        {
+            "label": ["bonafide", "bonafide", "spoof", "spoof", "spoof"],
+            "duration_s": [2.0, 2.0, 1.0, 1.0, 4.0],
+            "start_s": [0.1, 0.3, 0.0, 0.2, 0.4],
+            "end_s": [1.9, 1.5, 1.0, 0.9, 3.6],
+            "found_by": ["vad", "annotation", "none", "vad", "vad"],
+        }
+    )
     assert speech_summary(speech) == {
-        "n_files": 5, "found_by_vad": 3, "found_by_annotation": 1, "found_by_none": 1,
+        "n_files": 5,
+        "found_by_vad": 3,
+        "found_by_annotation": 1,
+        "found_by_none": 1,
         "speech_share": round((0.9 + 0.6 + 1.0 + 0.7 + 0.8) / 5, 4),
-        "leading_ms_median_bonafide": 200.0, "leading_ms_median_spoof": 200.0,
-        "trailing_ms_median_bonafide": 300.0, "trailing_ms_median_spoof": 100.0,
+        "leading_ms_median_bonafide": 200.0,
+        "leading_ms_median_spoof": 200.0,
+        "trailing_ms_median_bonafide": 300.0,
+        "trailing_ms_median_spoof": 100.0,
     }
 
 
@@ -220,13 +267,16 @@ def raw():
     return yaml.safe_load((PROJECT / "params.yaml").read_text())
 
 
-@pytest.mark.parametrize("key, value, message", [
-    ("retrain", ["svc", "svc"], "audit: retrain lists a model twice: ['svc', 'svc']"),
-    ("retrain", ["fusion"], "audit.retrain.0: Input should be 'svc' or 'cnn' (got 'fusion')"),
-    ("split", "train", "audit.split: Input should be 'dev' or 'eval' (got 'train')"),
-    ("vad", {"top_db": 0}, "audit.vad.top_db: Input should be greater than 0 (got 0)"),
-    ("transplant", {"head_ms": 100.0, "sed": 1}, "audit.transplant.sed: unknown key"),
-])
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("retrain", ["svc", "svc"], "audit: retrain lists a model twice: ['svc', 'svc']"),
+        ("retrain", ["fusion"], "audit.retrain.0: Input should be 'svc' or 'cnn' (got 'fusion')"),
+        ("split", "train", "audit.split: Input should be 'dev' or 'eval' (got 'train')"),
+        ("vad", {"top_db": 0}, "audit.vad.top_db: Input should be greater than 0 (got 0)"),
+        ("transplant", {"head_ms": 100.0, "sed": 1}, "audit.transplant.sed: unknown key"),
+    ],
+)
 def test_audit_params_are_checked_by_key(raw, key, value, message):
     raw["audit"][key] = value
     with pytest.raises(ParamsError) as err:
@@ -234,8 +284,15 @@ def test_audit_params_are_checked_by_key(raw, key, value, message):
     assert str(err.value) == f"p: {message}"
 
 
-SMALL_SPLIT = {"speakers": 4, "genuine": 60, "spoof": 60, "environments": 2, "playback_devices": 3,
-               "recorders": 2, "replay_configs": 6}
+SMALL_SPLIT = {
+    "speakers": 4,
+    "genuine": 60,
+    "spoof": 60,
+    "environments": 2,
+    "playback_devices": 3,
+    "recorders": 2,
+    "replay_configs": 6,
+}
 
 
 def audit_svc_on_synthetic(root: Path, raw: dict, artefact: bool) -> dict:
@@ -248,14 +305,21 @@ def audit_svc_on_synthetic(root: Path, raw: dict, artefact: bool) -> dict:
     from deepfake_audio.models.svc import LabelledFeatures, svc_scores, train_svc
     from deepfake_audio.models.trained import model_scores
 
-    raw["synthetic"].update(train=SMALL_SPLIT, dev={**SMALL_SPLIT, "genuine": 30, "spoof": 30}, eval=SMALL_SPLIT,
-                            phrases=4, artefact=artefact)
+    raw["synthetic"].update(
+        train=SMALL_SPLIT,
+        dev={**SMALL_SPLIT, "genuine": 30, "spoof": 30},
+        eval=SMALL_SPLIT,
+        phrases=4,
+        artefact=artefact,
+    )
     params = parse_params(raw)
     generate_corpus(root / "corpus", params.synthetic, sample_rate=SAMPLE_RATE, seed=params.seed, n_jobs=2)
     manifest, _ = screen_audio(manifest_from_asvspoof2017(root / "corpus"), 0.5, "fail", n_jobs=2)
     extract_features(manifest, root / "features", params.features, SAMPLE_RATE, params.compute)
     table = read_feature_table(root / "features")
-    train, dev, test = (LabelledFeatures.from_table(table[table["split"] == split]) for split in ("train", "dev", "eval"))
+    train, dev, test = (
+        LabelledFeatures.from_table(table[table["split"] == split]) for split in ("train", "dev", "eval")
+    )
     model = train_svc(train, params.train_svc.setting(), params.seed)
     threshold = dev_threshold(dev.labels, svc_scores(model, dev.features))
 
@@ -264,14 +328,21 @@ def audit_svc_on_synthetic(root: Path, raw: dict, artefact: bool) -> dict:
     speech = auditor.find_speech(audited, None)
     trimmed, transplanted = auditor.trimmed(audited, speech), auditor.transplanted(audited)
     models = {"svc": model}
-    return audit_models(audited["label"], model_scores(models, test.features, None),
-                        model_scores(models, trimmed.table, None), model_scores(models, transplanted.table, None),
-                        {"svc": threshold}, params.audit)["svc"]
+    return audit_models(
+        audited["label"],
+        model_scores(models, test.features, None),
+        model_scores(models, trimmed.table, None),
+        model_scores(models, transplanted.table, None),
+        {"svc": threshold},
+        params.audit,
+    )["svc"]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("artefact, risk", [(True, "high"), (False, "low")])
-def test_a_model_trained_on_the_planted_artefact_is_flagged_and_one_without_it_is_not(tmp_path, raw, artefact, risk):
+def test_a_model_trained_on_the_planted_artefact_is_flagged_and_one_without_it_is_not(
+    tmp_path, raw, artefact, risk
+):
     result = audit_svc_on_synthetic(tmp_path, raw, artefact)
     reason = verdict(result, RiskParams(**raw["audit"]["risk"]), raw["audit"]["transplant"]["head_ms"])
     print(reason)
@@ -285,18 +356,31 @@ def small_manifest(tmp_path, seconds=(1.2, 1.0, 0.9, 1.1)) -> pd.DataFrame:
         signal, _ = silence_tone_silence(0.3, duration - 0.6, 0.3, seed=index)
         path = tmp_path / f"E_{index:02d}.wav"
         sf.write(path, signal, SAMPLE_RATE, subtype="FLOAT")
-        rows.append({"utt_id": f"E_{index:02d}", "path": str(path), "split": "eval",
-                     "label": ("bonafide", "spoof")[index % 2], "speaker": "S1", "duration_s": duration})
+        rows.append(
+            {
+                "utt_id": f"E_{index:02d}",
+                "path": str(path),
+                "split": "eval",
+                "label": ("bonafide", "spoof")[index % 2],
+                "speaker": "S1",
+                "duration_s": duration,
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def test_speech_comes_from_annotations_where_given_and_the_vad_elsewhere(tmp_path, raw):
     manifest = small_manifest(tmp_path)
-    annotations = pd.DataFrame({"start_s": [0.5, 0.0], "end_s": [0.8, 1.12]}, index=pd.Index(["E_01", "E_03"]))
+    annotations = pd.DataFrame(
+        {"start_s": [0.5, 0.0], "end_s": [0.8, 1.12]}, index=pd.Index(["E_01", "E_03"])
+    )
     speech = Auditor(parse_params(raw)).find_speech(manifest, annotations)
     assert speech["found_by"].tolist() == ["vad", "annotation", "vad", "annotation"]
     assert speech.loc[1, ["start_s", "end_s"]].tolist() == [0.5, 0.8]
-    assert speech.loc[3, ["start_s", "end_s"]].tolist() == [0.0, 1.1]  # a little past the end: cut to the file
+    assert speech.loc[3, ["start_s", "end_s"]].tolist() == [
+        0.0,
+        1.1,
+    ]  # a little past the end: cut to the file
     for row in (0, 2):
         assert abs(speech.loc[row, "start_s"] - 0.3) <= FRAME / SAMPLE_RATE
         assert abs(speech.loc[row, "end_s"] - (speech.loc[row, "duration_s"] - 0.3)) <= FRAME / SAMPLE_RATE
@@ -309,13 +393,21 @@ def test_every_file_may_be_annotated(tmp_path, raw):
     assert (speech["found_by"] == "annotation").all() and speech["end_s"].tolist() == [0.7] * 4
 
 
-@pytest.mark.parametrize("spans, message", [
-    ({"E_02": (0.1, 1.2)}, "1 annotation(s) end more than 0.05 s after their file, first 'E_02'"),
-    ({"E_00": (0.5, 0.51), "E_02": (0.88, 0.9)},
-     "2 annotation(s) span less than one analysis window (0.025 s) of the file, first 'E_00'"),
-    ({"X_01": (0.1, 0.5)}, "none of its 1 utt_ids is a file the audit reads (first 'X_01'); "
-                           "the ids must be the manifest's utt_id"),
-])
+@pytest.mark.parametrize(
+    "spans, message",
+    [
+        ({"E_02": (0.1, 1.2)}, "1 annotation(s) end more than 0.05 s after their file, first 'E_02'"),
+        (
+            {"E_00": (0.5, 0.51), "E_02": (0.88, 0.9)},
+            "2 annotation(s) span less than one analysis window (0.025 s) of the file, first 'E_00'",
+        ),
+        (
+            {"X_01": (0.1, 0.5)},
+            "none of its 1 utt_ids is a file the audit reads (first 'X_01'); "
+            "the ids must be the manifest's utt_id",
+        ),
+    ],
+)
 def test_annotations_that_do_not_fit_their_files_are_refused(tmp_path, raw, spans, message):
     raw["audit"]["annotations"] = "speech.csv"
     annotations = pd.DataFrame(spans.values(), columns=["start_s", "end_s"], index=pd.Index(list(spans)))
@@ -327,7 +419,9 @@ def test_annotations_that_do_not_fit_their_files_are_refused(tmp_path, raw, span
 def test_a_transplant_then_trimmed_to_annotated_speech_is_the_trimmed_file(tmp_path, raw):
     """The head lies before the annotated speech, so cutting to the moved span removes exactly it."""
     auditor, manifest = Auditor(parse_params(raw)), small_manifest(tmp_path)
-    annotations = pd.DataFrame({"start_s": [0.3, 0.25], "end_s": [0.9, 0.6]}, index=pd.Index(["E_00", "E_01"]))
+    annotations = pd.DataFrame(
+        {"start_s": [0.3, 0.25], "end_s": [0.9, 0.6]}, index=pd.Index(["E_00", "E_01"])
+    )
     speech = auditor.find_speech(manifest, annotations)
     trimmed, transplanted = auditor.trimmed(manifest, speech), auditor.transplanted(manifest, speech)
     columns = trimmed.table.columns[4:]
@@ -337,8 +431,11 @@ def test_a_transplant_then_trimmed_to_annotated_speech_is_the_trimmed_file(tmp_p
 
 def test_a_split_with_one_class_cannot_be_transplanted(tmp_path, raw):
     manifest = small_manifest(tmp_path).assign(label="spoof")
-    with pytest.raises(InputError, match=r"^audit.split \(eval\): every file is spoof: a transplant needs files "
-                                         r"of both classes$"):
+    with pytest.raises(
+        InputError,
+        match=r"^audit.split \(eval\): every file is spoof: a transplant needs files "
+        r"of both classes$",
+    ):
         Auditor(parse_params(raw)).transplanted(manifest)
 
 
@@ -347,5 +444,6 @@ def test_a_transplant_longer_than_a_file_is_refused_naming_the_key(tmp_path, raw
     manifest = small_manifest(tmp_path)
     with pytest.raises(InputError) as err:
         Auditor(parse_params(raw)).transplanted(manifest)
-    assert str(err.value) == (f"audit.transplant.head_ms (950) is longer than {manifest.loc[2, 'path']} (0.9 s); "
-                              "lower it")
+    assert str(err.value) == (
+        f"audit.transplant.head_ms (950) is longer than {manifest.loc[2, 'path']} (0.9 s); lower it"
+    )

@@ -25,13 +25,28 @@ def test_bench_prints_a_row_per_extractor_with_speed_and_memory(tmp_path):
     proc = subprocess.run(command, cwd=SCRIPT.parents[1], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
 
-    rows = {line.split()[0]: line.split() for line in proc.stdout.splitlines()
-            if line.split() and line.split()[0] in EXTRACTORS and line.split()[1] == "12"}
+    rows = {
+        line.split()[0]: line.split()
+        for line in proc.stdout.splitlines()
+        if line.split() and line.split()[0] in EXTRACTORS and line.split()[1] == "12"
+    }
     assert set(rows) == set(EXTRACTORS), proc.stdout
-    for name, (_, n, audio_min, seconds, files_per_s, real_time, base_mib, peak_mib, *speed_up) in rows.items():
+    for name, (
+        _,
+        n,
+        audio_min,
+        seconds,
+        files_per_s,
+        real_time,
+        base_mib,
+        peak_mib,
+        *speed_up,
+    ) in rows.items():
         assert float(files_per_s) > 0 and float(real_time) > 0 and float(peak_mib) > 0, name
         assert float(peak_mib) >= float(base_mib) > 0, name
-        assert bool(speed_up) == (name != "pipeline")  # the plain loops show the pipeline's speed-up over them
+        assert bool(speed_up) == (
+            name != "pipeline"
+        )  # the plain loops show the pipeline's speed-up over them
 
     results = json.loads(results_file.read_text())["results"]
     pipeline = next(r for r in results if r["extractor"] == "pipeline")

@@ -5,8 +5,9 @@ from deepfake_audio.cli import main
 
 def write_metrics(folder, model, dev_eer, eval_eer):
     folder.mkdir(exist_ok=True)
-    (folder / f"{model}.json").write_text(json.dumps({
-        "dev": {"eer": dev_eer, "roc_auc": 0.99}, "eval": {"eer": eval_eer, "roc_auc": 0.9}}))
+    (folder / f"{model}.json").write_text(
+        json.dumps({"dev": {"eer": dev_eer, "roc_auc": 0.99}, "eval": {"eer": eval_eer, "roc_auc": 0.9}})
+    )
 
 
 def test_metrics_prints_one_row_per_model(tmp_path, capsys):
@@ -15,8 +16,21 @@ def test_metrics_prints_one_row_per_model(tmp_path, capsys):
     write_metrics(tmp_path, "fusion", 0.25, 6.0)
     assert main(["metrics", "--metrics-dir", str(tmp_path)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["model", "dev", "EER", "%", "dev", "AUC", "eval", "EER", "%", "eval", "AUC",
-                                "shortcut", "risk"]
+    assert lines[0].split() == [
+        "model",
+        "dev",
+        "EER",
+        "%",
+        "dev",
+        "AUC",
+        "eval",
+        "EER",
+        "%",
+        "eval",
+        "AUC",
+        "shortcut",
+        "risk",
+    ]
     assert lines[1].split() == ["svc", "1.23", "0.9900", "12.50", "0.9000", "-"]
     assert lines[2].split() == ["cnn", "0.50", "0.9900", "7.25", "0.9000", "-"]
     assert lines[3].split() == ["fusion", "0.25", "0.9900", "6.00", "0.9000", "-"]
@@ -25,8 +39,9 @@ def test_metrics_prints_one_row_per_model(tmp_path, capsys):
 def test_metrics_show_the_audits_shortcut_risk(tmp_path, capsys):
     for model in ("svc", "cnn", "fusion"):
         write_metrics(tmp_path, model, 1.0, 2.0)
-    (tmp_path / "audit.json").write_text(json.dumps({"svc": {"shortcut_risk": "high"},
-                                                     "cnn": {"shortcut_risk": "low"}}))
+    (tmp_path / "audit.json").write_text(
+        json.dumps({"svc": {"shortcut_risk": "high"}, "cnn": {"shortcut_risk": "low"}})
+    )
     assert main(["metrics", "--metrics-dir", str(tmp_path)]) == 0
     assert [line.split()[-1] for line in capsys.readouterr().out.splitlines()[1:]] == ["high", "low", "-"]
 
@@ -41,7 +56,8 @@ def test_metrics_names_a_malformed_file(tmp_path, capsys):
     (tmp_path / "cnn.json").write_text('{"dev": {}}')
     assert main(["metrics", "--metrics-dir", str(tmp_path)]) == 1
     assert capsys.readouterr().err == (
-        f"error: {tmp_path}/cnn.json: not a metrics file of this pipeline (KeyError: 'eer')\n")
+        f"error: {tmp_path}/cnn.json: not a metrics file of this pipeline (KeyError: 'eer')\n"
+    )
 
 
 def test_metrics_without_eval_shows_dashes(tmp_path, capsys):
@@ -57,15 +73,19 @@ def test_metrics_print_the_audits_verdict_lines_under_the_table(tmp_path, capsys
         write_metrics(metrics, model, 1.0, 2.0)
     verdicts = tmp_path / "plots" / "audit" / "verdicts.md"
     verdicts.parent.mkdir(parents=True)
-    verdicts.write_text("# Artefact audit on eval: shortcut verdicts\n\nSome prose.\n\n"
-                        "- svc: high: 100 ms transplant moves FAR 1.0 -> 30.0 % (beyond the limits: FAR)\n"
-                        "- retrained.svc: low: 100 ms transplant moves FAR 1.0 -> 2.0 %\n")
+    verdicts.write_text(
+        "# Artefact audit on eval: shortcut verdicts\n\nSome prose.\n\n"
+        "- svc: high: 100 ms transplant moves FAR 1.0 -> 30.0 % (beyond the limits: FAR)\n"
+        "- retrained.svc: low: 100 ms transplant moves FAR 1.0 -> 2.0 %\n"
+    )
     assert main(["metrics", "--metrics-dir", str(metrics)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[1].split()[0] == "svc" and lines[4:] == [
-        "", f"shortcut verdicts ({verdicts}):",
+        "",
+        f"shortcut verdicts ({verdicts}):",
         "- svc: high: 100 ms transplant moves FAR 1.0 -> 30.0 % (beyond the limits: FAR)",
-        "- retrained.svc: low: 100 ms transplant moves FAR 1.0 -> 2.0 %"]
+        "- retrained.svc: low: 100 ms transplant moves FAR 1.0 -> 2.0 %",
+    ]
 
 
 def test_metrics_without_verdicts_print_the_table_alone(tmp_path, capsys):

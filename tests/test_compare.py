@@ -13,8 +13,14 @@ import pytest
 import yaml
 
 from deepfake_audio.cli import main
-from deepfake_audio.compare import (ResampledCurve, bootstrap_differences, compare_scores, compare_with,
-                                    format_table, parse_scores)
+from deepfake_audio.compare import (
+    ResampledCurve,
+    bootstrap_differences,
+    compare_scores,
+    compare_with,
+    format_table,
+    parse_scores,
+)
 from deepfake_audio.errors import InputError
 from deepfake_audio.metrics import equal_error_rate, min_dcf
 from deepfake_audio.params import BootstrapParams, EvaluateParams
@@ -31,8 +37,16 @@ def scores(n_bonafide=300, n_spoof=500, separation=1.5, seed=0, splits=("dev", "
     for split in splits:
         labels = ["bonafide"] * n_bonafide + ["spoof"] * n_spoof
         values = np.concatenate([rng.normal(separation, 1, n_bonafide), rng.normal(0, 1, n_spoof)])
-        parts.append(pd.DataFrame({"utt_id": [f"{prefix}_{split}_{i:05d}" for i in range(len(labels))],
-                                   "split": split, "label": labels, "score": values.round(6)}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "utt_id": [f"{prefix}_{split}_{i:05d}" for i in range(len(labels))],
+                    "split": split,
+                    "label": labels,
+                    "score": values.round(6),
+                }
+            )
+        )
     return pd.concat(parts, ignore_index=True)
 
 
@@ -47,9 +61,14 @@ def test_resampled_curves_match_the_metrics_module_exactly():
     rng = np.random.default_rng(1)
     for _ in range(20):
         n_bonafide, n_spoof = rng.integers(1, 40, 2)
-        bonafide = rng.normal(rng.uniform(-1, 3), 1, n_bonafide).round(1)  # many ties, within and across classes
+        bonafide = rng.normal(rng.uniform(-1, 3), 1, n_bonafide).round(
+            1
+        )  # many ties, within and across classes
         spoof = rng.normal(0, 1, n_spoof).round(1)
-        draws_b, draws_s = rng.integers(0, n_bonafide, (30, n_bonafide)), rng.integers(0, n_spoof, (30, n_spoof))
+        draws_b, draws_s = (
+            rng.integers(0, n_bonafide, (30, n_bonafide)),
+            rng.integers(0, n_spoof, (30, n_spoof)),
+        )
         eer, dcf = ResampledCurve(bonafide, spoof).statistics(draws_b, draws_s, PARAMS.min_dcf)
         for row in range(30):
             b, s = bonafide[draws_b[row]], spoof[draws_s[row]]
@@ -59,7 +78,9 @@ def test_resampled_curves_match_the_metrics_module_exactly():
 
 def test_identical_systems_are_within_noise():
     base = scores()
-    comparison = compare_scores(base, base.sample(frac=1, random_state=3), "svc", "eval", PARAMS)  # row order ignored
+    comparison = compare_scores(
+        base, base.sample(frac=1, random_state=3), "svc", "eval", PARAMS
+    )  # row order ignored
     assert comparison.paired and comparison.n_base == comparison.n_head == 800
     assert comparison.eer.change == 0 and comparison.eer.low <= 0 <= comparison.eer.high
     assert comparison.min_dcf.low <= 0 <= comparison.min_dcf.high
@@ -113,7 +134,9 @@ def test_the_bootstrap_is_seeded():
     base, head = scores(), improved(scores(), 0.2)
     first, again = (compare_scores(base, head, "svc", "dev", PARAMS) for _ in range(2))
     assert first == again
-    other = compare_scores(base, head, "svc", "dev", EvaluateParams(bootstrap=BootstrapParams(resamples=300, seed=1)))
+    other = compare_scores(
+        base, head, "svc", "dev", EvaluateParams(bootstrap=BootstrapParams(resamples=300, seed=1))
+    )
     assert (other.eer.low, other.eer.high) != (first.eer.low, first.eer.high)
 
 
@@ -136,6 +159,7 @@ def test_bad_score_files_are_refused_by_name():
 
 
 # Reading a base revision: git where committed, else the DVC cache, else unavailable.
+
 
 def run(args, cwd, env=None):
     done = subprocess.run([str(arg) for arg in args], cwd=cwd, env=env, capture_output=True, text=True)
@@ -185,8 +209,10 @@ def test_base_scores_come_from_git_or_the_dvc_cache(repo):
     found = {(c.model, c.split): c for c in compare_with("HEAD", repo)}
     assert found["cnn", "eval"].verdict == "better" and found["cnn", "dev"].verdict == "better"
     assert found["svc", "eval"].verdict == "within noise" and found["svc", "eval"].eer.change == 0
-    assert "HEAD:data/scores/fusion.csv is neither committed to git nor in the DVC cache" in \
-        found["fusion", "eval"].unavailable
+    assert (
+        "HEAD:data/scores/fusion.csv is neither committed to git nor in the DVC cache"
+        in found["fusion", "eval"].unavailable
+    )
 
 
 def test_without_the_dvc_cache_the_base_is_unavailable_not_a_crash(repo):
@@ -203,7 +229,9 @@ def test_cli_compare_prints_a_table(repo, capsys):
     assert out[1].split()[:4] == ["model", "split", "utterances", "EER"]
     cnn_eval = next(line for line in out if line.startswith("cnn") and " eval " in line)
     assert "800 paired" in cnn_eval and cnn_eval.endswith("better")
-    assert any(line.startswith("fusion") and "unavailable: HEAD:data/scores/fusion.csv" in line for line in out)
+    assert any(
+        line.startswith("fusion") and "unavailable: HEAD:data/scores/fusion.csv" in line for line in out
+    )
 
 
 def test_cli_compare_names_a_bad_revision(repo, capsys):

@@ -8,9 +8,9 @@ import time
 import cloudpickle
 import numpy as np
 import pytest
+from conftest import write_small_corpus
 from distributed import Client, LocalCluster
 
-from conftest import write_small_corpus
 from deepfake_audio import compute
 from deepfake_audio.audio import AudioError
 from deepfake_audio.corpus.manifest import manifest_from_asvspoof2017
@@ -25,8 +25,9 @@ PARAMS = FeaturesParams()
 
 @pytest.fixture(scope="module")
 def cluster():
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as local:
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as local:
         yield local
 
 
@@ -85,13 +86,15 @@ def test_local_and_dask_give_the_same_order(cluster):
 def test_an_unreachable_scheduler_is_named(monkeypatch):
     monkeypatch.setattr(compute, "CONNECT_TIMEOUT_S", 1)
     params = ComputeParams(backend="dask", scheduler="tcp://127.0.0.1:9")
-    with pytest.raises(InputError, match=r"^compute.scheduler: cannot reach the Dask scheduler tcp://127.0.0.1:9: "):
+    with pytest.raises(
+        InputError, match=r"^compute.scheduler: cannot reach the Dask scheduler tcp://127.0.0.1:9: "
+    ):
         list(compute.map_ordered(slow_square, [1], params))
 
 
 def test_a_scheduler_needs_the_dask_backend():
-    from conftest import PROJECT
     import yaml
+    from conftest import PROJECT
 
     raw = yaml.safe_load((PROJECT / "params.yaml").read_text())
     raw["compute"]["scheduler"] = "tcp://127.0.0.1:8786"
@@ -101,20 +104,31 @@ def test_a_scheduler_needs_the_dask_backend():
 
 def test_predict_on_the_cluster_matches_predict_here(tmp_path, capsys, cluster, models_dir):
     import soundfile as sf
+    from conftest import speech_like
 
     from deepfake_audio.cli import main
-    from conftest import speech_like
 
     for index in range(20):
         sf.write(tmp_path / f"f{index:02d}.wav", speech_like(seed=index), 16000, subtype="PCM_16")
     (tmp_path / "broken.wav").write_bytes(b"")
     here = main(["predict", str(tmp_path), "--models-dir", str(models_dir), "--format", "csv"])
     local_out, local_err = capsys.readouterr()
-    there = main(["predict", str(tmp_path), "--models-dir", str(models_dir), "--format", "csv",
-                  "--scheduler", cluster.scheduler_address])
+    there = main(
+        [
+            "predict",
+            str(tmp_path),
+            "--models-dir",
+            str(models_dir),
+            "--format",
+            "csv",
+            "--scheduler",
+            cluster.scheduler_address,
+        ]
+    )
     cluster_out, cluster_err = capsys.readouterr()
     assert here == there == 1
     assert cluster_out == local_out and len(cluster_out.splitlines()) == 1 + 20
     assert [line for line in cluster_err.splitlines() if line.startswith("error:")] == [
-        f"error: {tmp_path / 'broken.wav'}: file is empty (0 bytes)"]
+        f"error: {tmp_path / 'broken.wav'}: file is empty (0 bytes)"
+    ]
     assert "dask: 2 predict tasks done, 0 failed" in cluster_err

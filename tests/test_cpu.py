@@ -25,9 +25,16 @@ print(deepfake_audio.cpu.STATE)
 print(hashlib.sha256(features.tobytes() + spectrograms.tobytes()).hexdigest())
 """
 # What a machine without AVX-512 (or with another BLAS build or core count) would let the libraries pick.
-NARROW_CPU = {"NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR", "OPENBLAS_CORETYPE": "Haswell",
-              "ONEDNN_MAX_CPU_ISA": "AVX2", "OPENBLAS_NUM_THREADS": "3"}
-NO_AVX2 = {"NPY_DISABLE_CPU_FEATURES": "X86_V3 X86_V4 AVX512_ICL AVX512_SPR", "OPENBLAS_CORETYPE": "Sandybridge"}
+NARROW_CPU = {
+    "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR",
+    "OPENBLAS_CORETYPE": "Haswell",
+    "ONEDNN_MAX_CPU_ISA": "AVX2",
+    "OPENBLAS_NUM_THREADS": "3",
+}
+NO_AVX2 = {
+    "NPY_DISABLE_CPU_FEATURES": "X86_V3 X86_V4 AVX512_ICL AVX512_SPR",
+    "OPENBLAS_CORETYPE": "Sandybridge",
+}
 
 needs_avx2 = pytest.mark.skipif(not cpu.supports_pinning(), reason="the pinned level needs x86-64 with AVX2")
 
@@ -46,8 +53,12 @@ def recordings(tmp_path_factory):
 def extract(folder, mode: str, environment: dict) -> tuple[str, str]:
     """(state, hash of the features and spectrograms) from a fresh process in ``environment``."""
     clean = {name: value for name, value in os.environ.items() if name not in cpu.PINNED}
-    done = subprocess.run([sys.executable, "-c", EXTRACT, str(folder)], capture_output=True, text=True,
-                          env={**clean, **environment, cpu.MODE_VARIABLE: mode})
+    done = subprocess.run(
+        [sys.executable, "-c", EXTRACT, str(folder)],
+        capture_output=True,
+        text=True,
+        env={**clean, **environment, cpu.MODE_VARIABLE: mode},
+    )
     assert done.returncode == 0, done.stderr
     state, digest = done.stdout.split()[-2:]
     return state, digest
@@ -71,28 +82,45 @@ def test_without_pinning_the_instruction_set_moves_the_bits(recordings):
 @needs_avx2
 def test_pinning_sets_every_library_before_it_loads():
     done = subprocess.run(
-        [sys.executable, "-c", "import deepfake_audio, numpy, scipy.linalg, threadpoolctl, json; "
-         "from numpy._core._multiarray_umath import __cpu_features__ as f; "
-         "print(json.dumps([f['X86_V4'], [(i['architecture'], i['num_threads']) "
-         "for i in threadpoolctl.threadpool_info() if i['internal_api'] == 'openblas']]))"],
-        capture_output=True, text=True, env={**os.environ, cpu.MODE_VARIABLE: "pinned"}, check=True)
+        [
+            sys.executable,
+            "-c",
+            "import deepfake_audio, numpy, scipy.linalg, threadpoolctl, json; "
+            "from numpy._core._multiarray_umath import __cpu_features__ as f; "
+            "print(json.dumps([f['X86_V4'], [(i['architecture'], i['num_threads']) "
+            "for i in threadpoolctl.threadpool_info() if i['internal_api'] == 'openblas']]))",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, cpu.MODE_VARIABLE: "pinned"},
+        check=True,
+    )
     avx512, blas = json.loads(done.stdout)
     assert avx512 is False
     assert blas and all(library == ["Haswell", 1] for library in blas)  # numpy's and scipy's OpenBLAS
 
 
 def test_an_unknown_mode_is_refused_with_the_variable_named():
-    done = subprocess.run([sys.executable, "-c", "import deepfake_audio"], capture_output=True, text=True,
-                          env={**os.environ, cpu.MODE_VARIABLE: "fast"})
+    done = subprocess.run(
+        [sys.executable, "-c", "import deepfake_audio"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, cpu.MODE_VARIABLE: "fast"},
+    )
     assert done.returncode != 0
     assert "error: DEEPFAKE_AUDIO_CPU='fast': expected one of pinned, native" in done.stderr
 
 
-
-@pytest.mark.parametrize("script", sorted(Path(__file__).resolve().parents[1].glob("stages/*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "script", sorted(Path(__file__).resolve().parents[1].glob("stages/*.py")), ids=lambda p: p.name
+)
 def test_every_stage_imports_the_package_before_any_numeric_library(script):
-    imports = [node for node in ast.parse(script.read_text()).body if isinstance(node, (ast.Import, ast.ImportFrom))]
-    modules = [(node.names[0].name if isinstance(node, ast.Import) else node.module).split(".")[0]
-               for node in imports]
+    imports = [
+        node for node in ast.parse(script.read_text()).body if isinstance(node, (ast.Import, ast.ImportFrom))
+    ]
+    modules = [
+        (node.names[0].name if isinstance(node, ast.Import) else node.module).split(".")[0]
+        for node in imports
+    ]
     third_party = [module for module in modules if module not in sys.stdlib_module_names]
     assert third_party and third_party[0] == "deepfake_audio", f"{script.name} imports {third_party[0]} first"

@@ -22,11 +22,11 @@ class Behaviour:
     """How the test server answers; ``requests`` records the headers of each request."""
 
     payload: bytes = PAYLOAD
-    fail_first: int = 0           # answer the first N requests with ``fail_status``
+    fail_first: int = 0  # answer the first N requests with ``fail_status``
     fail_status: int = 503
     truncate_first_at: int | None = None  # first request: full Content-Length, K bytes, close
     ignore_range: bool = False
-    status: int | None = None     # answer every request with this status
+    status: int | None = None  # answer every request with this status
     requests: list[dict] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -59,7 +59,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if number == 1 and behaviour.truncate_first_at is not None:
-            self.wfile.write(body[:behaviour.truncate_first_at])
+            self.wfile.write(body[: behaviour.truncate_first_at])
             self.wfile.flush()
             self.close_connection = True
             return
@@ -82,8 +82,7 @@ def serve():
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         server.daemon_threads = True
         server.behaviour = Behaviour(**kwargs)
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
-                         daemon=True).start()
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
         servers.append(server)
         return f"http://127.0.0.1:{server.server_address[1]}/file.zip", server.behaviour
 
@@ -119,8 +118,9 @@ def test_gives_up_after_last_attempt(serve, tmp_path):
     url, behaviour = serve(status=503)
     with pytest.raises(DownloadError) as info:
         download_file(url, tmp_path / "f.zip", retries=2, **FAST)
-    assert str(info.value) == (f"{url}: download failed after 3 attempts; "
-                               f"last error: HTTP 503 Service Unavailable")
+    assert str(info.value) == (
+        f"{url}: download failed after 3 attempts; last error: HTTP 503 Service Unavailable"
+    )
     assert len(behaviour.requests) == 3
     assert not (tmp_path / "f.zip").exists()
 
@@ -182,8 +182,10 @@ def test_wrong_size_is_moved_aside(serve, tmp_path):
     with pytest.raises(DownloadError) as info:
         download_file(url, dest, expected_size=len(PAYLOAD) + 1, **FAST)
     bad = tmp_path / "f.zip.bad"
-    assert str(info.value) == (f"{url}: downloaded {len(PAYLOAD)} bytes, expected "
-                               f"{len(PAYLOAD) + 1} bytes; the file was moved aside to {bad}")
+    assert str(info.value) == (
+        f"{url}: downloaded {len(PAYLOAD)} bytes, expected "
+        f"{len(PAYLOAD) + 1} bytes; the file was moved aside to {bad}"
+    )
     assert not dest.exists()
     assert bad.read_bytes() == PAYLOAD
 
@@ -235,6 +237,9 @@ def test_connection_refused_is_retried_then_reported(tmp_path):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     url = f"http://127.0.0.1:{port}/f.zip"
-    with pytest.raises(DownloadError, match=r"download failed after 2 attempts; last error: "
-                                            r"connection error"):
+    with pytest.raises(
+        DownloadError,
+        match=r"download failed after 2 attempts; last error: "
+        r"connection error",
+    ):
         download_file(url, tmp_path / "f.zip", retries=1, **FAST)

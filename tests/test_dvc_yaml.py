@@ -14,8 +14,13 @@ STAGES = yaml.safe_load((PROJECT / "dvc.yaml").read_text())["stages"]
 # Modules that cannot change a stage's results for the same params: loading and checking
 # params (their values are DVC params deps), paths, errors, atomic writes. Package
 # __init__ files are left out too.
-NOT_RESULT_CODE = {"deepfake_audio/__init__.py", "deepfake_audio/params.py", "deepfake_audio/paths.py",
-                   "deepfake_audio/errors.py", "deepfake_audio/io.py"}
+NOT_RESULT_CODE = {
+    "deepfake_audio/__init__.py",
+    "deepfake_audio/params.py",
+    "deepfake_audio/paths.py",
+    "deepfake_audio/errors.py",
+    "deepfake_audio/io.py",
+}
 
 # Imports a stage without running it; reports the library modules it loaded, and whether
 # TensorFlow (if loaded) saw the package's environment defaults.
@@ -38,8 +43,13 @@ print(json.dumps({"files": files, "tensorflow": seen}))
 
 
 def imported_by(stage):
-    done = subprocess.run([sys.executable, "-c", PROBE, f"stages/{stage}.py"], cwd=PROJECT,
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, f"stages/{stage}.py"],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(done.stdout.splitlines()[-1])
 
 
@@ -52,8 +62,11 @@ def test_stage_deps_cover_the_code_it_imports(stage):
     deps = STAGES[stage]["deps"]
     probe = imported_by(stage)
     assert f"stages/{stage}.py" in deps
-    missing = [file for file in probe["files"] if file not in NOT_RESULT_CODE
-               and not file.endswith("__init__.py") and not covered(file, deps)]
+    missing = [
+        file
+        for file in probe["files"]
+        if file not in NOT_RESULT_CODE and not file.endswith("__init__.py") and not covered(file, deps)
+    ]
     assert missing == [], f"dvc.yaml stage {stage} does not depend on {missing}"
     listed_code = [dep for dep in deps if dep.startswith("deepfake_audio")]
     unused = [dep for dep in listed_code if not any(covered(file, [dep]) for file in probe["files"])]

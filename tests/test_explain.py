@@ -7,12 +7,20 @@ import pytest
 
 from deepfake_audio.explain.cases import CASE_COLUMNS, describe, pick_cases
 from deepfake_audio.explain.gradcam import GradCam, Profile, last_conv_layer, mass_fractions, uniform_profile
-from deepfake_audio.explain.svc import (LocalExplainer, balanced_sample, lime_weights, permutation_by_family,
-                                        permutation_ranking, permutation_summary, shap_by_family, shap_ranking,
-                                        shap_values)
+from deepfake_audio.explain.svc import (
+    LocalExplainer,
+    balanced_sample,
+    lime_weights,
+    permutation_by_family,
+    permutation_ranking,
+    permutation_summary,
+    shap_by_family,
+    shap_ranking,
+    shap_values,
+)
 from deepfake_audio.models.cnn import build_cnn
 from deepfake_audio.models.svc import build_svc
-from deepfake_audio.params import (GradcamParams, LimeParams, ShapParams, TrainCnnParams, TrainSvcParams)
+from deepfake_audio.params import GradcamParams, LimeParams, ShapParams, TrainCnnParams, TrainSvcParams
 
 NAMES = ["mfcc_0_mean", "mfcc_0_std", "lfcc_3_delta_std", "spectral_zcr_mean", "band_energy_0_500hz_mean"]
 
@@ -34,12 +42,15 @@ def tiny_svc():
 
 # --------------------------------------------------------------------------- cases
 
+
 def test_cases_pick_the_extremes_of_each_class_and_flag_errors():
-    scored = pd.DataFrame({
-        "utt_id": ["b1", "b2", "b3", "s1", "s2", "s3"],
-        "label": ["bonafide"] * 3 + ["spoof"] * 3,
-        "score": [2.0, -1.0, 0.5, -3.0, 1.5, -0.2],
-    })
+    scored = pd.DataFrame(
+        {
+            "utt_id": ["b1", "b2", "b3", "s1", "s2", "s3"],
+            "label": ["bonafide"] * 3 + ["spoof"] * 3,
+            "score": [2.0, -1.0, 0.5, -3.0, 1.5, -0.2],
+        }
+    )
     cases = pick_cases(scored, threshold=0.0, per_case=1)
     assert list(cases.columns) == CASE_COLUMNS
     assert cases.values.tolist() == [
@@ -52,9 +63,13 @@ def test_cases_pick_the_extremes_of_each_class_and_flag_errors():
 
 
 def test_case_choice_is_independent_of_row_order_and_breaks_ties_by_id():
-    scored = pd.DataFrame({"utt_id": ["b9", "b2", "b5", "s7", "s3", "s4"],
-                           "label": ["bonafide"] * 3 + ["spoof"] * 3,
-                           "score": [1.0, 1.0, 0.0, -2.0, -2.0, 0.5]})
+    scored = pd.DataFrame(
+        {
+            "utt_id": ["b9", "b2", "b5", "s7", "s3", "s4"],
+            "label": ["bonafide"] * 3 + ["spoof"] * 3,
+            "score": [1.0, 1.0, 0.0, -2.0, -2.0, 0.5],
+        }
+    )
     cases = pick_cases(scored, threshold=0.0, per_case=2)
     shuffled = pick_cases(scored.sample(frac=1, random_state=3), threshold=0.0, per_case=2)
     pd.testing.assert_frame_equal(cases, shuffled)
@@ -64,6 +79,7 @@ def test_case_choice_is_independent_of_row_order_and_breaks_ties_by_id():
 
 
 # --------------------------------------------------------------------------- SVC
+
 
 def test_permutation_importance_ranks_the_planted_feature_first(tiny_svc):
     model, features, targets = tiny_svc
@@ -89,21 +105,35 @@ def test_family_permutation_finds_a_family_whose_features_stand_in_for_each_othe
     assert families["family"].iloc[0] == "mfcc" and families["importance"].iloc[0] > 20
     assert families["importance"].iloc[1:].abs().max() < 5
     by_feature = permutation_ranking(model, features, targets, repeats=5, seed=0).set_index("feature")
-    assert families["importance"].iloc[0] > 1.5 * by_feature.loc[["mfcc_0_mean", "mfcc_0_std"], "importance"].max()
+    assert (
+        families["importance"].iloc[0]
+        > 1.5 * by_feature.loc[["mfcc_0_mean", "mfcc_0_std"], "importance"].max()
+    )
     # Rounded once, where computed (percentage points, 4 places), and reproducible.
     assert (families[["importance", "std"]] == families[["importance", "std"]].round(4)).all().all()
-    pd.testing.assert_frame_equal(families, permutation_by_family(model, features, targets, repeats=5, seed=0))
+    pd.testing.assert_frame_equal(
+        families, permutation_by_family(model, features, targets, repeats=5, seed=0)
+    )
 
 
 def test_features_whose_shuffling_did_not_raise_the_eer_are_never_top():
-    by_feature = pd.DataFrame({"feature": ["a_1", "b_2", "c_3", "d_4", "e_5", "f_6"],
-                               "importance": [3.0, 0.5, 0.0, 0.0, 0.0, -0.25], "std": [0.1] * 6})
+    by_feature = pd.DataFrame(
+        {
+            "feature": ["a_1", "b_2", "c_3", "d_4", "e_5", "f_6"],
+            "importance": [3.0, 0.5, 0.0, 0.0, 0.0, -0.25],
+            "std": [0.1] * 6,
+        }
+    )
     by_family = pd.DataFrame({"family": ["mfcc", "lfcc"], "importance": [4.0, 0.0], "std": [0.2, 0.0]})
     summary = permutation_summary(by_feature, by_family, n=5)
-    assert summary == {"permutation_top": {"1": {"feature": "a_1", "importance": 3.0},
-                                           "2": {"feature": "b_2", "importance": 0.5}},
-                       "permutation_positive": 2,
-                       "permutation_by_family": {"mfcc": 4.0, "lfcc": 0.0}}
+    assert summary == {
+        "permutation_top": {
+            "1": {"feature": "a_1", "importance": 3.0},
+            "2": {"feature": "b_2", "importance": 0.5},
+        },
+        "permutation_positive": 2,
+        "permutation_by_family": {"mfcc": 4.0, "lfcc": 0.0},
+    }
 
 
 def test_a_feature_the_model_cannot_use_is_not_top_and_its_family_scores_zero():
@@ -134,12 +164,16 @@ def test_shap_values_are_finite_for_every_feature_and_find_the_planted_one(tiny_
 
 
 def test_shap_families_add_the_values_of_their_features():
-    values = np.array([[1.0, -3.0, 0.5, 2.0, 0.0],
-                       [-1.0, 1.0, 0.5, -2.0, 0.25]])
+    values = np.array([[1.0, -3.0, 0.5, 2.0, 0.0], [-1.0, 1.0, 0.5, -2.0, 0.25]])
     families = shap_by_family(values, NAMES)
     # mfcc: |1 - 3| = 2 and |-1 + 1| = 0, mean 1; the others have one feature each.
     assert list(families.columns) == ["family", "mean_abs_shap"]
-    assert families.values.tolist() == [["spectral", 2.0], ["mfcc", 1.0], ["lfcc", 0.5], ["band_energy", 0.125]]
+    assert families.values.tolist() == [
+        ["spectral", 2.0],
+        ["mfcc", 1.0],
+        ["lfcc", 0.5],
+        ["band_energy", 0.125],
+    ]
 
 
 def test_lime_weighs_every_feature_name_and_is_reproducible(tiny_svc):
@@ -157,8 +191,7 @@ def test_lime_weighs_every_feature_name_and_is_reproducible(tiny_svc):
 
 
 def test_balanced_sample_takes_half_of_each_label_reproducibly():
-    table = pd.DataFrame({"utt_id": [f"u{i}" for i in range(30)],
-                          "label": ["bonafide"] * 5 + ["spoof"] * 25})
+    table = pd.DataFrame({"utt_id": [f"u{i}" for i in range(30)], "label": ["bonafide"] * 5 + ["spoof"] * 25})
     sample = balanced_sample(table, 8, seed=0)
     assert sample["label"].value_counts().to_dict() == {"bonafide": 4, "spoof": 4}
     assert sample.index.is_monotonic_increasing
@@ -186,7 +219,9 @@ def cue_cnn():
     keras.utils.set_random_seed(0)
     params = TrainCnnParams(arch="simple", filters=(8, 8), input_noise=0.0, spatial_dropout=0.0, dropout=0.0)
     model = build_cnn(BINS, FRAMES, params)
-    model.compile(optimizer=keras.optimizers.Adam(0.01), loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    model.compile(
+        optimizer=keras.optimizers.Adam(0.01), loss=keras.losses.BinaryCrossentropy(from_logits=True)
+    )
     x, targets = cue_set(256, seed=0)
     model.fit(x, targets, epochs=8, batch_size=32, verbose=0)
     return model
@@ -228,11 +263,14 @@ def test_mass_fractions_read_the_first_milliseconds_and_the_top_band():
     profile = Profile(frequency=np.array([0.1, 0.2, 0.3, 0.4]), time=np.full(10, 0.1), n_maps=3)
     shares = mass_fractions(profile, frequencies, times, GradcamParams(first_ms=300, above_hz=4000))
     assert shares == {"first_300ms": pytest.approx(0.3), "above_4000hz": pytest.approx(0.4)}
-    uniform = mass_fractions(uniform_profile(4, 10), frequencies, times, GradcamParams(first_ms=300, above_hz=4000))
+    uniform = mass_fractions(
+        uniform_profile(4, 10), frequencies, times, GradcamParams(first_ms=300, above_hz=4000)
+    )
     assert uniform == {"first_300ms": pytest.approx(0.3), "above_4000hz": pytest.approx(0.25)}
 
 
 # --------------------------------------------------------------------------- figures
+
 
 def test_figures_are_byte_identical_across_runs(tmp_path, tiny_svc):
     from deepfake_audio.explain import figures
@@ -242,12 +280,22 @@ def test_figures_are_byte_identical_across_runs(tmp_path, tiny_svc):
     for name in ("a", "b"):
         figures.shap_summary_png(values, features.iloc[:6], 5, "SHAP", tmp_path / f"summary_{name}.png")
         profile = Profile(np.linspace(0, 1, BINS) / 8, np.full(FRAMES, 1 / FRAMES), 4)
-        figures.profiles_png({"bonafide": profile, "spoof": profile}, np.linspace(0, 8000, BINS),
-                             np.arange(FRAMES) * 0.01, 0.3, 4000, "eval", tmp_path / f"profiles_{name}.png")
-        by_feature = pd.DataFrame({"feature": NAMES, "importance": [9.0, 2.0, 1.0, 0.0, -0.5], "std": [0.5] * 5})
+        figures.profiles_png(
+            {"bonafide": profile, "spoof": profile},
+            np.linspace(0, 8000, BINS),
+            np.arange(FRAMES) * 0.01,
+            0.3,
+            4000,
+            "eval",
+            tmp_path / f"profiles_{name}.png",
+        )
+        by_feature = pd.DataFrame(
+            {"feature": NAMES, "importance": [9.0, 2.0, 1.0, 0.0, -0.5], "std": [0.5] * 5}
+        )
         by_family = pd.DataFrame({"family": ["lfcc", "mfcc"], "importance": [9.5, 1.0], "std": [0.2, 0.1]})
-        figures.permutation_png(by_feature, by_family, "EER rise", "permutation",
-                                tmp_path / f"permutation_{name}.png")
+        figures.permutation_png(
+            by_feature, by_family, "EER rise", "permutation", tmp_path / f"permutation_{name}.png"
+        )
     for kind in ("summary", "profiles", "permutation"):
         first, second = (tmp_path / f"{kind}_{name}.png" for name in ("a", "b"))
         assert first.stat().st_size > 1000 and first.read_bytes() == second.read_bytes()

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-
 from conftest import SAMPLE_RATE, tone
+
 from deepfake_audio.audio import AudioError, load_audio
 from deepfake_audio.corpus.manifest import manifest_from_asvspoof2017
 from deepfake_audio.errors import InputError
@@ -44,15 +44,27 @@ def test_feature_names_are_unique_readable_and_complete():
     assert len(names) == cepstra + spectral + bands == 398
     assert len(set(names)) == len(names)
     assert all(re.fullmatch(r"[a-z][a-z0-9_]*_(mean|std)", name) for name in names)
-    for name in ("mfcc_3_mean", "lfcc_3_delta_std", "cqcc_0_delta2_mean", "spectral_contrast_2_mean",
-                 "spectral_rolloff_std", "spectral_zcr_mean", "band_energy_4000_6000hz_mean"):
+    for name in (
+        "mfcc_3_mean",
+        "lfcc_3_delta_std",
+        "cqcc_0_delta2_mean",
+        "spectral_contrast_2_mean",
+        "spectral_rolloff_std",
+        "spectral_zcr_mean",
+        "band_energy_4000_6000hz_mean",
+    ):
         assert name in names
 
 
 def test_every_feature_name_belongs_to_one_family():
     families = [feature_family(name) for name in feature_names(PARAMS)]
     assert {family: families.count(family) for family in FEATURE_FAMILIES} == {
-        "mfcc": 120, "lfcc": 120, "cqcc": 120, "spectral": 26, "band_energy": 12}
+        "mfcc": 120,
+        "lfcc": 120,
+        "cqcc": 120,
+        "spectral": 26,
+        "band_energy": 12,
+    }
     assert feature_family("band_energy_0_500hz_mean") == "band_energy"
     with pytest.raises(ValueError, match="'mfccs_1_mean' is not a feature name of this pipeline"):
         feature_family("mfccs_1_mean")
@@ -66,8 +78,9 @@ def test_spectrogram_rows_and_columns_have_frequencies_and_times():
     peaks = fft_frequencies(SAMPLE_RATE, mel.n_fft)[mel_basis(SAMPLE_RATE, mel.n_fft, 64).argmax(axis=1)]
     np.testing.assert_allclose(frequencies, peaks, atol=SAMPLE_RATE / mel.n_fft)
     linear = FeaturesParams(spectrogram={"kind": "linear"})
-    np.testing.assert_array_equal(spectrogram_frequencies(SAMPLE_RATE, linear),
-                                  np.arange(257) * SAMPLE_RATE / 512)
+    np.testing.assert_array_equal(
+        spectrogram_frequencies(SAMPLE_RATE, linear), np.arange(257) * SAMPLE_RATE / 512
+    )
     np.testing.assert_allclose(frame_times(4, SAMPLE_RATE, mel), [0.0, 0.01, 0.02, 0.03])
 
 
@@ -86,12 +99,16 @@ def test_without_deltas_only_the_static_cepstra_remain():
     assert len(names) == 398 - 3 * 2 * 20 * 2
 
 
-@pytest.mark.parametrize("signal", [
-    tone(440, seconds=1.0),
-    tone(1000, seconds=0.1),
-    np.random.default_rng(0).normal(0, 1e-6, SAMPLE_RATE).astype(np.float32),
-    np.zeros(SAMPLE_RATE // 2, dtype=np.float32),
-], ids=["tone", "0.1 s", "near silence", "digital silence"])
+@pytest.mark.parametrize(
+    "signal",
+    [
+        tone(440, seconds=1.0),
+        tone(1000, seconds=0.1),
+        np.random.default_rng(0).normal(0, 1e-6, SAMPLE_RATE).astype(np.float32),
+        np.zeros(SAMPLE_RATE // 2, dtype=np.float32),
+    ],
+    ids=["tone", "0.1 s", "near silence", "digital silence"],
+)
 @pytest.mark.parametrize("kind", ["linear", "mel"])
 def test_every_value_is_finite_and_shapes_are_fixed(signal, kind):
     params = FeaturesParams(spectrogram={"kind": kind})
@@ -107,8 +124,11 @@ def test_every_value_is_finite_and_shapes_are_fixed(signal, kind):
 def test_a_5_khz_tone_lands_in_its_band_its_centroid_and_its_fft_bin():
     values = features_of(tone(5000.0))
     assert values["band_energy_4000_6000hz_mean"] == pytest.approx(0.0, abs=0.5)
-    others = [value for name, value in values.items()
-              if name.startswith("band_energy_") and name.endswith("_mean") and "4000_6000" not in name]
+    others = [
+        value
+        for name, value in values.items()
+        if name.startswith("band_energy_") and name.endswith("_mean") and "4000_6000" not in name
+    ]
     assert max(others) < -40.0
     assert values["spectral_centroid_mean"] == pytest.approx(5000.0, rel=0.02)
     spectrogram = analyse(tone(5000.0), LINEAR).spectrogram.astype(float)
@@ -128,8 +148,10 @@ def test_a_high_tone_lights_up_high_mel_bands():
 
 def test_a_batch_gives_the_same_features_as_one_file_at_a_time():
     rng = np.random.default_rng(1)
-    signals = [(0.1 * rng.standard_normal(int(seconds * SAMPLE_RATE))).astype(np.float32) + tone(freq, seconds)
-               for seconds, freq in ((0.3, 300.0), (1.7, 2500.0), (0.9, 6100.0))]
+    signals = [
+        (0.1 * rng.standard_normal(int(seconds * SAMPLE_RATE))).astype(np.float32) + tone(freq, seconds)
+        for seconds, freq in ((0.3, 300.0), (1.7, 2500.0), (0.9, 6100.0))
+    ]
     batch = analyse_batch(signals, SAMPLE_RATE, PARAMS)
     for signal, together in zip(signals, batch):
         alone = analyse(signal)
@@ -181,13 +203,17 @@ def test_global_normalisation_uses_the_training_split_only(small_corpus, tmp_pat
     for path in manifest.loc[manifest["split"] == "dev", "path"]:  # dev: broadband, unlike the tones
         sf.write(path, noise, SAMPLE_RATE, subtype="PCM_16")
     params = FeaturesParams(handcrafted={"cqcc": False}, spectrogram={"n_frames": 60, "normalize": "global"})
-    extract_features(manifest, tmp_path / "features", params, sample_rate=SAMPLE_RATE,
-                     compute=ComputeParams(n_jobs=1))
+    extract_features(
+        manifest, tmp_path / "features", params, sample_rate=SAMPLE_RATE, compute=ComputeParams(n_jobs=1)
+    )
     table, spectrograms = read_features(tmp_path / "features")
 
-    unnormalised = FeaturesParams(handcrafted={"cqcc": False}, spectrogram={"n_frames": 60, "normalize": "none"})
-    raw = np.stack([analyse(load_audio(path, SAMPLE_RATE), unnormalised).spectrogram
-                    for path in manifest["path"]]).astype(np.float64)
+    unnormalised = FeaturesParams(
+        handcrafted={"cqcc": False}, spectrogram={"n_frames": 60, "normalize": "none"}
+    )
+    raw = np.stack(
+        [analyse(load_audio(path, SAMPLE_RATE), unnormalised).spectrogram for path in manifest["path"]]
+    ).astype(np.float64)
     train = raw[split_rows(table, "train")]
     stats = read_spectrogram_stats(tmp_path / "features")
     assert np.allclose(stats.mean, train.mean(axis=(0, 2)), atol=1e-3)
@@ -198,12 +224,15 @@ def test_global_normalisation_uses_the_training_split_only(small_corpus, tmp_pat
 
 
 def test_spectrogram_statistics_round_trip(tmp_path):
-    stats = SpectrogramStats(mean=np.linspace(-80, -20, 257, dtype=np.float32),
-                             std=np.linspace(1, 9, 257, dtype=np.float32))
+    stats = SpectrogramStats(
+        mean=np.linspace(-80, -20, 257, dtype=np.float32), std=np.linspace(1, 9, 257, dtype=np.float32)
+    )
     write_spectrogram_stats(tmp_path, stats)
     again = read_spectrogram_stats(tmp_path)
     assert np.array_equal(again.mean, stats.mean) and np.array_equal(again.std, stats.std)
-    with pytest.raises(InputError, match=r"spectrogram_stats.npz: not found; .*spectrogram.normalize is global"):
+    with pytest.raises(
+        InputError, match=r"spectrogram_stats.npz: not found; .*spectrogram.normalize is global"
+    ):
         read_spectrogram_stats(tmp_path / "elsewhere")
 
 
@@ -227,8 +256,9 @@ def test_extract_features_writes_aligned_rows_in_manifest_order(small_corpus, tm
     for row in range(len(manifest)):  # each row holds its own utterance (distinct tones and lengths)
         expected = analyse(load_audio(manifest["path"][row], SAMPLE_RATE))
         assert np.array_equal(spectrograms[row], expected.spectrogram)
-        assert np.allclose(table.iloc[row][feature_names(PARAMS)].to_numpy(float), expected.features,
-                           rtol=1e-4, atol=0.05)
+        assert np.allclose(
+            table.iloc[row][feature_names(PARAMS)].to_numpy(float), expected.features, rtol=1e-4, atol=0.05
+        )
     assert split_rows(table, "dev").tolist() == [4, 5, 6, 7]
 
     serial = tmp_path / "serial"
@@ -240,11 +270,20 @@ def test_extract_features_writes_aligned_rows_in_manifest_order(small_corpus, tm
 
 def test_misaligned_feature_files_are_refused(small_corpus, tmp_path):
     manifest = manifest_from_asvspoof2017(small_corpus)
-    extract_features(manifest.iloc[:4], tmp_path / "short", PARAMS, sample_rate=SAMPLE_RATE,
-                     compute=ComputeParams(n_jobs=1))
-    extract_features(manifest, tmp_path / "full", PARAMS, sample_rate=SAMPLE_RATE, compute=ComputeParams(n_jobs=1))
+    extract_features(
+        manifest.iloc[:4],
+        tmp_path / "short",
+        PARAMS,
+        sample_rate=SAMPLE_RATE,
+        compute=ComputeParams(n_jobs=1),
+    )
+    extract_features(
+        manifest, tmp_path / "full", PARAMS, sample_rate=SAMPLE_RATE, compute=ComputeParams(n_jobs=1)
+    )
     (tmp_path / "short" / "spectrogram.npy").replace(tmp_path / "full" / "spectrogram.npy")
-    with pytest.raises(InputError, match=r"full: spectrogram.npy has 4 rows but utterances.csv has 12; rerun"):
+    with pytest.raises(
+        InputError, match=r"full: spectrogram.npy has 4 rows but utterances.csv has 12; rerun"
+    ):
         read_features(tmp_path / "full")
 
 
@@ -252,8 +291,13 @@ def test_global_normalisation_needs_training_files(small_corpus, tmp_path):
     manifest = manifest_from_asvspoof2017(small_corpus)
     params = FeaturesParams(spectrogram={"normalize": "global"})
     with pytest.raises(InputError, match=r"features.spectrogram.normalize: global needs training utterances"):
-        extract_features(manifest[manifest["split"] == "dev"], tmp_path / "features", params,
-                         sample_rate=SAMPLE_RATE, compute=ComputeParams(n_jobs=1))
+        extract_features(
+            manifest[manifest["split"] == "dev"],
+            tmp_path / "features",
+            params,
+            sample_rate=SAMPLE_RATE,
+            compute=ComputeParams(n_jobs=1),
+        )
     assert not (tmp_path / "features").exists()
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-
 from conftest import write_small_corpus
+
 from deepfake_audio.corpus import asvspoof2017
 from deepfake_audio.corpus.archive import ArchiveError, read_checksums
 from deepfake_audio.corpus.download import DownloadError
@@ -57,9 +57,16 @@ def server(tmp_path):
 
 def params_for(base, tmp_path, **changes):
     urls = {part: f"{base}/{name}" for part, name in ARCHIVES.items()}
-    return DownloadParams.model_validate({
-        "urls": urls, "archive_dir": str(tmp_path / "downloads"), "checksums": str(tmp_path / "sums.sha256"),
-        "retries": 0, "timeout_s": 5.0, **changes})
+    return DownloadParams.model_validate(
+        {
+            "urls": urls,
+            "archive_dir": str(tmp_path / "downloads"),
+            "checksums": str(tmp_path / "sums.sha256"),
+            "retries": 0,
+            "timeout_s": 5.0,
+            **changes,
+        }
+    )
 
 
 def test_fetch_downloads_verifies_extracts_and_records_checksums(server, tmp_path):
@@ -81,7 +88,9 @@ def test_fetch_downloads_verifies_extracts_and_records_checksums(server, tmp_pat
 
 def test_skip_eval_fetches_three_archives(server, tmp_path):
     base, requests, _ = server
-    fetch_asvspoof2017(tmp_path / "corpus", params_for(base, tmp_path, skip_eval=True), expected_counts=COUNTS)
+    fetch_asvspoof2017(
+        tmp_path / "corpus", params_for(base, tmp_path, skip_eval=True), expected_counts=COUNTS
+    )
     assert not asvspoof2017.audio_dir(tmp_path / "corpus", "eval").exists()
     assert sorted(requests) == sorted(f"/{ARCHIVES[p]}" for p in ("protocol", "train", "dev"))
 
@@ -92,8 +101,11 @@ def test_a_corrupt_archive_is_moved_aside_and_never_extracted(server, tmp_path):
     data = bytearray(train.read_bytes())
     data[200] ^= 0xFF  # inside the first member's stored data
     train.write_bytes(bytes(data))
-    with pytest.raises(ArchiveError, match=r"ASVspoof2017_V2_train.zip: corrupt archive: member .*moved aside to "
-                                           r".*ASVspoof2017_V2_train.zip.corrupt$"):
+    with pytest.raises(
+        ArchiveError,
+        match=r"ASVspoof2017_V2_train.zip: corrupt archive: member .*moved aside to "
+        r".*ASVspoof2017_V2_train.zip.corrupt$",
+    ):
         fetch_asvspoof2017(tmp_path / "corpus", params_for(base, tmp_path), expected_counts=COUNTS)
     assert not (tmp_path / "corpus").exists()
     assert (tmp_path / "downloads" / "ASVspoof2017_V2_train.zip.corrupt").is_file()
@@ -109,9 +121,14 @@ def test_a_later_archive_must_match_the_recorded_checksum(server, tmp_path):
         archive.writestr("protocol_V2/extra.txt", "tampered")
     size = stored.stat().st_size
     sums = tmp_path / "sums.sha256"
-    sums.write_text(sums.read_text().replace(f"  {read_checksums(sums)['protocol_V2.zip'][1]}  ", f"  {size}  "))
-    with pytest.raises(ArchiveError, match=r"protocol_V2.zip: SHA-256 differs from the one recorded in .*sums.sha256; "
-                                           r"moved aside to .*protocol_V2.zip.corrupt$"):
+    sums.write_text(
+        sums.read_text().replace(f"  {read_checksums(sums)['protocol_V2.zip'][1]}  ", f"  {size}  ")
+    )
+    with pytest.raises(
+        ArchiveError,
+        match=r"protocol_V2.zip: SHA-256 differs from the one recorded in .*sums.sha256; "
+        r"moved aside to .*protocol_V2.zip.corrupt$",
+    ):
         fetch_asvspoof2017(tmp_path / "again", params, expected_counts=COUNTS)
     assert not (tmp_path / "again").exists()
 
@@ -138,8 +155,11 @@ def test_a_zip_slip_archive_is_refused(server, tmp_path):
 
 def test_counts_must_match_the_published_ones(server, tmp_path):
     base, _, _ = server
-    with pytest.raises(CorpusError, match=r"train has 2 genuine \+ 2 spoof files, the published corpus "
-                                          r"1507 \+ 1507: incomplete or not V2$"):
+    with pytest.raises(
+        CorpusError,
+        match=r"train has 2 genuine \+ 2 spoof files, the published corpus "
+        r"1507 \+ 1507: incomplete or not V2$",
+    ):
         fetch_asvspoof2017(tmp_path / "corpus", params_for(base, tmp_path))
     assert not (tmp_path / "corpus").exists()
 
@@ -147,17 +167,25 @@ def test_counts_must_match_the_published_ones(server, tmp_path):
 def test_a_local_copy_is_checked_in_place(tmp_path):
     corpus = write_small_corpus(tmp_path / "copy")
     verify_local_copy(corpus, ("train", "dev", "eval"), COUNTS)
-    sf.write(asvspoof2017.audio_dir(corpus, "dev") / "D_1000002.wav", np.zeros((800, 2)), 8000, subtype="PCM_16")
+    sf.write(
+        asvspoof2017.audio_dir(corpus, "dev") / "D_1000002.wav", np.zeros((800, 2)), 8000, subtype="PCM_16"
+    )
     (asvspoof2017.audio_dir(corpus, "eval") / "E_1000003.wav").write_bytes(b"RIFF but not audio")
-    with pytest.raises(CorpusError, match=r"copy: not readable 16 kHz mono audio \(2\): "
-                                          r"D_1000002.wav \(8000 Hz, 2 channels\), E_1000003.wav \(unreadable: "):
+    with pytest.raises(
+        CorpusError,
+        match=r"copy: not readable 16 kHz mono audio \(2\): "
+        r"D_1000002.wav \(8000 Hz, 2 channels\), E_1000003.wav \(unreadable: ",
+    ):
         verify_local_copy(corpus, ("train", "dev", "eval"), COUNTS)
 
 
-@pytest.mark.parametrize("url, message", [
-    ("datashare.example/protocol_V2.zip", r"^datashare.example/protocol_V2.zip: Invalid URL"),
-    ("ftp://127.0.0.1/protocol_V2.zip", r"^ftp://127.0.0.1/protocol_V2.zip: No connection adapters"),
-])
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("datashare.example/protocol_V2.zip", r"^datashare.example/protocol_V2.zip: Invalid URL"),
+        ("ftp://127.0.0.1/protocol_V2.zip", r"^ftp://127.0.0.1/protocol_V2.zip: No connection adapters"),
+    ],
+)
 def test_a_malformed_url_is_named(tmp_path, url, message):
     params = params_for("http://127.0.0.1:9", tmp_path)
     params = params.model_copy(update={"urls": params.urls.model_copy(update={"protocol": url})})
@@ -167,5 +195,7 @@ def test_a_malformed_url_is_named(tmp_path, url, message):
 
 def test_an_unreachable_server_is_reported(tmp_path):
     params = params_for("http://127.0.0.1:9", tmp_path)
-    with pytest.raises(DownloadError, match=r"http://127.0.0.1:9/protocol_V2.zip: download failed after 1 attempts"):
+    with pytest.raises(
+        DownloadError, match=r"http://127.0.0.1:9/protocol_V2.zip: download failed after 1 attempts"
+    ):
         fetch_asvspoof2017(tmp_path / "corpus", params, expected_counts=COUNTS)

@@ -1,10 +1,10 @@
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import model_card
 
 from deepfake_audio.errors import InputError
 from deepfake_audio.metrics import equal_error_rate
-from conftest import model_card
 from deepfake_audio.models.fusion import MODEL_FILE, fusion_scores, load_fusion, save_fusion, train_fusion
 
 
@@ -13,8 +13,9 @@ def scores(n, seed):
     rng = np.random.default_rng(seed)
     labels = np.array(["bonafide"] * n + ["spoof"] * n)
     bona = (labels == "bonafide").astype(float)
-    frame = pd.DataFrame({"svc": bona + rng.normal(0, 1.0, 2 * n),
-                          "cnn": 3 * bona + rng.normal(0, 2.0, 2 * n) - 5})  # other scale and offset
+    frame = pd.DataFrame(
+        {"svc": bona + rng.normal(0, 1.0, 2 * n), "cnn": 3 * bona + rng.normal(0, 2.0, 2 * n) - 5}
+    )  # other scale and offset
     return frame, labels
 
 
@@ -33,7 +34,9 @@ def test_fusion_beats_the_better_single_model():
     assert fused < best_single - 0.02  # independent information: a clear gain
     # higher = more bona fide, and a second fit gives the same model
     assert fusion_scores(model, test)[test_labels == "bonafide"].mean() > 0
-    np.testing.assert_array_equal(fusion_scores(train_fusion(dev, dev_labels), test), fusion_scores(model, test))
+    np.testing.assert_array_equal(
+        fusion_scores(train_fusion(dev, dev_labels), test), fusion_scores(model, test)
+    )
 
 
 def test_round_trips_through_save_and_load(tmp_path):

@@ -39,8 +39,9 @@ def test_writers_create_parent_folders(tmp_path):
 
 
 def finished_pid() -> int:
-    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
-                          check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
     return int(done.stdout)
 
 
@@ -53,7 +54,9 @@ def temporary(folder, name: str):
 
 def test_temporaries_of_killed_runs_are_removed_at_the_next_write(tmp_path):
     dead = temporary(tmp_path, f".out.json.{finished_pid()}.k3j_x9q2.tmp")
-    old_format = Path(tempfile.mkdtemp(prefix=".out.json.", suffix=".tmp", dir=tmp_path))  # before pids were named
+    old_format = Path(
+        tempfile.mkdtemp(prefix=".out.json.", suffix=".tmp", dir=tmp_path)
+    )  # before pids were named
     write_json(tmp_path / "out.json", {"eer": 1.0})
     assert not dead.exists() and not old_format.exists()
     assert [path.name for path in tmp_path.iterdir()] == ["out.json"]
@@ -73,11 +76,14 @@ def test_the_temporary_of_a_running_writer_is_kept(tmp_path):
 
 def test_other_dot_folders_are_kept(tmp_path):
     dead = finished_pid()
-    others = [temporary(tmp_path, name) for name in (
-        ".out.json.cache",  # not a temporary
-        f".out.{dead}.k3j_x9q2.tmp",  # a temporary of `out`, not of `out.json`
-        f".out.json.x.{dead}.k3j_x9q2.tmp",  # of `out.json.x`
-        f".out.json.{dead}.k3j_x9q2.tmp.keep",
-    )]
+    others = [
+        temporary(tmp_path, name)
+        for name in (
+            ".out.json.cache",  # not a temporary
+            f".out.{dead}.k3j_x9q2.tmp",  # a temporary of `out`, not of `out.json`
+            f".out.json.x.{dead}.k3j_x9q2.tmp",  # of `out.json.x`
+            f".out.json.{dead}.k3j_x9q2.tmp.keep",
+        )
+    ]
     write_json(tmp_path / "out.json", {"eer": 1.0})
     assert all((folder / "half").exists() for folder in others)

@@ -3,11 +3,17 @@ import re
 import numpy as np
 import pytest
 import soundfile as sf
-
 from conftest import SAMPLE_RATE, tone
+
 from deepfake_audio.corpus import asvspoof2017
 from deepfake_audio.corpus.manifest import (
-    COLUMNS, CorpusError, check_splits, manifest_from_asvspoof2017, read_manifest, rejected_table, screen_audio,
+    COLUMNS,
+    CorpusError,
+    check_splits,
+    manifest_from_asvspoof2017,
+    read_manifest,
+    rejected_table,
+    screen_audio,
     summarize,
 )
 from deepfake_audio.io import write_csv
@@ -53,7 +59,9 @@ def test_summary_counts(small_corpus):
 
 def test_missing_wav_is_named(small_corpus):
     (asvspoof2017.audio_dir(small_corpus, "dev") / "D_1000002.wav").unlink()
-    with pytest.raises(CorpusError, match=r"ASVspoof2017_V2_dev: protocol rows without a WAV file \(1\): D_1000002.wav$"):
+    with pytest.raises(
+        CorpusError, match=r"ASVspoof2017_V2_dev: protocol rows without a WAV file \(1\): D_1000002.wav$"
+    ):
         manifest_from_asvspoof2017(small_corpus)
 
 
@@ -65,7 +73,9 @@ def test_unlisted_wav_is_named(small_corpus):
 
 def test_missing_protocol_is_named(small_corpus):
     asvspoof2017.protocol_path(small_corpus, "eval").unlink()
-    with pytest.raises(asvspoof2017.ProtocolError, match=r"ASVspoof2017_V2_eval.trl.txt: protocol file not found"):
+    with pytest.raises(
+        asvspoof2017.ProtocolError, match=r"ASVspoof2017_V2_eval.trl.txt: protocol file not found"
+    ):
         manifest_from_asvspoof2017(small_corpus)
 
 
@@ -81,7 +91,9 @@ def bad_files(small_corpus):
     nan[100] = np.nan
     sf.write(asvspoof2017.audio_dir(small_corpus, "dev") / "D_1000001.wav", nan, SAMPLE_RATE, subtype="FLOAT")
     huge = np.random.default_rng(0).standard_normal(SAMPLE_RATE).astype(np.float32) * 1e20  # finite
-    sf.write(asvspoof2017.audio_dir(small_corpus, "dev") / "D_1000002.wav", huge, SAMPLE_RATE, subtype="FLOAT")
+    sf.write(
+        asvspoof2017.audio_dir(small_corpus, "dev") / "D_1000002.wav", huge, SAMPLE_RATE, subtype="FLOAT"
+    )
     (asvspoof2017.audio_dir(small_corpus, "dev") / "D_1000003.wav").write_bytes(b"")
     cut = asvspoof2017.audio_dir(small_corpus, "eval") / "E_1000001.wav"  # predict refuses it too
     cut.write_bytes(cut.read_bytes()[:-4000])
@@ -95,23 +107,41 @@ def test_bad_audio_stops_prepare_with_every_file_and_reason(bad_files):
     assert message.startswith("unusable audio (set prepare.on_bad_audio: skip to leave such files out) (8): ")
     assert "T_1000001.wav (cannot read audio: " in message
     assert "T_1000002.wav (audio is empty)" in message
-    assert "T_1000003.wav (too short: 800 samples at 16000 Hz (0.05 s), under the minimum of 0.1 s)" in message
+    assert (
+        "T_1000003.wav (too short: 800 samples at 16000 Hz (0.05 s), under the minimum of 0.1 s)" in message
+    )
     assert "T_1000004.wav (silent: every sample is zero)" in message
     assert "D_1000001.wav (audio contains NaN or Inf samples)" in message
-    assert re.search(r"D_1000002\.wav \(absurd amplitude: a sample of magnitude \d\.\d+e\+20 \(audio is "
-                     r"expected within ±1, at most ±1000\)\)", message)
+    assert re.search(
+        r"D_1000002\.wav \(absurd amplitude: a sample of magnitude \d\.\d+e\+20 \(audio is "
+        r"expected within ±1, at most ±1000\)\)",
+        message,
+    )
     assert "D_1000003.wav (file is empty (0 bytes))" in message
-    assert "E_1000001.wav (truncated: the header announces 16000 bytes of audio, the file holds 12000)" in message
+    assert (
+        "E_1000001.wav (truncated: the header announces 16000 bytes of audio, the file holds 12000)"
+        in message
+    )
 
 
 def test_bad_audio_can_be_skipped_and_is_reported(bad_files):
     manifest, rejected = screened(bad_files, on_bad_audio="skip", n_jobs=2)
     assert len(manifest) == 12 - 8
     assert manifest["duration_s"].notna().all()
-    assert [row["utt_id"] for row in rejected] == ["T_1000001", "T_1000002", "T_1000003", "T_1000004", "D_1000001",
-                                                   "D_1000002", "D_1000003", "E_1000001"]
+    assert [row["utt_id"] for row in rejected] == [
+        "T_1000001",
+        "T_1000002",
+        "T_1000003",
+        "T_1000004",
+        "D_1000001",
+        "D_1000002",
+        "D_1000003",
+        "E_1000001",
+    ]
     assert rejected[3]["reason"] == "silent: every sample is zero"
-    assert summarize(manifest, rejected)["n_rejected"] == 8  # the count in metrics; files and reasons in a CSV
+    assert (
+        summarize(manifest, rejected)["n_rejected"] == 8
+    )  # the count in metrics; files and reasons in a CSV
     table = rejected_table(rejected)
     assert list(table.columns) == ["utt_id", "path", "reason"] and len(table) == 8
     assert table.loc[1, "reason"] == "audio is empty"

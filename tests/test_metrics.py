@@ -4,29 +4,45 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import PROJECT
+
 from deepfake_audio.metrics import (
-    FRACTION_DECIMALS, PERCENT_DECIMALS, SCORE_DECIMALS, bootstrap_ci, condition_eers, countermeasure_metrics,
-    det_curve, dev_threshold, eer_percent, equal_error_rate, evaluate_scores, min_dcf, roc_auc, roc_points,
-    rocch_eer, rounded,
+    FRACTION_DECIMALS,
+    PERCENT_DECIMALS,
+    SCORE_DECIMALS,
+    bootstrap_ci,
+    condition_eers,
+    countermeasure_metrics,
+    det_curve,
+    dev_threshold,
+    eer_percent,
+    equal_error_rate,
+    evaluate_scores,
+    min_dcf,
+    roc_auc,
+    roc_points,
+    rocch_eer,
+    rounded,
 )
 from deepfake_audio.params import BootstrapParams, EvaluateParams, MinDcfParams
 
 PARAMS = EvaluateParams(bootstrap=BootstrapParams(resamples=50, seed=0))
 
 
-@pytest.mark.parametrize("bonafide, spoof, eer, threshold", [
-    # sorted: .1s .2s .3b .4s .6b .7s .8b .9b -> FRR = FAR = 1/4 after the fourth score
-    ([0.3, 0.6, 0.8, 0.9], [0.1, 0.2, 0.4, 0.7], 0.25, 0.4),
-    # |FRR - FAR| is 1/4 after the third and the fourth score; the first counts: (0 + 1/4) / 2
-    ([4, 5], [1, 2, 3, 6], 0.125, 3.0),
-    ([2, 3], [0, 1], 0.0, 1.0),  # perfect separation
-    ([1, 1], [1, 1], 1.0, 1.0),  # all equal: bona fide sorts first, so everything is wrong
-    ([1, 2], [1, 0], 0.5, 1.0),  # a tie between classes is not grouped
-    ([1], [0], 0.0, 0.0),  # one utterance per class
-    ([0], [1], 1.0, 0.0),
-])
+@pytest.mark.parametrize(
+    "bonafide, spoof, eer, threshold",
+    [
+        # sorted: .1s .2s .3b .4s .6b .7s .8b .9b -> FRR = FAR = 1/4 after the fourth score
+        ([0.3, 0.6, 0.8, 0.9], [0.1, 0.2, 0.4, 0.7], 0.25, 0.4),
+        # |FRR - FAR| is 1/4 after the third and the fourth score; the first counts: (0 + 1/4) / 2
+        ([4, 5], [1, 2, 3, 6], 0.125, 3.0),
+        ([2, 3], [0, 1], 0.0, 1.0),  # perfect separation
+        ([1, 1], [1, 1], 1.0, 1.0),  # all equal: bona fide sorts first, so everything is wrong
+        ([1, 2], [1, 0], 0.5, 1.0),  # a tie between classes is not grouped
+        ([1], [0], 0.0, 0.0),  # one utterance per class
+        ([0], [1], 1.0, 0.0),
+    ],
+)
 def test_eer_matches_hand_computed_values(bonafide, spoof, eer, threshold):
     got_eer, got_threshold = equal_error_rate(np.array(bonafide), np.array(spoof))
     assert got_eer == pytest.approx(eer)
@@ -60,19 +76,30 @@ def test_threshold_metrics_treat_spoof_as_positive():
 
 
 def test_dev_threshold_is_applied_unchanged_to_eval():
-    scores = pd.DataFrame({
-        "split": ["dev"] * 4 + ["eval"] * 4,
-        "label": ["bonafide", "bonafide", "spoof", "spoof"] * 2,
-        "score": [2.0, 3.0, 0.0, 1.0, 12.0, 13.0, 10.0, 11.0],
-    })
+    scores = pd.DataFrame(
+        {
+            "split": ["dev"] * 4 + ["eval"] * 4,
+            "label": ["bonafide", "bonafide", "spoof", "spoof"] * 2,
+            "score": [2.0, 3.0, 0.0, 1.0, 12.0, 13.0, 10.0, 11.0],
+        }
+    )
     metrics = evaluate_scores(scores, PARAMS)
     assert metrics["dev"]["eer"] == 0.0 and metrics["dev"]["eer_threshold"] == 1.0
     assert metrics["eval"]["eer"] == 0.0 and metrics["eval"]["eer_threshold"] == 11.0
     # eval scores are all above the dev threshold, so every spoof is accepted
     assert metrics["eval"]["decision_threshold"] == 1.0
     assert metrics["eval"]["recall"] == 0.0 and metrics["eval"]["accuracy"] == 0.5
-    assert set(metrics["dev"]) >= {"eer", "eer_threshold", "roc_auc", "accuracy", "precision",
-                                   "recall", "f1", "n_bonafide", "n_spoof"}
+    assert set(metrics["dev"]) >= {
+        "eer",
+        "eer_threshold",
+        "roc_auc",
+        "accuracy",
+        "precision",
+        "recall",
+        "f1",
+        "n_bonafide",
+        "n_spoof",
+    }
 
 
 def test_roc_points_run_from_corner_to_corner():
@@ -106,29 +133,39 @@ def test_eer_agrees_with_the_organisers_code_on_random_scores_with_ties(seed):
 
 
 def test_f1_is_the_harmonic_mean_of_precision_and_recall():
-    metrics = countermeasure_metrics(["bonafide", "spoof", "spoof", "spoof"], [0.1, 0.2, 0.9, 0.3], 0.5, PARAMS)
+    metrics = countermeasure_metrics(
+        ["bonafide", "spoof", "spoof", "spoof"], [0.1, 0.2, 0.9, 0.3], 0.5, PARAMS
+    )
     # flagged: 0.1 (wrong), 0.2, 0.3 -> precision 2/3; recall 2/3
     assert metrics["f1"] == pytest.approx(2 / 3, abs=1e-6)
     assert countermeasure_metrics(["bonafide", "spoof"], [0.1, 0.9], 0.5, PARAMS)["f1"] == 0.0
 
 
 def test_a_corpus_without_eval_gets_dev_metrics_only():
-    scores = pd.DataFrame({"split": ["dev"] * 4, "label": ["bonafide", "bonafide", "spoof", "spoof"],
-                           "score": [2.0, 3.0, 0.0, 1.0]})
+    scores = pd.DataFrame(
+        {
+            "split": ["dev"] * 4,
+            "label": ["bonafide", "bonafide", "spoof", "spoof"],
+            "score": [2.0, 3.0, 0.0, 1.0],
+        }
+    )
     assert list(evaluate_scores(scores, PARAMS)) == ["dev"]
 
 
-@pytest.mark.parametrize("bonafide, spoof, eer", [
-    # hull vertices (Pfa, Pmiss): (1, 0) (.5, 0) (0, .5) (0, 1) -> crossing at 1/4
-    ([0.3, 0.6, 0.8, 0.9], [0.1, 0.2, 0.4, 0.7], 0.25),
-    # hull (1, 0) (.25, 0) (0, 1): the line 4 Pfa + Pmiss = 1 meets the diagonal at 1/5
-    ([4, 5], [1, 2, 3, 6], 0.2),
-    ([2, 3], [0, 1], 0.0),  # perfect separation
-    ([1, 1], [1, 1], 0.5),  # all equal: one hull segment from (1, 0) to (0, 1)
-    ([1, 2], [1, 0], 0.25),  # the tie is pooled: hull (1, 0) (.5, 0) (0, .5) (0, 1)
-    ([1], [0], 0.0),  # one utterance per class
-    ([0], [1], 0.5),
-])
+@pytest.mark.parametrize(
+    "bonafide, spoof, eer",
+    [
+        # hull vertices (Pfa, Pmiss): (1, 0) (.5, 0) (0, .5) (0, 1) -> crossing at 1/4
+        ([0.3, 0.6, 0.8, 0.9], [0.1, 0.2, 0.4, 0.7], 0.25),
+        # hull (1, 0) (.25, 0) (0, 1): the line 4 Pfa + Pmiss = 1 meets the diagonal at 1/5
+        ([4, 5], [1, 2, 3, 6], 0.2),
+        ([2, 3], [0, 1], 0.0),  # perfect separation
+        ([1, 1], [1, 1], 0.5),  # all equal: one hull segment from (1, 0) to (0, 1)
+        ([1, 2], [1, 0], 0.25),  # the tie is pooled: hull (1, 0) (.5, 0) (0, .5) (0, 1)
+        ([1], [0], 0.0),  # one utterance per class
+        ([0], [1], 0.5),
+    ],
+)
 def test_rocch_eer_matches_hand_computed_values(bonafide, spoof, eer):
     assert rocch_eer(np.array(bonafide), np.array(spoof)) == pytest.approx(eer)
 
@@ -179,33 +216,43 @@ def test_countermeasure_metrics_carry_the_new_keys_as_dicts():
 
 
 def test_condition_eers_use_same_condition_bonafide_else_all():
-    frame = pd.DataFrame({
-        "label": ["bonafide", "bonafide", "bonafide", "spoof", "spoof", "spoof", "spoof"],
-        "score": [1.0, 2.0, 5.0, 0.0, 3.0, 4.0, 6.0],
-        "environment": ["E1", "E1", "E2", "E1", "E1", "E3", "E3"],
-        "playback": ["-", "-", "-", "P1", "P1", "-", "-"],
-    })
+    frame = pd.DataFrame(
+        {
+            "label": ["bonafide", "bonafide", "bonafide", "spoof", "spoof", "spoof", "spoof"],
+            "score": [1.0, 2.0, 5.0, 0.0, 3.0, 4.0, 6.0],
+            "environment": ["E1", "E1", "E2", "E1", "E1", "E3", "E3"],
+            "playback": ["-", "-", "-", "P1", "P1", "-", "-"],
+        }
+    )
     result = condition_eers(frame, ("condition", "environment", "playback"))
     assert list(result) == ["environment", "playback"]  # no condition column; '-' never a key
     # E1: bona fide 1, 2 against spoofs 0, 3 -> sorted 0s 1b 2b 3s, |FRR - FAR| = 0 at k = 2: 1/2
     assert result["environment"]["E1"] == {"eer": 50.0, "n_bonafide": 2, "n_spoof": 2}
     # E3 has no bona fide: all three (1, 2, 5) against 4 and 6
     assert result["environment"]["E3"]["n_bonafide"] == 3
-    assert result["environment"]["E3"]["eer"] == pytest.approx(100 * equal_error_rate(
-        np.array([1.0, 2.0, 5.0]), np.array([4.0, 6.0]))[0], abs=1e-4)
+    assert result["environment"]["E3"]["eer"] == pytest.approx(
+        100 * equal_error_rate(np.array([1.0, 2.0, 5.0]), np.array([4.0, 6.0]))[0], abs=1e-4
+    )
     assert set(result["environment"]) == {"E1", "E3"}  # E2 has no spoofs
     # playback of bona fide is '-': P1 spoofs (0, 3) against all bona fide (1, 2, 5)
-    assert result["playback"] == {"P1": {"eer": round(100 * equal_error_rate(
-        np.array([1.0, 2.0, 5.0]), np.array([0.0, 3.0]))[0], 4), "n_bonafide": 3, "n_spoof": 2}}
+    assert result["playback"] == {
+        "P1": {
+            "eer": round(100 * equal_error_rate(np.array([1.0, 2.0, 5.0]), np.array([0.0, 3.0]))[0], 4),
+            "n_bonafide": 3,
+            "n_spoof": 2,
+        }
+    }
 
 
 def test_evaluate_scores_breaks_eer_down_by_condition():
-    scores = pd.DataFrame({
-        "split": ["dev"] * 4 + ["eval"] * 4,
-        "label": ["bonafide", "bonafide", "spoof", "spoof"] * 2,
-        "score": [2.0, 3.0, 0.0, 1.0, 12.0, 13.0, 10.0, 11.0],
-        "condition": ["-", "-", "S1", "S2", "-", "-", "S1", "-"],
-    })
+    scores = pd.DataFrame(
+        {
+            "split": ["dev"] * 4 + ["eval"] * 4,
+            "label": ["bonafide", "bonafide", "spoof", "spoof"] * 2,
+            "score": [2.0, 3.0, 0.0, 1.0, 12.0, 13.0, 10.0, 11.0],
+            "condition": ["-", "-", "S1", "S2", "-", "-", "S1", "-"],
+        }
+    )
     metrics = evaluate_scores(scores, PARAMS)
     assert list(metrics) == ["dev", "eval", "by_condition"]
     assert set(metrics["by_condition"]["dev"]["condition"]) == {"S1", "S2"}
@@ -215,6 +262,7 @@ def test_evaluate_scores_breaks_eer_down_by_condition():
 
 # --------------------------------------------------------------------------- rounding
 
+
 def decimals_of(value: float) -> int:
     """Digits after the point in the shortest repr of ``value``, as JSON writes it."""
     text = repr(float(value))
@@ -223,6 +271,7 @@ def decimals_of(value: float) -> int:
 
 def test_the_threshold_is_rounded_once_and_the_card_the_scores_and_the_metrics_agree(tmp_path):
     from conftest import model_card
+
     from deepfake_audio.models.files import read_card
     from deepfake_audio.models.svc import build_svc, save_svc, svc_scores
     from deepfake_audio.models.trained import model_scores
@@ -230,8 +279,12 @@ def test_the_threshold_is_rounded_once_and_the_card_the_scores_and_the_metrics_a
 
     rng = np.random.default_rng(0)
     labels = pd.Series(["bonafide", "spoof"] * 40)
-    features = pd.DataFrame({"mfcc_0_mean": rng.standard_normal(80) + 1.5 * (labels == "bonafide"),
-                             "lfcc_0_mean": rng.standard_normal(80)})
+    features = pd.DataFrame(
+        {
+            "mfcc_0_mean": rng.standard_normal(80) + 1.5 * (labels == "bonafide"),
+            "lfcc_0_mean": rng.standard_normal(80),
+        }
+    )
     model = build_svc(TrainSvcParams().setting(), seed=0).fit(features, (labels == "bonafide").astype(int))
     dev = slice(0, 40)
     raw = svc_scores(model, features)
@@ -252,8 +305,10 @@ def test_the_threshold_is_rounded_once_and_the_card_the_scores_and_the_metrics_a
     for split in ("dev", "eval"):
         part = metrics[split]
         assert all(decimals_of(part[key]) <= PERCENT_DECIMALS for key in ("eer", "eer_rocch"))
-        assert all(decimals_of(part[key]) <= FRACTION_DECIMALS
-                   for key in ("roc_auc", "accuracy", "precision", "recall", "f1", "min_dcf"))
+        assert all(
+            decimals_of(part[key]) <= FRACTION_DECIMALS
+            for key in ("roc_auc", "accuracy", "precision", "recall", "f1", "min_dcf")
+        )
         assert all(decimals_of(value) <= PERCENT_DECIMALS for value in part["eer_ci95"].values())
 
 
@@ -276,7 +331,9 @@ LABEL = re.compile(r"[A-Za-z0-9_.+-]{1,32}")
 def strings_in(data, where: str = "") -> list[tuple[str, str]]:
     """(dotted key, value) of every string value in a JSON document."""
     if isinstance(data, dict):
-        return [found for key, value in data.items() for found in strings_in(value, f"{where}.{key}".lstrip("."))]
+        return [
+            found for key, value in data.items() for found in strings_in(value, f"{where}.{key}".lstrip("."))
+        ]
     if isinstance(data, list):
         return [found for i, value in enumerate(data) for found in strings_in(value, f"{where}.{i}")]
     return [(where, data)] if isinstance(data, str) else []
@@ -289,7 +346,9 @@ def not_labels(data) -> list[tuple[str, str]]:
 def test_the_label_rule_keeps_names_and_refuses_sentences():
     assert not_labels({"a": "high", "b": ["band_energy_1000_2000hz_mean", "E07_P10_R07"], "c": 1.5}) == []
     assert not_labels({"svc": {"verdict": "low: 100 ms transplant"}, "x": ["a" * 33]}) == [
-        ("svc.verdict", "low: 100 ms transplant"), ("x.0", "a" * 33)]
+        ("svc.verdict", "low: 100 ms transplant"),
+        ("x.0", "a" * 33),
+    ]
 
 
 @pytest.mark.parametrize("path", sorted((PROJECT / "metrics").glob("*.json")), ids=lambda path: path.name)
@@ -303,19 +362,36 @@ def test_the_metrics_writers_put_no_sentence_in_metrics():
     from deepfake_audio.explain.svc import permutation_summary
     from deepfake_audio.params import AuditParams
 
-    table = pd.DataFrame({"split": ["dev"] * 4 + ["eval"] * 4, "label": ["bonafide", "bonafide", "spoof", "spoof"] * 2,
-                          "score": [2.0, 3.0, 0.0, 1.0, 12.0, 13.0, 10.0, 11.0], "condition": ["-", "-", "S1", "S2"] * 2,
-                          "speaker": "s1", "duration_s": 1.0})
+    table = pd.DataFrame(
+        {
+            "split": ["dev"] * 4 + ["eval"] * 4,
+            "label": ["bonafide", "bonafide", "spoof", "spoof"] * 2,
+            "score": [2.0, 3.0, 0.0, 1.0, 12.0, 13.0, 10.0, 11.0],
+            "condition": ["-", "-", "S1", "S2"] * 2,
+            "speaker": "s1",
+            "duration_s": 1.0,
+        }
+    )
     labels, scores = table["label"][:4], table[["score"]][:4].rename(columns={"score": "svc"})
-    ranking = pd.DataFrame({"feature": ["band_energy_1000_2000hz_mean", "mfcc_0_mean"], "importance": [1.0, 0.0],
-                            "std": [0.1, 0.0]})
+    ranking = pd.DataFrame(
+        {
+            "feature": ["band_energy_1000_2000hz_mean", "mfcc_0_mean"],
+            "importance": [1.0, 0.0],
+            "std": [0.1, 0.0],
+        }
+    )
     written = {
         "svc": evaluate_scores(table, PARAMS),
-        "data": summarize(table, [{"utt_id": "T_1", "path": "a b.wav", "reason": "silent: every sample is zero"}]),
-        "audit": {**audit_models(labels, scores, scores, scores, {"svc": 1.0}, AuditParams()),
-                  "retrained": audit_retrained(labels, scores, scores, {"svc": 1.0}, AuditParams())},
-        "explain": permutation_summary(ranking, pd.DataFrame({"family": ["mfcc"], "importance": [0.0],
-                                                              "std": [0.0]}), 5),
+        "data": summarize(
+            table, [{"utt_id": "T_1", "path": "a b.wav", "reason": "silent: every sample is zero"}]
+        ),
+        "audit": {
+            **audit_models(labels, scores, scores, scores, {"svc": 1.0}, AuditParams()),
+            "retrained": audit_retrained(labels, scores, scores, {"svc": 1.0}, AuditParams()),
+        },
+        "explain": permutation_summary(
+            ranking, pd.DataFrame({"family": ["mfcc"], "importance": [0.0], "std": [0.0]}), 5
+        ),
     }
     assert not_labels(written) == []
     assert written["audit"]["svc"]["shortcut_risk"] == "low" and written["data"]["n_rejected"] == 1

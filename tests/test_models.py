@@ -3,16 +3,16 @@ import numpy as np
 import pandas as pd
 import pytest
 import skops.io
-
 from conftest import model_card
+
 from deepfake_audio.errors import InputError
 from deepfake_audio.metrics import equal_error_rate
 from deepfake_audio.models.cnn import (
     SpectrogramBatches,
     build_cnn,
+    cnn_scores,
     ensemble,
     ensemble_members,
-    cnn_scores,
     load_cnn,
     save_cnn,
     spec_augment,
@@ -32,9 +32,13 @@ def feature_set(n, seed, speakers=4):
     rng = np.random.default_rng(seed)
     labels = np.array(["bonafide", "spoof"] * (n // 2))
     shift = np.where(labels == "bonafide", 1.5, -1.5)
-    table = pd.DataFrame({
-        "hf_energy": rng.normal(shift, 1.0), "lf_energy": rng.normal(-shift, 1.0),
-        "noise": rng.normal(0.0, 1.0, n)})
+    table = pd.DataFrame(
+        {
+            "hf_energy": rng.normal(shift, 1.0),
+            "lf_energy": rng.normal(-shift, 1.0),
+            "noise": rng.normal(0.0, 1.0, n),
+        }
+    )
     return LabelledFeatures(table, pd.Series(labels), pd.Series([f"M{i // 2 % speakers}" for i in range(n)]))
 
 
@@ -53,7 +57,7 @@ def spectrogram_set(n, seed, bands=16, frames=24):
     rng = np.random.default_rng(seed)
     labels = np.array(["bonafide", "spoof"] * (n // 2))
     x = rng.normal(0.0, 1.0, (n, bands, frames)).astype(np.float32)
-    x[labels == "bonafide", bands // 2:, :] += 1.0
+    x[labels == "bonafide", bands // 2 :, :] += 1.0
     return x, labels
 
 
@@ -132,10 +136,24 @@ def test_missing_model_files(tmp_path):
 
 NO_MASKS = SpecAugmentParams(freq_masks=0, time_masks=0)
 CNN_PARAMS = {
-    "simple": TrainCnnParams(arch="simple", filters=(4, 8), epochs=12, batch_size=16, learning_rate=0.01,
-                             patience=12, spec_augment=NO_MASKS),
-    "lcnn": TrainCnnParams(arch="lcnn", lcnn_width=0.25, epochs=12, batch_size=16, learning_rate=0.01,
-                           patience=12, spec_augment=NO_MASKS),
+    "simple": TrainCnnParams(
+        arch="simple",
+        filters=(4, 8),
+        epochs=12,
+        batch_size=16,
+        learning_rate=0.01,
+        patience=12,
+        spec_augment=NO_MASKS,
+    ),
+    "lcnn": TrainCnnParams(
+        arch="lcnn",
+        lcnn_width=0.25,
+        epochs=12,
+        batch_size=16,
+        learning_rate=0.01,
+        patience=12,
+        spec_augment=NO_MASKS,
+    ),
 }
 
 
@@ -252,5 +270,7 @@ def test_cnn_loader_refuses_serialized_code(tmp_path):
 
 def test_cnn_needs_both_classes():
     x, _ = spectrogram_set(8, seed=0)
-    with pytest.raises(InputError, match="training and dev splits must each contain both bona fide and spoofed"):
+    with pytest.raises(
+        InputError, match="training and dev splits must each contain both bona fide and spoofed"
+    ):
         train_cnn(x, np.arange(8), ["spoof"] * 8, np.arange(8), ["spoof"] * 8, CNN_PARAMS["simple"], seed=0)

@@ -28,29 +28,47 @@ def synthetic_scored(seed: int, n: int = 120) -> pd.DataFrame:
     label = np.tile(["bonafide", "spoof"], n)
     score = rng.normal(np.where(label == "bonafide", 1.0, -1.0), 1.0).round(6)
     condition = np.where(label == "spoof", np.array(CONDITIONS)[np.arange(2 * n) % 3], "-")
-    return pd.DataFrame({"utt_id": [f"U{i:04d}" for i in range(2 * n)], "split": split,
-                         "label": label, "score": score, "condition": condition})
+    return pd.DataFrame(
+        {
+            "utt_id": [f"U{i:04d}" for i in range(2 * n)],
+            "split": split,
+            "label": label,
+            "score": score,
+            "condition": condition,
+        }
+    )
 
 
 def split_metrics(scored: pd.DataFrame) -> dict:
     """The fields of the evaluate metrics that the plots use (EER in percent, dev threshold)."""
+
     def eer(part):
-        return equal_error_rate(part.loc[part["label"] == "bonafide", "score"],
-                                part.loc[part["label"] == "spoof", "score"])
+        return equal_error_rate(
+            part.loc[part["label"] == "bonafide", "score"], part.loc[part["label"] == "spoof", "score"]
+        )
+
     threshold = eer(scored[scored["split"] == "dev"])[1]
     metrics = {}
     for split, part in scored.groupby("split"):
         predicted_spoof = part["score"] <= threshold
-        metrics[split] = {"eer": round(100 * eer(part)[0], 4), "eer_threshold": eer(part)[1],
-                          "decision_threshold": threshold,
-                          "accuracy": float(np.mean(predicted_spoof == (part["label"] == "spoof")))}
+        metrics[split] = {
+            "eer": round(100 * eer(part)[0], 4),
+            "eer_threshold": eer(part)[1],
+            "decision_threshold": threshold,
+            "accuracy": float(np.mean(predicted_spoof == (part["label"] == "spoof"))),
+        }
     return metrics
 
 
 def synthetic_metrics(scored: pd.DataFrame) -> dict:
     metrics = split_metrics(scored)
-    metrics["by_condition"] = {"eval": {"condition": {
-        name: {"eer": 10.0 + i, "n_bonafide": 40, "n_spoof": 40} for i, name in enumerate(CONDITIONS)}}}
+    metrics["by_condition"] = {
+        "eval": {
+            "condition": {
+                name: {"eer": 10.0 + i, "n_bonafide": 40, "n_spoof": 40} for i, name in enumerate(CONDITIONS)
+            }
+        }
+    }
     return metrics
 
 
@@ -124,7 +142,9 @@ def test_confusion_has_one_row_per_eval_utterance_at_the_dev_threshold(written):
         part = scored[model][scored[model]["split"] == "eval"]
         assert len(confusion) == len(part)
         assert set(confusion["actual"]) | set(confusion["predicted"]) <= {"bonafide", "spoof"}
-        expected = np.where(part["score"] <= metrics[model]["eval"]["decision_threshold"], "spoof", "bonafide")
+        expected = np.where(
+            part["score"] <= metrics[model]["eval"]["decision_threshold"], "spoof", "bonafide"
+        )
         assert list(confusion["predicted"]) == list(expected)
         accuracy = float(np.mean(confusion["actual"] == confusion["predicted"]))
         assert accuracy == pytest.approx(metrics[model]["eval"]["accuracy"], abs=1e-6)
@@ -176,12 +196,21 @@ def test_configured_html_template_works_offline():
 
 def rendered_specs(out: Path) -> tuple[str, dict]:
     """`dvc plots show` of the committed plot data: the page and the Vega-Lite spec of each plot by id."""
-    subprocess.run([sys.executable, "-m", "dvc", "plots", "show", "-o", str(out)], cwd=PROJECT,
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "dvc", "plots", "show", "-o", str(out)],
+        cwd=PROJECT,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     html = (out / "index.html").read_text(encoding="utf-8")
     specs = {
-        plot_id: json.loads(spec) for plot_id, spec in
-        re.findall(r'<div id = "([^"]+)">\s*<script type = "text/javascript">\s*var spec = (.*?);\n\s*vegaEmbed', html, re.S)
+        plot_id: json.loads(spec)
+        for plot_id, spec in re.findall(
+            r'<div id = "([^"]+)">\s*<script type = "text/javascript">\s*var spec = (.*?);\n\s*vegaEmbed',
+            html,
+            re.S,
+        )
     }
     return html, specs
 
@@ -220,8 +249,11 @@ def test_dvc_plots_show_renders_the_project_templates_offline(tmp_path):
     marks = [layer["mark"] for layer in layers(confusion) if "mark" in layer]
     assert any(mark == "text" or (isinstance(mark, dict) and mark.get("type") == "text") for mark in marks)
     assert any(mark == "rect" or (isinstance(mark, dict) and mark.get("type") == "rect") for mark in marks)
-    for plot_id, first, then in [("audit_eer", "untrimmed", "trimmed"), ("audit_far", "before", "after"),
-                                 ("audit_frr", "before", "after")]:
+    for plot_id, first, then in [
+        ("audit_eer", "untrimmed", "trimmed"),
+        ("audit_far", "before", "after"),
+        ("audit_frr", "before", "after"),
+    ]:
         spec = specs[plot_id]
         assert spec["encoding"]["y"]["sort"] is None  # the order of the rows in the file, not alphabetical
         cases = [row["case"] for row in spec["data"]["values"]]

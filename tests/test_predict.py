@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import skops.io
 import soundfile as sf
-
 from conftest import PROJECT, SAMPLE_RATE, run_predict, speech_like
+
 from deepfake_audio import Detector
 from deepfake_audio.cli import main
 from deepfake_audio.errors import InputError
@@ -27,6 +27,7 @@ predict = run_predict
 
 
 # --------------------------------------------------------------------------- formats
+
 
 @pytest.mark.parametrize("subtype", ["PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE"])
 def test_every_pcm_width_and_float_is_scored(tmp_path, models_dir, subtype):
@@ -51,8 +52,12 @@ def test_other_sample_rates_are_resampled(tmp_path, models_dir):
 
     signal = speech_like(2.0)
     sf.write(tmp_path / "16k.wav", signal, SAMPLE_RATE, subtype="FLOAT")
-    sf.write(tmp_path / "44k.wav", librosa.resample(signal, orig_sr=SAMPLE_RATE, target_sr=44100), 44100,
-             subtype="FLOAT")
+    sf.write(
+        tmp_path / "44k.wav",
+        librosa.resample(signal, orig_sr=SAMPLE_RATE, target_sr=44100),
+        44100,
+        subtype="FLOAT",
+    )
     detector = Detector.load(models_dir, "svc")
     at_16k, at_44k = detector.score(tmp_path / "16k.wav"), detector.score(tmp_path / "44k.wav")
     assert at_44k.duration_s == pytest.approx(2.0, abs=1e-3)
@@ -71,15 +76,28 @@ def test_long_files_are_scored_in_windows(tmp_path, models_dir):
 
 BAD_FILES = {
     "empty.wav": ("bytes", b"", "file is empty (0 bytes)"),
-    "notes.wav": ("bytes", b"these are not audio samples\n" * 10,
-                  "cannot read audio: Format not recognised."),
-    "short.wav": ("audio", np.full(800, 0.1, dtype=np.float32),
-                  "too short: 800 samples at 16000 Hz (0.05 s), under the minimum of 0.5 s"),
+    "notes.wav": (
+        "bytes",
+        b"these are not audio samples\n" * 10,
+        "cannot read audio: Format not recognised.",
+    ),
+    "short.wav": (
+        "audio",
+        np.full(800, 0.1, dtype=np.float32),
+        "too short: 800 samples at 16000 Hz (0.05 s), under the minimum of 0.5 s",
+    ),
     "silent.wav": ("audio", np.zeros(SAMPLE_RATE, dtype=np.float32), "silent: every sample is zero"),
     "nan.wav": ("audio", np.full(SAMPLE_RATE, np.nan, dtype=np.float32), "audio contains NaN or Inf samples"),
-    "inf.wav": ("audio", np.r_[np.zeros(8000), np.inf, np.zeros(8000)].astype(np.float32),
-                "audio contains NaN or Inf samples"),
-    "cut.wav": ("truncated", None, "truncated: the header announces 32000 bytes of audio, the file holds 15978"),
+    "inf.wav": (
+        "audio",
+        np.r_[np.zeros(8000), np.inf, np.zeros(8000)].astype(np.float32),
+        "audio contains NaN or Inf samples",
+    ),
+    "cut.wav": (
+        "truncated",
+        None,
+        "truncated: the header announces 32000 bytes of audio, the file holds 15978",
+    ),
 }
 
 
@@ -113,8 +131,9 @@ def test_a_folder_of_good_and_bad_files_scores_the_good_ones(tmp_path, capsys, m
     sf.write(folder / "good.wav", speech_like(), SAMPLE_RATE, subtype="PCM_16")
     sf.write(folder / "sub" / "good.flac", speech_like(1.5, seed=1), SAMPLE_RATE, subtype="PCM_16")
     (folder / "readme.txt").write_text("not audio, and not picked up: not an audio extension")
-    status, out, errors = predict(capsys, folder, tmp_path / "absent.wav", "--format", "csv",
-                                  "--models-dir", models_dir)
+    status, out, errors = predict(
+        capsys, folder, tmp_path / "absent.wav", "--format", "csv", "--models-dir", models_dir
+    )
     assert status == 1
     scored = pd.read_csv(pd.io.common.StringIO(out))
     assert scored["path"].tolist() == [str(folder / "good.wav"), str(folder / "sub" / "good.flac")]
@@ -124,11 +143,13 @@ def test_a_folder_of_good_and_bad_files_scores_the_good_ones(tmp_path, capsys, m
 
 # --------------------------------------------------------------------------- output
 
+
 def test_json_output_has_the_documented_fields(tmp_path, capsys, models_dir):
     for index in range(2):
         sf.write(tmp_path / f"f{index}.wav", speech_like(seed=index), SAMPLE_RATE, subtype="PCM_16")
-    status, out, errors = predict(capsys, tmp_path, "--format", "json", "--model", "fusion",
-                                  "--models-dir", models_dir)
+    status, out, errors = predict(
+        capsys, tmp_path, "--format", "json", "--model", "fusion", "--models-dir", models_dir
+    )
     assert status == 0 and errors == []
     rows = json.loads(out)
     assert [list(row) for row in rows] == [list(FIELDS)] * 2
@@ -141,11 +162,18 @@ def test_table_output_and_a_numeric_threshold(tmp_path, capsys, models_dir):
     sf.write(tmp_path / "a.wav", speech_like(), SAMPLE_RATE, subtype="PCM_16")
     score = Detector.load(models_dir, "svc").score(tmp_path / "a.wav").score
     for threshold, decision in ((score - 1, "bonafide"), (score, "spoof")):
-        status, out, _ = predict(capsys, tmp_path / "a.wav", "--model", "svc", "--threshold", threshold,
-                                 "--models-dir", models_dir)
+        status, out, _ = predict(
+            capsys, tmp_path / "a.wav", "--model", "svc", "--threshold", threshold, "--models-dir", models_dir
+        )
         header, row = out.splitlines()
         assert status == 0 and header.split() == list(FIELDS)
-        assert row.split()[:5] == [str(tmp_path / "a.wav"), "svc", str(score), str(float(threshold)), decision]
+        assert row.split()[:5] == [
+            str(tmp_path / "a.wav"),
+            "svc",
+            str(score),
+            str(float(threshold)),
+            decision,
+        ]
 
 
 def test_bad_options_are_refused_by_the_parser(capsys):
@@ -159,24 +187,48 @@ def test_help_describes_every_option(capsys):
     with pytest.raises(SystemExit):
         main(["predict", "--help"])
     text = capsys.readouterr().out
-    for option in ("--model", "--format", "--threshold", "--models-dir", "--window", "--explain", "FILE_OR_DIR"):
+    for option in (
+        "--model",
+        "--format",
+        "--threshold",
+        "--models-dir",
+        "--window",
+        "--explain",
+        "FILE_OR_DIR",
+    ):
         assert option in text
 
 
 def test_explain_writes_a_gradcam_image_per_file(tmp_path, capsys, models_dir):
     for index in range(2):
         sf.write(tmp_path / f"f{index}.wav", speech_like(seed=index), SAMPLE_RATE, subtype="PCM_16")
-    status, _, _ = predict(capsys, tmp_path / "f0.wav", tmp_path / "f1.wav", "--explain", tmp_path / "maps",
-                           "--models-dir", models_dir)
+    status, _, _ = predict(
+        capsys,
+        tmp_path / "f0.wav",
+        tmp_path / "f1.wav",
+        "--explain",
+        tmp_path / "maps",
+        "--models-dir",
+        models_dir,
+    )
     assert status == 0
     assert sorted(path.name for path in (tmp_path / "maps").iterdir()) == ["f0.wav.png", "f1.wav.png"]
-    status, _, errors = predict(capsys, tmp_path / "f0.wav", "--model", "svc", "--explain", tmp_path / "maps",
-                                "--models-dir", models_dir)
+    status, _, errors = predict(
+        capsys,
+        tmp_path / "f0.wav",
+        "--model",
+        "svc",
+        "--explain",
+        tmp_path / "maps",
+        "--models-dir",
+        models_dir,
+    )
     assert status == 2
     assert errors == ["error: --explain draws Grad-CAM maps of the CNN; use --model cnn or fusion"]
 
 
 # --------------------------------------------------------------------------- model files
+
 
 def test_model_files_carry_their_card(models_dir):
     card = read_card(models_dir / svc.MODEL_FILE)
@@ -201,13 +253,18 @@ def test_a_card_with_trim_settings_makes_the_detector_cut_files_to_their_speech(
     padded = np.concatenate([np.zeros(8000, np.float32), speech, np.zeros(6000, np.float32)])
     trimming, plain = Detector.load(folder, "svc"), Detector.load(models_dir, "svc")
     cut = trimming.vad.trim(padded)
-    assert abs(cut.size - speech.size) <= 2 * PARAMS.features.win_length  # the silences go, within a frame each
+    assert (
+        abs(cut.size - speech.size) <= 2 * PARAMS.features.win_length
+    )  # the silences go, within a frame each
     np.testing.assert_array_equal(trimming.analyse(padded).features, plain.analyse(cut).features)
     assert not np.allclose(plain.analyse(padded).features, plain.analyse(cut).features)
 
     svc.save_svc(model, folder / svc.MODEL_FILE, replace(card, trim={"top_db": -3.0}))
-    with pytest.raises(InputError, match=r"/svc.skops: malformed model card: trim.top_db: Input should be greater "
-                                         r"than 0$"):
+    with pytest.raises(
+        InputError,
+        match=r"/svc.skops: malformed model card: trim.top_db: Input should be greater "
+        r"than 0$",
+    ):
         Detector.load(folder, "svc")
 
 
@@ -222,8 +279,11 @@ def test_a_model_file_with_an_untrusted_type_is_refused_not_run(tmp_path, capsys
     evil = Pipeline([("run", FunctionTransformer(os.system))])
     skops.io.dump(evil, folder / svc.MODEL_FILE)
     attach_card(folder / svc.MODEL_FILE, read_card(models_dir / svc.MODEL_FILE))
-    with pytest.raises(InputError, match=r"svc.skops: refused to load the SVC model: Untrusted types found in "
-                                         r"the file: \['posix.system'\]\.$"):
+    with pytest.raises(
+        InputError,
+        match=r"svc.skops: refused to load the SVC model: Untrusted types found in "
+        r"the file: \['posix.system'\]\.$",
+    ):
         Detector.load(folder, "svc")
     sf.write(tmp_path / "a.wav", speech_like(), SAMPLE_RATE, subtype="PCM_16")
     status, out, errors = predict(capsys, tmp_path / "a.wav", "--model", "svc", "--models-dir", folder)
@@ -236,7 +296,9 @@ def test_a_foreign_model_file_is_refused(tmp_path, models_dir):
     folder = tmp_path / "foreign"
     shutil.copytree(models_dir, folder)
     skops.io.dump(LogisticRegression(), folder / svc.MODEL_FILE)  # a valid skops file, but no card
-    with pytest.raises(InputError, match=r"svc.skops: not a model file of this project \(no readable model card\)"):
+    with pytest.raises(
+        InputError, match=r"svc.skops: not a model file of this project \(no readable model card\)"
+    ):
         Detector.load(folder, "svc")
     (folder / cnn.MODEL_FILE).write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(InputError, match=r"cnn.keras: not a model file of this project"):

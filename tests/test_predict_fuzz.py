@@ -40,9 +40,9 @@ import unicodedata
 from dataclasses import dataclass, field
 
 import pytest
+from fuzz_audio import AT_MOST_ONE, ERROR, NONE, ONE, write_fuzz_corpus
 
 from deepfake_audio.cli import main
-from fuzz_audio import AT_MOST_ONE, ERROR, NONE, ONE, write_fuzz_corpus
 
 SEED = int(os.environ.get("FUZZ_SEED", "0"))
 COUNT = int(os.environ.get("FUZZ_COUNT", "200"))
@@ -63,8 +63,11 @@ def corpus(tmp_path_factory, request):
     start = time.monotonic()
     written = write_fuzz_corpus(tmp_path_factory.mktemp("fuzz") / "in", SEED, COUNT)
     families = collections.Counter(written.family[path] for path in written if written.expect[path] != NONE)
-    _say(request, f"fuzz corpus (seed {SEED}): {sum(families.values())} inputs in {time.monotonic() - start:.1f} s; "
-                  + ", ".join(f"{family} {count}" for family, count in sorted(families.items())))
+    _say(
+        request,
+        f"fuzz corpus (seed {SEED}): {sum(families.values())} inputs in {time.monotonic() - start:.1f} s; "
+        + ", ".join(f"{family} {count}" for family, count in sorted(families.items())),
+    )
     return written
 
 
@@ -77,8 +80,11 @@ def runs(models_dir, corpus, request):
         if (model, form, folders) not in done:
             run = run_predict(models_dir, corpus, model, form, folders)
             done[model, form, folders] = run
-            _say(request, f"predict --model {model} --format {form} {' '.join(folders) or 'the corpus'}: "
-                          f"{run.elapsed:.1f} s, status {run.status}")
+            _say(
+                request,
+                f"predict --model {model} --format {form} {' '.join(folders) or 'the corpus'}: "
+                f"{run.elapsed:.1f} s, status {run.status}",
+            )
         return done[model, form, folders]
 
     return get
@@ -95,6 +101,7 @@ def _say(request, line: str) -> None:
 
 
 # --------------------------------------------------------------------------- running predict
+
 
 @dataclass
 class Run:
@@ -160,15 +167,18 @@ def run_predict(models_dir, corpus, model: str, form: str, folders: tuple[str, .
     inputs = [str(corpus.folder / folder) for folder in folders] or [str(corpus.folder)]
     out_bytes, err_bytes = io.BytesIO(), io.BytesIO()
     out = io.TextIOWrapper(out_bytes, encoding="utf-8", errors="strict", newline="", write_through=True)
-    err = io.TextIOWrapper(err_bytes, encoding="utf-8", errors="backslashreplace", newline="", write_through=True)
+    err = io.TextIOWrapper(
+        err_bytes, encoding="utf-8", errors="backslashreplace", newline="", write_through=True
+    )
     run = Run(model, form)
     watchdog = FifoWatchdog(corpus.fifos)
     watchdog.start()
     start = time.monotonic()
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), hang_guard(HANG_GUARD_S):
-            run.status = main(["predict", "--model", model, "--format", form, "--models-dir", str(models_dir),
-                               *inputs])
+            run.status = main(
+                ["predict", "--model", model, "--format", form, "--models-dir", str(models_dir), *inputs]
+            )
     except KeyboardInterrupt:
         raise
     except BaseException as escaped:  # SystemExit and Hung too: nothing may escape predict
@@ -186,6 +196,7 @@ def run_predict(models_dir, corpus, model: str, form: str, folders: tuple[str, .
 
 
 # --------------------------------------------------------------------------- reading the output
+
 
 def printed_forms(path) -> set[str]:
     """The spellings of ``path`` accepted in the output (see the module docstring)."""
@@ -224,7 +235,7 @@ class Names:
     def starting(self, line: str, followers: str):
         for form, path in self.forms:
             if line.startswith(form) and len(line) > len(form) and line[len(form)] in followers:
-                return path, line[len(form):]
+                return path, line[len(form) :]
         return None, line
 
 
@@ -248,7 +259,7 @@ def tally(run: Run, corpus) -> Tally:
     for line in run.stderr.split("\n"):
         if line.startswith("error:"):
             counts.error_count += 1
-            path, rest = names.starting(line[len("error: "):], ": \t")
+            path, rest = names.starting(line[len("error: ") :], ": \t")
             if path is None:
                 counts.unattributed.append(line)
             else:
@@ -271,7 +282,12 @@ def problems(run: Run, corpus, kinds: tuple[str, ...]) -> dict[str, dict[str, li
     counts = tally(run, corpus)
     found = collections.defaultdict(lambda: collections.defaultdict(list))
     for path in corpus:
-        rows, errors, family, expect = counts.rows[path], counts.errors[path], corpus.family[path], corpus.expect[path]
+        rows, errors, family, expect = (
+            counts.rows[path],
+            counts.errors[path],
+            corpus.family[path],
+            corpus.expect[path],
+        )
         name = os.path.relpath(os.fsdecode(path), os.fsdecode(corpus.folder))
         outcomes = rows + errors
         checks = {
@@ -279,12 +295,16 @@ def problems(run: Run, corpus, kinds: tuple[str, ...]) -> dict[str, dict[str, li
             "more than one line": outcomes > 1,
             "a line for an entry that must have none": expect == NONE and outcomes > 0,
             "scored, should be refused": expect == ERROR and rows > 0,
-            "a score that is not a finite number": any(not _finite(score) for score in counts.scores.get(path, [])),
+            "a score that is not a finite number": any(
+                not _finite(score) for score in counts.scores.get(path, [])
+            ),
         }
         for problem, failed in checks.items():
             if problem in kinds and failed:
-                found[problem][family].append(f"{name!r} ({rows} rows, {errors} error lines"
-                                              f"{': ' + counts.reasons[path][0] if errors else ''})")
+                found[problem][family].append(
+                    f"{name!r} ({rows} rows, {errors} error lines"
+                    f"{': ' + counts.reasons[path][0] if errors else ''})"
+                )
     if "lines naming no input" in kinds and counts.unattributed:
         found["lines naming no input"]["-"] = [repr(line) for line in counts.unattributed]
     if "raw control characters" in kinds:
@@ -310,8 +330,11 @@ def describe(found: dict, run: Run) -> str:
         total = sum(map(len, families.values()))
         lines.append(f"  {problem}: {total}")
         for family, examples in sorted(families.items()):
-            lines.append(f"    {family} ({len(examples)}): " + "; ".join(examples[:EXAMPLES])
-                         + (" ..." if len(examples) > EXAMPLES else ""))
+            lines.append(
+                f"    {family} ({len(examples)}): "
+                + "; ".join(examples[:EXAMPLES])
+                + (" ..." if len(examples) > EXAMPLES else "")
+            )
     if run.escaped:
         lines.append("  and an exception escaped predict:\n" + run.escaped[-3000:])
     return "\n".join(lines)
@@ -328,19 +351,33 @@ def test_predict_returns_a_status_and_never_prints_a_traceback(runs, model, form
     assert not run.escaped, f"an exception escaped predict:\n{run.escaped[-5000:]}"
     assert type(run.status) is int
     for stream, text in (("stdout", run.stdout), ("stderr", run.stderr)):
-        assert "Traceback" not in text, f"a traceback on {stream}:\n{text[text.index('Traceback'):][:5000]}"
+        assert "Traceback" not in text, f"a traceback on {stream}:\n{text[text.index('Traceback') :][:5000]}"
 
 
 @pytest.mark.parametrize(("model", "form"), RUNS, ids=ids)
 def test_every_input_ends_as_exactly_one_row_or_error_line(runs, corpus, model, form):
     run = runs(model, form)
-    found = problems(run, corpus, ("no line", "more than one line", "a line for an entry that must have none",
-                                   "lines naming no input", "a score that is not a finite number",
-                                   "raw control characters"))
+    found = problems(
+        run,
+        corpus,
+        (
+            "no line",
+            "more than one line",
+            "a line for an entry that must have none",
+            "lines naming no input",
+            "a score that is not a finite number",
+            "raw control characters",
+        ),
+    )
     assert not found and not run.escaped, describe(found, run)
     counts = tally(run, corpus)
-    inputs = [path for path in corpus if corpus.expect[path] in (ONE, ERROR)
-              or corpus.expect[path] == AT_MOST_ONE and counts.rows[path] + counts.errors[path]]
+    inputs = [
+        path
+        for path in corpus
+        if corpus.expect[path] in (ONE, ERROR)
+        or corpus.expect[path] == AT_MOST_ONE
+        and counts.rows[path] + counts.errors[path]
+    ]
     assert counts.row_count + counts.error_count == len(inputs)
 
 
@@ -376,9 +413,14 @@ def test_files_scored_twice_give_identical_lines(runs, corpus):
     assert not first.escaped and not again.escaped
     lines = [lines_by_input(run, corpus) for run in (first, again)]
     again_inputs = {path for path in corpus if corpus.family[path] in AGAIN and corpus.expect[path] != NONE}
-    differ = {os.fsdecode(path): (lines[0].get(path), lines[1].get(path)) for path in sorted(again_inputs)
-              if lines[0].get(path) != lines[1].get(path)}
-    assert not differ, "\n".join(f"{path}:\n  first {one}\n  again {two}" for path, (one, two) in differ.items())
+    differ = {
+        os.fsdecode(path): (lines[0].get(path), lines[1].get(path))
+        for path in sorted(again_inputs)
+        if lines[0].get(path) != lines[1].get(path)
+    }
+    assert not differ, "\n".join(
+        f"{path}:\n  first {one}\n  again {two}" for path, (one, two) in differ.items()
+    )
     assert again.status == first.status
 
 
@@ -393,5 +435,5 @@ def lines_by_input(run: Run, corpus) -> dict:
             found[names.starting(line, " \t")[0]].append(line)
     for line in run.stderr.split("\n"):
         if line.startswith("error:"):
-            found[names.starting(line[len("error: "):], ": \t")[0]].append(line)
+            found[names.starting(line[len("error: ") :], ": \t")[0]].append(line)
     return dict(found)

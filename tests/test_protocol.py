@@ -1,7 +1,12 @@
 import pytest
 
 from deepfake_audio.corpus.asvspoof2017 import (
-    ProtocolEntry, ProtocolError, file_name, parse_protocol, protocol_path, write_protocol,
+    ProtocolEntry,
+    ProtocolError,
+    file_name,
+    parse_protocol,
+    protocol_path,
+    write_protocol,
 )
 
 REAL_FORMAT = """\
@@ -24,22 +29,29 @@ def test_parses_the_seven_fields(tmp_path):
 
 def test_round_trip(tmp_path):
     path = protocol_path(tmp_path, "dev")
-    entries = [ProtocolEntry(file_name("dev", 0), "genuine", "M0002", "S03"),
-               ProtocolEntry(file_name("dev", 1), "spoof", "M0002", "S03", "E01", "P01", "R01")]
+    entries = [
+        ProtocolEntry(file_name("dev", 0), "genuine", "M0002", "S03"),
+        ProtocolEntry(file_name("dev", 1), "spoof", "M0002", "S03", "E01", "P01", "R01"),
+    ]
     write_protocol(path, entries)
     assert path.name == "ASVspoof2017_V2_dev.trl.txt"
     assert path.read_text().splitlines()[0] == "D_1000001.wav genuine M0002 S03 - - -"
     assert parse_protocol(path) == entries
 
 
-@pytest.mark.parametrize("text, message", [
-    ("T_1.wav genuine M1 S01 - -\n", r"t.txt:1: expected 7 space-separated fields, got 6"),
-    ("T_1.wav bonafide M1 S01 - - -\n", r"t.txt:1: label must be one of genuine, spoof, got 'bonafide'"),
-    ("T_1.flac genuine M1 S01 - - -\n", r"t.txt:1: file name must end in .wav, got 'T_1.flac'"),
-    ("T_1.wav genuine M1 S01 - - -\nT_1.wav spoof M1 S01 E1 P1 R1\n",
-     r"t.txt:2: T_1.wav already listed on line 1"),
-    ("\n\n", r"t.txt: protocol file lists no utterances"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("T_1.wav genuine M1 S01 - -\n", r"t.txt:1: expected 7 space-separated fields, got 6"),
+        ("T_1.wav bonafide M1 S01 - - -\n", r"t.txt:1: label must be one of genuine, spoof, got 'bonafide'"),
+        ("T_1.flac genuine M1 S01 - - -\n", r"t.txt:1: file name must end in .wav, got 'T_1.flac'"),
+        (
+            "T_1.wav genuine M1 S01 - - -\nT_1.wav spoof M1 S01 E1 P1 R1\n",
+            r"t.txt:2: T_1.wav already listed on line 1",
+        ),
+        ("\n\n", r"t.txt: protocol file lists no utterances"),
+    ],
+)
 def test_malformed_protocols_are_refused_with_line_numbers(tmp_path, text, message):
     path = tmp_path / "t.txt"
     path.write_text(text)

@@ -68,15 +68,22 @@ def repo(tmp_path, monkeypatch):
 def metric_rows(text, file):
     """{metric: (base, head, change)} of the table under ``### file``."""
     section = text.split(f"### {file}\n", 1)[1].split("\n#", 1)[0]
-    return {cells[0]: tuple(cells[1:]) for line in section.splitlines() if line.startswith("| ")
-            for cells in [[cell.strip() for cell in line.strip("|").split(" | ")]] if cells[0] != "metric"}
+    return {
+        cells[0]: tuple(cells[1:])
+        for line in section.splitlines()
+        if line.startswith("| ")
+        for cells in [[cell.strip() for cell in line.strip("|").split(" | ")]]
+        if cells[0] != "metric"
+    }
 
 
 def test_report_holds_the_metric_diff_and_the_changed_images(repo):
     repo, base = repo
     out = write_report("HEAD", repo / "report.md", root=repo)
     text = out.read_text()
-    assert metric_rows(text, "metrics/x.json") == {"eer": ("12.5", "7.25", "-5.25")}  # auc unchanged: left out
+    assert metric_rows(text, "metrics/x.json") == {
+        "eer": ("12.5", "7.25", "-5.25")
+    }  # auc unchanged: left out
     assert re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text) == ["plots/evaluate/roc.png", "plots/loss.png"]
     assert f"Compared with `HEAD` (commit {base[:12]}" in text
     assert "Shortened" not in text and (repo / "report-full.md").read_text() == text
@@ -125,8 +132,18 @@ def make_project(tmp_path, base: dict, head: dict, images=()):
     run(["git", "init", "-q"], repo)
     run([VENV_BIN / "dvc", "init", "-q"], repo)
     metric_files = sorted({path for path in [*base, *head] if path.endswith(".json")})
-    (repo / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"evaluate": {
-        "cmd": "echo evaluated", "metrics": [{path: {"cache": False}} for path in metric_files]}}}))
+    (repo / "dvc.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "stages": {
+                    "evaluate": {
+                        "cmd": "echo evaluated",
+                        "metrics": [{path: {"cache": False}} for path in metric_files],
+                    }
+                }
+            }
+        )
+    )
     for files in (base, head):
         for path, content in files.items():
             file = repo / path
@@ -154,17 +171,43 @@ def score_table(separation, seed=0, n=300):
     frames = []
     for split in ("dev", "eval"):
         values = np.concatenate([rng.normal(separation, 1, n), rng.normal(0, 1, n)]).round(6)
-        frames.append(pd.DataFrame({"utt_id": [f"{split}_{i}" for i in range(2 * n)], "split": split,
-                                    "label": ["bonafide"] * n + ["spoof"] * n, "score": values}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "utt_id": [f"{split}_{i}" for i in range(2 * n)],
+                    "split": split,
+                    "label": ["bonafide"] * n + ["spoof"] * n,
+                    "score": values,
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
 def test_rows_that_do_not_change_at_the_printed_precision_are_left_out(tmp_path, monkeypatch):
     monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
-    base = {"eer": 12.5, "auc": 0.958881, "thr": 0.31908, "noise": 0.3, "risk": "low", "gone": 1, "n": 3,
-            "gamma": 0.0003, "setting": {"C": 1.0, "kernel": "rbf"}}
-    head = {"eer": 7.25, "auc": 0.958882, "thr": 0.31908, "noise": 0.1 + 0.2, "risk": "high", "new": True, "n": 4,
-            "gamma": 1e-05, "setting": {"C": 10.0, "kernel": "rbf"}}
+    base = {
+        "eer": 12.5,
+        "auc": 0.958881,
+        "thr": 0.31908,
+        "noise": 0.3,
+        "risk": "low",
+        "gone": 1,
+        "n": 3,
+        "gamma": 0.0003,
+        "setting": {"C": 1.0, "kernel": "rbf"},
+    }
+    head = {
+        "eer": 7.25,
+        "auc": 0.958882,
+        "thr": 0.31908,
+        "noise": 0.1 + 0.2,
+        "risk": "high",
+        "new": True,
+        "n": 4,
+        "gamma": 1e-05,
+        "setting": {"C": 10.0, "kernel": "rbf"},
+    }
     repo = make_project(tmp_path, {"metrics/x.json": base}, {"metrics/x.json": head})
     text = write_report("HEAD", repo / "report.md", root=repo).read_text()
     assert metric_rows(text, "metrics/x.json") == {
@@ -182,17 +225,28 @@ def test_rows_that_do_not_change_at_the_printed_precision_are_left_out(tmp_path,
 
 def test_a_large_change_is_cut_to_fit_a_comment_and_written_in_full_beside_it(tmp_path, monkeypatch):
     monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
-    for name, value in (("GITHUB_SERVER_URL", "https://github.com"), ("GITHUB_REPOSITORY", "lab/cm"),
-                        ("GITHUB_RUN_ID", "42")):
+    for name, value in (
+        ("GITHUB_SERVER_URL", "https://github.com"),
+        ("GITHUB_REPOSITORY", "lab/cm"),
+        ("GITHUB_RUN_ID", "42"),
+    ):
         monkeypatch.setenv(name, value)
     many = 3000
-    base = {"metrics/svc.json": headline_metrics(11.0), "metrics/cnn.json": headline_metrics(8.0),
-            "metrics/explain.json": {f"feature_{i:04d}": {"importance": i / 7} for i in range(many)},
-            "data/scores/svc.csv": score_table(1.0), "data/scores/cnn.csv": score_table(2.0)}
-    head = {**base, "metrics/svc.json": headline_metrics(9.55, min_dcf=0.1985, auc=0.95),
-            "metrics/explain.json": {f"feature_{i:04d}": {"importance": i / 7 + 1} for i in range(many)},
-            "data/scores/svc.csv": score_table(1.0).assign(
-                score=lambda frame: frame["score"] + 1.5 * (frame["label"] == "bonafide"))}
+    base = {
+        "metrics/svc.json": headline_metrics(11.0),
+        "metrics/cnn.json": headline_metrics(8.0),
+        "metrics/explain.json": {f"feature_{i:04d}": {"importance": i / 7} for i in range(many)},
+        "data/scores/svc.csv": score_table(1.0),
+        "data/scores/cnn.csv": score_table(2.0),
+    }
+    head = {
+        **base,
+        "metrics/svc.json": headline_metrics(9.55, min_dcf=0.1985, auc=0.95),
+        "metrics/explain.json": {f"feature_{i:04d}": {"importance": i / 7 + 1} for i in range(many)},
+        "data/scores/svc.csv": score_table(1.0).assign(
+            score=lambda frame: frame["score"] + 1.5 * (frame["label"] == "bonafide")
+        ),
+    }
     images = [f"plots/explain/images/feature_{i:03d}.png" for i in range(150)]
     repo = make_project(tmp_path, base, head, images)
 
@@ -204,7 +258,9 @@ def test_a_large_change_is_cut_to_fit_a_comment_and_written_in_full_beside_it(tm
     # the headline is always there, with the bootstrap verdict
     assert "| svc | eval | 11 → 9.55 | 0.2 → 0.1985 | 0.95 | -" in text
     assert re.search(r"\| svc \| eval \|.*\[[-+]\d+\.\d+, [-+]\d+\.\d+\] \| \*\*better\*\* \|", text)
-    assert re.search(r"\| cnn \| eval \| 8 \| 0\.2 \| 0\.95 \| \+0\.00 \[\+0\.00, \+0\.00\] \| within noise \|", text)
+    assert re.search(
+        r"\| cnn \| eval \| 8 \| 0\.2 \| 0\.95 \| \+0\.00 \[\+0\.00, \+0\.00\] \| within noise \|", text
+    )
     assert "fusion" not in text.split("## Changed metrics")[0]  # no such model at either revision
 
     # the comment keeps what fits, says what is left out, and where the rest is
@@ -215,10 +271,12 @@ def test_a_large_change_is_cut_to_fit_a_comment_and_written_in_full_beside_it(tm
     assert f"*{left_out} more changed rows of `metrics/explain.json` are left out here.*" in text
     assert 0 < len(links) < len(images) == len(re.findall(r"!\[[^\]]*\]\(([^)]+)\)", full))
     assert f"*{len(images) - len(links)} more changed figures are left out here.*" in text
-    assert (f"> **Shortened to fit a pull-request comment:** {left_out} of {many + 4} changed metric rows and "
-            f"{len(images) - len(links)} of {len(images)} figures left out here. The whole report is "
-            "`report-full.md` in the `report` artifact of [this workflow run]"
-            "(https://github.com/lab/cm/actions/runs/42).") in text
+    assert (
+        f"> **Shortened to fit a pull-request comment:** {left_out} of {many + 4} changed metric rows and "
+        f"{len(images) - len(links)} of {len(images)} figures left out here. The whole report is "
+        "`report-full.md` in the `report` artifact of [this workflow run]"
+        "(https://github.com/lab/cm/actions/runs/42)."
+    ) in text
     assert "Shortened" not in full and full.startswith(text.split("> **Shortened")[0])
 
 
@@ -234,11 +292,21 @@ def test_cml_workflow_runs_only_make_targets_and_cml():
     checkout = next(step for step in steps if step.get("uses", "").startswith("actions/checkout"))
     assert checkout["with"]["fetch-depth"] == 0
     assert any(step.get("uses", "").startswith("iterative/setup-cml") for step in steps)
-    commands = [re.sub(r"\$\{\{.*?\}\}", "EXPR", line).strip() for step in steps if "run" in step
-                for line in step["run"].splitlines() if line.strip()]
+    commands = [
+        re.sub(r"\$\{\{.*?\}\}", "EXPR", line).strip()
+        for step in steps
+        if "run" in step
+        for line in step["run"].splitlines()
+        if line.strip()
+    ]
     assert commands and all(command.split()[0] in ("make", "cml") for command in commands), commands
-    used = {word for command in commands if command.startswith("make ")
-            for word in command.split()[1:] if not word.startswith("-") and "=" not in word}
+    used = {
+        word
+        for command in commands
+        if command.startswith("make ")
+        for word in command.split()[1:]
+        if not word.startswith("-") and "=" not in word
+    }
     assert used == {"repro", "report"} and used <= make_targets()
     comment = next(step for step in steps if step.get("run", "").startswith("cml "))
     assert comment["env"]["REPO_TOKEN"] == "${{ secrets.GITHUB_TOKEN }}"
@@ -262,4 +330,6 @@ def test_cml_workflow_is_cached_cancellable_and_keeps_the_full_report():
     comment = next(step for step in steps if step.get("run", "").startswith("cml "))
     assert comment["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
     names = [step.get("uses", step.get("run", "")) for step in steps]
-    assert names.index(upload["uses"]) < names.index(comment["run"])  # the artifact exists before a comment fails
+    assert names.index(upload["uses"]) < names.index(
+        comment["run"]
+    )  # the artifact exists before a comment fails

@@ -10,8 +10,9 @@ PROJECT = Path(__file__).resolve().parents[1]
 
 
 def run_stage(name, cwd):
-    return subprocess.run([sys.executable, str(PROJECT / "stages" / f"{name}.py")], cwd=cwd,
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, str(PROJECT / "stages" / f"{name}.py")], cwd=cwd, capture_output=True, text=True
+    )
 
 
 def write_params(folder, update):
@@ -32,7 +33,8 @@ def test_a_missing_corpus_stops_prepare_and_writes_nothing(tmp_path):
     done = run_stage("prepare", tmp_path)
     assert done.returncode == 1
     assert done.stderr == (
-        "error: data/raw/synthetic/protocol_V2/ASVspoof2017_V2_train.trn.txt: protocol file not found\n")
+        "error: data/raw/synthetic/protocol_V2/ASVspoof2017_V2_train.trn.txt: protocol file not found\n"
+    )
     assert sorted(path.name for path in tmp_path.iterdir()) == ["params.yaml"]
 
 
@@ -53,8 +55,10 @@ def test_a_local_copy_goes_through_prepare_and_is_checked_by_download(tmp_path):
     write_params(tmp_path, lambda params: params["data"].update(source="asvspoof2017", root=str(copy)))
     download = run_stage("download", tmp_path)
     assert download.returncode == 1
-    assert download.stderr == (f"error: {copy}: train has 2 genuine + 2 spoof files, the published corpus "
-                               "1507 + 1507: incomplete or not V2\n")
+    assert download.stderr == (
+        f"error: {copy}: train has 2 genuine + 2 spoof files, the published corpus "
+        "1507 + 1507: incomplete or not V2\n"
+    )
     prepare = run_stage("prepare", tmp_path)
     assert prepare.returncode == 0, prepare.stderr
     data = json.loads((tmp_path / "metrics" / "data.json").read_text())
@@ -66,7 +70,6 @@ def test_a_custom_dataset_goes_through_download_prepare_and_featurize(tmp_path):
     import json
 
     import numpy as np
-
     from test_custom import GOOD_ROWS, write_dataset
 
     csv = write_dataset(tmp_path / "mine", GOOD_ROWS)
@@ -77,7 +80,10 @@ def test_a_custom_dataset_goes_through_download_prepare_and_featurize(tmp_path):
     assert json.loads((tmp_path / "data" / "raw" / "source.json").read_text())["source"] == "custom"
     data = json.loads((tmp_path / "metrics" / "data.json").read_text())
     assert {split: data[split]["n_utterances"] for split in ("train", "dev", "eval")} == {
-        "train": 2, "dev": 2, "eval": 2}
+        "train": 2,
+        "dev": 2,
+        "eval": 2,
+    }
     spectrograms = np.load(tmp_path / "data" / "features" / "spectrogram.npy")
     assert spectrograms.shape == (6, 64, 400) and np.isfinite(spectrograms.astype(float)).all()
 
@@ -88,13 +94,22 @@ def test_explain_refuses_a_split_the_corpus_lacks_and_writes_nothing(tmp_path):
 
     features = tmp_path / "data" / "features"
     features.mkdir(parents=True)
-    pd.DataFrame({"utt_id": ["T_1", "D_1"], "split": ["train", "dev"], "label": ["bonafide", "spoof"],
-                  "speaker": ["-", "-"], "mfcc_0_mean": [0.0, 1.0]}).to_csv(features / "utterances.csv", index=False)
+    pd.DataFrame(
+        {
+            "utt_id": ["T_1", "D_1"],
+            "split": ["train", "dev"],
+            "label": ["bonafide", "spoof"],
+            "speaker": ["-", "-"],
+            "mfcc_0_mean": [0.0, 1.0],
+        }
+    ).to_csv(features / "utterances.csv", index=False)
     np.save(features / "spectrogram.npy", np.zeros((2, 4, 8), dtype=np.float16))
     write_params(tmp_path, lambda params: None)
     done = run_stage("explain", tmp_path)
     assert done.returncode == 1
     # TensorFlow's C++ start-up lines may come first; the error is the last line.
-    assert done.stderr.splitlines()[-1] == ("error: explain.split is eval but data/features holds no eval "
-                                            "utterances; set explain.split to a split the corpus has")
+    assert done.stderr.splitlines()[-1] == (
+        "error: explain.split is eval but data/features holds no eval "
+        "utterances; set explain.split to a split the corpus has"
+    )
     assert not (tmp_path / "plots").exists() and not (tmp_path / "metrics").exists()

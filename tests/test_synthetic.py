@@ -23,14 +23,21 @@ SEED = 7
 
 
 def tiny_params(**overrides) -> SyntheticParams:
-    split = SyntheticSplit(speakers=2, genuine=3, spoof=3, environments=2, playback_devices=2, recorders=2,
-                           replay_configs=3)
+    split = SyntheticSplit(
+        speakers=2, genuine=3, spoof=3, environments=2, playback_devices=2, recorders=2, replay_configs=3
+    )
     fields = {"phrases": 3, "train": split, "dev": split, "eval": split, **overrides}
     return SyntheticParams(**fields)
 
 
-def generate(root: Path, params: SyntheticParams | None = None, *, seed: int = SEED, n_jobs: int = 1,
-             sample_rate: int = SAMPLE_RATE) -> Path:
+def generate(
+    root: Path,
+    params: SyntheticParams | None = None,
+    *,
+    seed: int = SEED,
+    n_jobs: int = 1,
+    sample_rate: int = SAMPLE_RATE,
+) -> Path:
     generate_corpus(root, params or tiny_params(), sample_rate=sample_rate, seed=seed, n_jobs=n_jobs)
     return root
 
@@ -46,7 +53,9 @@ def artefact_corpus(tmp_path_factory) -> Path:
 
 
 def corpus_files(root: Path) -> dict[str, bytes]:
-    return {str(path.relative_to(root)): path.read_bytes() for path in sorted(root.rglob("*")) if path.is_file()}
+    return {
+        str(path.relative_to(root)): path.read_bytes() for path in sorted(root.rglob("*")) if path.is_file()
+    }
 
 
 def entries(root: Path, split: str):
@@ -59,6 +68,7 @@ def read(root: Path, split: str, file: str) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- determinism
+
 
 def test_same_seed_gives_byte_identical_corpus_whatever_n_jobs(corpus, tmp_path):
     reference = corpus_files(corpus)
@@ -76,6 +86,7 @@ def test_different_seed_gives_different_corpus(corpus, tmp_path):
 
 
 # --------------------------------------------------------------------------- layout
+
 
 def test_layout_matches_asvspoof2017_v2(corpus):
     params = tiny_params()
@@ -96,7 +107,12 @@ def test_wavs_are_16_bit_mono_at_the_requested_rate_and_sane(corpus):
         for row in entries(corpus, split):
             path = audio_dir(corpus, split) / row.file
             info = sf.info(path)
-            assert (info.format, info.subtype, info.channels, info.samplerate) == ("WAV", "PCM_16", 1, SAMPLE_RATE)
+            assert (info.format, info.subtype, info.channels, info.samplerate) == (
+                "WAV",
+                "PCM_16",
+                1,
+                SAMPLE_RATE,
+            )
             assert 1.0 <= info.duration <= 5.0, row.file
             samples = read(corpus, split, row.file)
             assert np.all(np.isfinite(samples))
@@ -110,14 +126,24 @@ def test_other_sample_rates_are_honoured(tmp_path):
 
 
 def test_genuine_and_spoof_are_shuffled_within_a_split():
-    params = tiny_params(train=SyntheticSplit(speakers=4, genuine=40, spoof=40, environments=2,
-                                              playback_devices=3, recorders=2, replay_configs=5))
+    params = tiny_params(
+        train=SyntheticSplit(
+            speakers=4,
+            genuine=40,
+            spoof=40,
+            environments=2,
+            playback_devices=3,
+            recorders=2,
+            replay_configs=5,
+        )
+    )
     labels = [utt.label for utt in plan_corpus(params, SEED)["train"]]
     assert labels[:40] != ["genuine"] * 40
     assert labels != sorted(labels)
 
 
 # --------------------------------------------------------------------------- splits
+
 
 def test_speakers_and_devices_are_disjoint_between_splits(corpus):
     seen: dict[str, set] = {}
@@ -167,8 +193,9 @@ def test_protocol_rows_are_well_formed(corpus):
 
 
 def test_every_replay_config_and_device_is_used_when_counts_allow():
-    split = SyntheticSplit(speakers=3, genuine=20, spoof=30, environments=3, playback_devices=4, recorders=3,
-                           replay_configs=8)
+    split = SyntheticSplit(
+        speakers=3, genuine=20, spoof=30, environments=3, playback_devices=4, recorders=3, replay_configs=8
+    )
     plan = plan_corpus(tiny_params(eval=split), SEED)["eval"]
     spoofs = [utt.protocol_entry() for utt in plan if utt.label == "spoof"]
     assert len({row.replay_config for row in spoofs}) == 8
@@ -178,13 +205,15 @@ def test_every_replay_config_and_device_is_used_when_counts_allow():
 
 
 def test_replay_configs_are_clipped_to_the_possible_triples():
-    split = SyntheticSplit(speakers=2, genuine=10, spoof=20, environments=1, playback_devices=2, recorders=2,
-                           replay_configs=50)
+    split = SyntheticSplit(
+        speakers=2, genuine=10, spoof=20, environments=1, playback_devices=2, recorders=2, replay_configs=50
+    )
     plan = plan_corpus(tiny_params(dev=split), SEED)["dev"]
     assert len({utt.protocol_entry().replay_config for utt in plan if utt.label == "spoof"}) == 4
 
 
 # --------------------------------------------------------------------------- artefact
+
 
 def test_artefact_is_off_by_default():
     assert tiny_params().artefact is False
@@ -192,7 +221,7 @@ def test_artefact_is_off_by_default():
 
 def leading_share(samples: np.ndarray, seconds: float, band: tuple[float, float] | None = None) -> float:
     """Energy of the first ``seconds`` (optionally within a band) relative to the whole file."""
-    lead = samples[:int(seconds * SAMPLE_RATE)]
+    lead = samples[: int(seconds * SAMPLE_RATE)]
     if band is not None:
         spectrum = np.fft.rfft(lead)
         freqs = np.fft.rfftfreq(lead.size, 1 / SAMPLE_RATE)
@@ -222,6 +251,7 @@ def test_artefact_changes_nothing_after_the_leading_region(corpus, artefact_corp
 
 
 # --------------------------------------------------------------------------- errors
+
 
 def test_a_non_empty_folder_is_refused(tmp_path):
     (tmp_path / "c").mkdir()

@@ -24,16 +24,25 @@ def read_annotations(path: str | Path) -> pd.DataFrame:
         raise InputError(f"{path}: not a readable CSV: {err}") from None
     missing = [column for column in ANNOTATION_COLUMNS if column not in table.columns]
     if missing:
-        raise InputError(f"{path}: missing column(s) {', '.join(missing)}; "
-                         f"expected {', '.join(ANNOTATION_COLUMNS)}")
+        raise InputError(
+            f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(ANNOTATION_COLUMNS)}"
+        )
     lines = table.index + 2  # the header is line 1
     times = table[["start_s", "end_s"]].apply(pd.to_numeric, errors="coerce")
     bad_number = times.isna().any(axis=1) | ~np.isfinite(times).all(axis=1)
-    refuse_rows(path, "start_s and end_s must be numbers", lines[bad_number],
-                table.loc[bad_number, ["start_s", "end_s"]].astype(str).agg(",".join, axis=1))
+    refuse_rows(
+        path,
+        "start_s and end_s must be numbers",
+        lines[bad_number],
+        table.loc[bad_number, ["start_s", "end_s"]].astype(str).agg(",".join, axis=1),
+    )
     bad_span = (times["start_s"] < 0) | (times["end_s"] <= times["start_s"])
-    refuse_rows(path, "need 0 <= start_s < end_s", lines[bad_span],
-                table.loc[bad_span, ["start_s", "end_s"]].astype(str).agg(",".join, axis=1))
+    refuse_rows(
+        path,
+        "need 0 <= start_s < end_s",
+        lines[bad_span],
+        table.loc[bad_span, ["start_s", "end_s"]].astype(str).agg(",".join, axis=1),
+    )
     repeated = table["utt_id"].duplicated()
     refuse_rows(path, "utt_id listed more than once", lines[repeated], table.loc[repeated, "utt_id"])
     return times.set_index(table["utt_id"])

@@ -28,7 +28,9 @@ class EditedFile:
     def load(self, sample_rate: int) -> np.ndarray:
         signal = load_audio(self.path, sample_rate)
         if self.donor is not None:
-            signal = prepend_head(signal, load_audio(self.donor, sample_rate), round(self.head_s * sample_rate))
+            signal = prepend_head(
+                signal, load_audio(self.donor, sample_rate), round(self.head_s * sample_rate)
+            )
         if self.speech is not None:
             start, stop = (round(seconds * sample_rate) for seconds in self.speech)
             signal = signal[start:stop]
@@ -43,5 +45,7 @@ def speech_spans(paths: list[str], vad: Vad) -> list[tuple[float, float] | None]
         spans = []
         for path in paths:
             bounds = vad.speech_bounds(load_audio(path, vad.sample_rate))
-            spans.append(None if bounds is None else (bounds[0] / vad.sample_rate, bounds[1] / vad.sample_rate))
+            spans.append(
+                None if bounds is None else (bounds[0] / vad.sample_rate, bounds[1] / vad.sample_rate)
+            )
         return spans

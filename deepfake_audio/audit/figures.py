@@ -18,19 +18,29 @@ def eer_frame(report: dict, retrained: dict) -> pd.DataFrame:
     """``case, eer, roc_auc``: each model untrimmed, trimmed and (where retrained) retrained on trimmed audio."""
     rows = []
     for model, result in report.items():
-        rows += [{"case": f"{model}, {state}", "eer": result["eer"][state], "roc_auc": result["roc_auc"][state]}
-                 for state in ("untrimmed", "trimmed")]
+        rows += [
+            {"case": f"{model}, {state}", "eer": result["eer"][state], "roc_auc": result["roc_auc"][state]}
+            for state in ("untrimmed", "trimmed")
+        ]
         if model in retrained:
-            rows.append({"case": f"{model}, {RETRAINED}", "eer": retrained[model]["eer"],
-                         "roc_auc": retrained[model]["roc_auc"]})
+            rows.append(
+                {
+                    "case": f"{model}, {RETRAINED}",
+                    "eer": retrained[model]["eer"],
+                    "roc_auc": retrained[model]["roc_auc"],
+                }
+            )
     return pd.DataFrame(rows, columns=["case", "eer", "roc_auc"])
 
 
 def transplant_frame(report: dict, retrained: dict) -> pd.DataFrame:
     """``case, far, frr``: each model before and after the transplant (retrained ones too)."""
     results = {**report, **{f"{model} ({RETRAINED})": result for model, result in retrained.items()}}
-    rows = [{"case": f"{model}, {when}", "far": result["far"][when], "frr": result["frr"][when]}
-            for model, result in results.items() for when in ("before", "after")]
+    rows = [
+        {"case": f"{model}, {when}", "far": result["far"][when], "frr": result["frr"][when]}
+        for model, result in results.items()
+        for when in ("before", "after")
+    ]
     return pd.DataFrame(rows, columns=["case", "far", "frr"])
 
 
@@ -38,12 +48,24 @@ def summary_png(report: dict, retrained: dict, split: str, head_ms: float, path:
     """Three panels (EER, FAR, FRR), each model's bars side by side, its shortcut risk under its name."""
     results = {**report, **{f"{model}\nretrained": result for model, result in retrained.items()}}
     panels = [
-        ("EER (%)", "EER: untrimmed vs trimmed audio", ("untrimmed", "trimmed"),
-         lambda result, state: _eer(result, state)),
-        ("FAR (%)", f"spoofs accepted; after: {head_ms:g} ms\nof a bona fide file's start in front",
-         ("before", "after"), lambda result, when: result["far"][when]),
-        ("FRR (%)", f"bona fide rejected; after: {head_ms:g} ms\nof a spoofed file's start in front",
-         ("before", "after"), lambda result, when: result["frr"][when]),
+        (
+            "EER (%)",
+            "EER: untrimmed vs trimmed audio",
+            ("untrimmed", "trimmed"),
+            lambda result, state: _eer(result, state),
+        ),
+        (
+            "FAR (%)",
+            f"spoofs accepted; after: {head_ms:g} ms\nof a bona fide file's start in front",
+            ("before", "after"),
+            lambda result, when: result["far"][when],
+        ),
+        (
+            "FRR (%)",
+            f"bona fide rejected; after: {head_ms:g} ms\nof a spoofed file's start in front",
+            ("before", "after"),
+            lambda result, when: result["frr"][when],
+        ),
     ]
     x = np.arange(len(results))
     names = [f"{model}\nrisk {result['shortcut_risk']}" for model, result in results.items()]
@@ -51,8 +73,13 @@ def summary_png(report: dict, retrained: dict, split: str, head_ms: float, path:
         fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
         for ax, (ylabel, title, states, value) in zip(axes, panels):
             for i, state in enumerate(states):
-                ax.bar(x + (i - 0.5) * 0.38, [value(result, state) for result in results.values()], 0.38,
-                       label=state, color=("C7", "C3")[i])
+                ax.bar(
+                    x + (i - 0.5) * 0.38,
+                    [value(result, state) for result in results.values()],
+                    0.38,
+                    label=state,
+                    color=("C7", "C3")[i],
+                )
             ax.set_xticks(x, names)
             for tick, result in zip(ax.get_xticklabels(), results.values()):
                 tick.set_color("C3" if result["shortcut_risk"] == "high" else "k")
@@ -82,10 +109,19 @@ def speech_png(speech: pd.DataFrame, path: Path) -> None:
             bins = np.linspace(0, max(float(values.max()), 0.01), 31)
             for label, colour in zip(LABELS, ("C0", "C3")):
                 part = values[speech["label"] == label]
-                ax.hist(part, bins=bins, weights=np.full(len(part), 1 / max(len(part), 1)), alpha=0.55,
-                        color=colour, label=f"{label} (median {part.median() * 1000:.0f} ms)" if len(part) else label)
-            ax.set(xlabel=f"{where} non-speech removed (s)", ylabel="share of the class's files",
-                   title=f"{where.capitalize()} trim")
+                ax.hist(
+                    part,
+                    bins=bins,
+                    weights=np.full(len(part), 1 / max(len(part), 1)),
+                    alpha=0.55,
+                    color=colour,
+                    label=f"{label} (median {part.median() * 1000:.0f} ms)" if len(part) else label,
+                )
+            ax.set(
+                xlabel=f"{where} non-speech removed (s)",
+                ylabel="share of the class's files",
+                title=f"{where.capitalize()} trim",
+            )
             ax.legend(loc="upper right")
         fig.tight_layout()
         save_png(fig, path)

@@ -20,24 +20,39 @@ DECIMALS = 4  # of the audit's rates (%), their changes (points) and ROC AUCs
 RETRAINED_KEY = "retrained"  # metrics/audit.json holds the retrained models under this key
 
 
-def audit_models(labels, untrimmed: pd.DataFrame, trimmed: pd.DataFrame, transplanted: pd.DataFrame,
-                 thresholds: dict[str, float], settings: AuditParams) -> dict[str, dict]:
+def audit_models(
+    labels,
+    untrimmed: pd.DataFrame,
+    trimmed: pd.DataFrame,
+    transplanted: pd.DataFrame,
+    thresholds: dict[str, float],
+    settings: AuditParams,
+) -> dict[str, dict]:
     """Per model (a column of each score frame): trimmed vs untrimmed, the transplant, the shortcut risk."""
     report = {}
     for model in untrimmed.columns:
-        result = {**trim_shift(labels, untrimmed[model], trimmed[model]),
-                  **transplant_shift(labels, untrimmed[model], transplanted[model], thresholds[model])}
+        result = {
+            **trim_shift(labels, untrimmed[model], trimmed[model]),
+            **transplant_shift(labels, untrimmed[model], transplanted[model], thresholds[model]),
+        }
         report[model] = {"shortcut_risk": shortcut_risk(result, settings.risk), **result}
     return report
 
 
-def audit_retrained(labels, trimmed: pd.DataFrame, transplanted: pd.DataFrame, thresholds: dict[str, float],
-                    settings: AuditParams) -> dict[str, dict]:
+def audit_retrained(
+    labels,
+    trimmed: pd.DataFrame,
+    transplanted: pd.DataFrame,
+    thresholds: dict[str, float],
+    settings: AuditParams,
+) -> dict[str, dict]:
     """Per retrained model: its EER and ROC AUC on trimmed audio, the transplant (then trimmed), the shortcut risk."""
     report = {}
     for model in trimmed.columns:
-        result = {**{key: rounded(value, DECIMALS) for key, value in separation(labels, trimmed[model]).items()},
-                  **transplant_shift(labels, trimmed[model], transplanted[model], thresholds[model])}
+        result = {
+            **{key: rounded(value, DECIMALS) for key, value in separation(labels, trimmed[model]).items()},
+            **transplant_shift(labels, trimmed[model], transplanted[model], thresholds[model]),
+        }
         report[model] = {"shortcut_risk": shortcut_risk(result, settings.risk), **result}
     return report
 
@@ -55,18 +70,24 @@ def speech_summary(speech: pd.DataFrame) -> dict:
         "n_files": len(speech),
         **{f"found_by_{source}": int((speech["found_by"] == source).sum()) for source in FOUND_BY},
         "speech_share": rounded(((speech["end_s"] - speech["start_s"]) / speech["duration_s"]).mean(), 4),
-        **{f"leading_ms_median_{label}": rounded(1000 * lead[speech["label"] == label].median(), 1)
-           for label in ("bonafide", "spoof")},
-        **{f"trailing_ms_median_{label}": rounded(1000 * trail[speech["label"] == label].median(), 1)
-           for label in ("bonafide", "spoof")},
+        **{
+            f"leading_ms_median_{label}": rounded(1000 * lead[speech["label"] == label].median(), 1)
+            for label in ("bonafide", "spoof")
+        },
+        **{
+            f"trailing_ms_median_{label}": rounded(1000 * trail[speech["label"] == label].median(), 1)
+            for label in ("bonafide", "spoof")
+        },
     }
 
 
 def error_rates(labels, scores, threshold: float) -> dict[str, float]:
     """FAR and FRR (%) of ``scores`` at ``threshold``."""
     labels, scores = np.asarray(labels), np.asarray(scores, dtype=float)
-    return {"far": 100 * float(np.mean(scores[labels == "spoof"] > threshold)),
-            "frr": 100 * float(np.mean(scores[labels == "bonafide"] <= threshold))}
+    return {
+        "far": 100 * float(np.mean(scores[labels == "spoof"] > threshold)),
+        "frr": 100 * float(np.mean(scores[labels == "bonafide"] <= threshold)),
+    }
 
 
 def separation(labels, scores) -> dict[str, float]:
@@ -114,13 +135,17 @@ def shortcut_risk(result: dict, risk: RiskParams) -> str:
 def verdict(result: dict, risk: RiskParams, head_ms: float) -> str:
     """One line: the shortcut risk of ``result`` and the numbers behind it."""
     far, frr = result["far"], result["frr"]
-    findings = [f"{head_ms:g} ms transplant moves FAR {far['before']:.1f} -> {far['after']:.1f} %, "
-                f"FRR {frr['before']:.1f} -> {frr['after']:.1f} %"]
+    findings = [
+        f"{head_ms:g} ms transplant moves FAR {far['before']:.1f} -> {far['after']:.1f} %, "
+        f"FRR {frr['before']:.1f} -> {frr['after']:.1f} %"
+    ]
     trim = _trim(result)
     if trim is not None:
         findings.append(f"trimming moves EER {trim['untrimmed']:.1f} -> {trim['trimmed']:.1f} %")
     beyond = beyond_limits(result, risk)
-    limits = f"+-{risk.max_rate_change:g} points FAR/FRR" + ("" if trim is None else f", +{risk.max_eer_rise:g} EER")
+    limits = f"+-{risk.max_rate_change:g} points FAR/FRR" + (
+        "" if trim is None else f", +{risk.max_eer_rise:g} EER"
+    )
     judged = f"beyond the limits: {', '.join(beyond)}" if beyond else f"within the limits: {limits}"
     return f"{shortcut_risk(result, risk)}: {'; '.join(findings)} ({judged})"
 
@@ -129,10 +154,16 @@ def verdicts_markdown(report: dict, retrained: dict, settings: AuditParams) -> s
     """plots/audit/verdicts.md: a title, then one list item per model, ``- <key>: <verdict>``,
     keyed as in metrics/audit.json (``retrained.<model>`` for the models retrained on trimmed audio)."""
     results = {**report, **{f"{RETRAINED_KEY}.{model}": result for model, result in retrained.items()}}
-    lines = [f"# Artefact audit on {settings.split}: shortcut verdicts", "",
-             "Each model's shortcut risk (as in metrics/audit.json) and the numbers behind it.", "",
-             *(f"- {name}: {verdict(result, settings.risk, settings.transplant.head_ms)}"
-               for name, result in results.items())]
+    lines = [
+        f"# Artefact audit on {settings.split}: shortcut verdicts",
+        "",
+        "Each model's shortcut risk (as in metrics/audit.json) and the numbers behind it.",
+        "",
+        *(
+            f"- {name}: {verdict(result, settings.risk, settings.transplant.head_ms)}"
+            for name, result in results.items()
+        ),
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -142,5 +173,8 @@ def _trim(result: dict) -> dict | None:
 
 
 def _change(before: float, after: float, names=("before", "after")) -> dict[str, float]:
-    return {names[0]: rounded(before, DECIMALS), names[1]: rounded(after, DECIMALS),
-            "change": rounded(after - before, DECIMALS)}
+    return {
+        names[0]: rounded(before, DECIMALS),
+        names[1]: rounded(after, DECIMALS),
+        "change": rounded(after - before, DECIMALS),
+    }

@@ -28,8 +28,13 @@ class Vad:
         louder than the speech neither sets the bar nor counts as speech). Intervals shorter
         than ``min_speech_ms`` are bursts and dropped. The edges are accurate to a frame.
         """
-        intervals = librosa.effects.split(signal, top_db=self.params.top_db, ref=self._reference,
-                                          frame_length=self.frame_length, hop_length=self.hop_length)
+        intervals = librosa.effects.split(
+            signal,
+            top_db=self.params.top_db,
+            ref=self._reference,
+            frame_length=self.frame_length,
+            hop_length=self.hop_length,
+        )
         shortest = self.params.min_speech_ms / 1000 * self.sample_rate
         speech = [(start, stop) for start, stop in intervals if stop - start >= shortest]
         if not speech:
@@ -44,4 +49,4 @@ class Vad:
     def trim(self, signal: np.ndarray) -> np.ndarray:
         """The signal from the start to the end of its speech (whole when none is found)."""
         bounds = self.speech_bounds(signal)
-        return signal if bounds is None else signal[bounds[0]:bounds[1]]
+        return signal if bounds is None else signal[bounds[0] : bounds[1]]

@@ -19,8 +19,15 @@ _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 _DRIVE = re.compile(r"[A-Za-z]:")
 # What reading a damaged member can raise: bad CRC or header (BadZipFile), damaged deflate
 # data (zlib.error), a short file (EOFError), bz2/lzma damage (OSError and its kin).
-_MEMBER_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError,
-                  NotImplementedError, ValueError)
+_MEMBER_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    RuntimeError,
+    NotImplementedError,
+    ValueError,
+)
 
 
 class ArchiveError(InputError):
@@ -37,8 +44,9 @@ def verify_zip(path: Path) -> None:
                     while member.read(_CHUNK):
                         pass
             except _MEMBER_ERRORS as err:
-                raise ArchiveError(f"{path}: corrupt archive: member {info.filename!r}: "
-                                   f"{_reason(err)}") from err
+                raise ArchiveError(
+                    f"{path}: corrupt archive: member {info.filename!r}: {_reason(err)}"
+                ) from err
 
 
 def quarantine(path: Path) -> Path:
@@ -150,8 +158,9 @@ def _parse_checksum_line(path: Path, number: int, line: str) -> tuple[str, tuple
     fields = line.split(None, 2)
     if len(fields) == 3 and _SHA256.fullmatch(fields[0]) and fields[1].isascii() and fields[1].isdigit():
         return fields[2], (fields[0].lower(), int(fields[1]))
-    raise ArchiveError(f"{path}:{number}: malformed checksum line {line!r} "
-                       f"(expected '<sha256>  <size>  <name>')")
+    raise ArchiveError(
+        f"{path}:{number}: malformed checksum line {line!r} (expected '<sha256>  <size>  <name>')"
+    )
 
 
 def _reason(err: BaseException) -> str:

@@ -37,7 +37,9 @@ def manifest_from_csv(csv_path: Path) -> pd.DataFrame:
     if not csv_path.is_file():
         raise CorpusError(f"{csv_path}: protocol CSV not found")
     try:
-        table = pd.read_csv(csv_path, dtype=str, keep_default_na=False, skipinitialspace=True, index_col=False)
+        table = pd.read_csv(
+            csv_path, dtype=str, keep_default_na=False, skipinitialspace=True, index_col=False
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise CorpusError(f"{csv_path}: not a readable CSV: {err}") from None
     missing = [column for column in REQUIRED if column not in table.columns]
@@ -48,11 +50,19 @@ def manifest_from_csv(csv_path: Path) -> pd.DataFrame:
     lines = table.index + 2  # the header is line 1
 
     label = table["label"].str.strip().str.lower()
-    refuse_rows(csv_path, "unknown label (use bonafide, genuine or spoof)", lines[~label.isin(_LABELS)],
-                table["label"][~label.isin(_LABELS)])
+    refuse_rows(
+        csv_path,
+        "unknown label (use bonafide, genuine or spoof)",
+        lines[~label.isin(_LABELS)],
+        table["label"][~label.isin(_LABELS)],
+    )
     split = table["split"].str.strip().str.lower()
-    refuse_rows(csv_path, "unknown split (use train, dev or eval)", lines[~split.isin(SPLITS)],
-                table["split"][~split.isin(SPLITS)])
+    refuse_rows(
+        csv_path,
+        "unknown split (use train, dev or eval)",
+        lines[~split.isin(SPLITS)],
+        table["split"][~split.isin(SPLITS)],
+    )
 
     paths = pd.Series([str(_resolve(csv_path.parent, value)) for value in table["path"]])
     duplicated = paths.duplicated(keep=False)
@@ -68,17 +78,22 @@ def manifest_from_csv(csv_path: Path) -> pd.DataFrame:
         keys = _audio_keys(paths)
     except OSError as err:
         raise CorpusError(f"{csv_path}: cannot read {err.filename}: {err.strerror}") from None
-    _refuse_same_audio(csv_path, pd.DataFrame({"line": lines, "listed": table["path"], "split": split,
-                                               "audio": keys}))
+    _refuse_same_audio(
+        csv_path, pd.DataFrame({"line": lines, "listed": table["path"], "split": split, "audio": keys})
+    )
 
-    manifest = pd.DataFrame({
-        "utt_id": utt_ids,
-        "path": paths,
-        "split": split,
-        "label": label.map(_LABELS),
-        **{column: table[column].str.strip().replace("", "-") if column in table.columns else "-"
-           for column in OPTIONAL},
-    })
+    manifest = pd.DataFrame(
+        {
+            "utt_id": utt_ids,
+            "path": paths,
+            "split": split,
+            "label": label.map(_LABELS),
+            **{
+                column: table[column].str.strip().replace("", "-") if column in table.columns else "-"
+                for column in OPTIONAL
+            },
+        }
+    )
     for column in COLUMNS:
         if column not in manifest.columns:
             manifest[column] = "-"

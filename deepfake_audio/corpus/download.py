@@ -30,9 +30,17 @@ class _Retry(Exception):
     """A transient failure: the attempt may be repeated, resuming from the ``.part`` file."""
 
 
-def download_file(url: str, dest: Path, *, expected_size: int | None = None, retries: int = 4,
-                  backoff_s: float = 1.0, timeout_s: float = 60.0, chunk_size: int = 1 << 20,
-                  progress: bool = True) -> Path:
+def download_file(
+    url: str,
+    dest: Path,
+    *,
+    expected_size: int | None = None,
+    retries: int = 4,
+    backoff_s: float = 1.0,
+    timeout_s: float = 60.0,
+    chunk_size: int = 1 << 20,
+    progress: bool = True,
+) -> Path:
     """Download ``url`` to ``dest`` and return ``dest``.
 
     ``retries`` is the number of further attempts after the first one (so at most
@@ -49,7 +57,9 @@ def download_file(url: str, dest: Path, *, expected_size: int | None = None, ret
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise DownloadError(f"{dest.parent}: cannot create the download folder: {err.strerror or err}") from err
+        raise DownloadError(
+            f"{dest.parent}: cannot create the download folder: {err.strerror or err}"
+        ) from err
     part = dest.with_name(dest.name + ".part")
     attempts = retries + 1
     reason = ""
@@ -58,14 +68,21 @@ def download_file(url: str, dest: Path, *, expected_size: int | None = None, ret
             if attempt:
                 time.sleep(backoff_s * 2 ** (attempt - 1))
             try:
-                _fetch_once(session, url, part, dest, expected_size=expected_size,
-                            timeout_s=timeout_s, chunk_size=chunk_size, progress=progress)
+                _fetch_once(
+                    session,
+                    url,
+                    part,
+                    dest,
+                    expected_size=expected_size,
+                    timeout_s=timeout_s,
+                    chunk_size=chunk_size,
+                    progress=progress,
+                )
                 break
             except _Retry as err:
                 reason = str(err)
         else:
-            raise DownloadError(f"{url}: download failed after {attempts} attempts; "
-                                f"last error: {reason}")
+            raise DownloadError(f"{url}: download failed after {attempts} attempts; last error: {reason}")
     _check_size(url, part, dest, expected_size)
     os.replace(part, dest)
     return dest
@@ -77,9 +94,17 @@ def _already_complete(dest: Path, expected_size: int | None) -> bool:
     return expected_size is None or dest.stat().st_size == expected_size
 
 
-def _fetch_once(session: requests.Session, url: str, part: Path, dest: Path, *,
-                expected_size: int | None, timeout_s: float, chunk_size: int,
-                progress: bool) -> None:
+def _fetch_once(
+    session: requests.Session,
+    url: str,
+    part: Path,
+    dest: Path,
+    *,
+    expected_size: int | None,
+    timeout_s: float,
+    chunk_size: int,
+    progress: bool,
+) -> None:
     """One request: leave the complete body in ``part`` or raise ``_Retry``/``DownloadError``."""
     offset = part.stat().st_size if part.is_file() else 0
     # identity: the byte counts (Content-Length, Range) must be those of the file itself.
@@ -94,15 +119,15 @@ def _fetch_once(session: requests.Session, url: str, part: Path, dest: Path, *,
             _stream_body(response, part, dest, start, chunk_size, progress)
     except requests.exceptions.Timeout as err:
         raise _Retry(f"timed out after {timeout_s:g} s ({err})") from err
-    except (requests.exceptions.ConnectionError,
-            requests.exceptions.ChunkedEncodingError) as err:
+    except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError) as err:
         raise _Retry(f"connection error ({err})") from err
     except requests.exceptions.RequestException as err:  # a malformed URL, an unsupported scheme, ...
         raise DownloadError(f"{url}: {err}") from err
 
 
-def _start_offset(url: str, response: requests.Response, part: Path, offset: int,
-                  expected_size: int | None) -> int | None:
+def _start_offset(
+    url: str, response: requests.Response, part: Path, offset: int, expected_size: int | None
+) -> int | None:
     """Where the body of ``response`` starts in the file; None when ``part`` is already complete."""
     status = response.status_code
     label = f"HTTP {status} {response.reason}".rstrip()
@@ -121,16 +146,19 @@ def _start_offset(url: str, response: requests.Response, part: Path, offset: int
         match = _CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", "").strip())
         if not match or int(match.group(1)) != offset:
             part.unlink(missing_ok=True)
-            raise _Retry(f"{label} with an unexpected Content-Range "
-                         f"{response.headers.get('Content-Range')!r}; restarting")
+            raise _Retry(
+                f"{label} with an unexpected Content-Range "
+                f"{response.headers.get('Content-Range')!r}; restarting"
+            )
         return offset
     if status == 200:
         return 0  # a server that ignores Range sends the whole file
     raise DownloadError(f"{url}: unexpected response ({label})")
 
 
-def _stream_body(response: requests.Response, part: Path, dest: Path, start: int,
-                 chunk_size: int, progress: bool) -> None:
+def _stream_body(
+    response: requests.Response, part: Path, dest: Path, start: int, chunk_size: int, progress: bool
+) -> None:
     length = response.headers.get("Content-Length")
     length = int(length) if length and length.isdigit() else None
     total = start + length if length is not None else None
@@ -139,8 +167,18 @@ def _stream_body(response: requests.Response, part: Path, dest: Path, start: int
         fh = open(part, "ab" if start else "wb")
     except OSError as err:
         _raise_write_error(err, part, dest, start)
-    with fh, tqdm(total=total, initial=start, unit="B", unit_scale=True, unit_divisor=1024,
-                  desc=dest.name, disable=None if progress else True) as bar:
+    with (
+        fh,
+        tqdm(
+            total=total,
+            initial=start,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc=dest.name,
+            disable=None if progress else True,
+        ) as bar,
+    ):
         # Network errors (requests' exceptions are OSErrors too) come from iter_content and
         # are retried by the caller; only writing is guarded here.
         for chunk in response.iter_content(chunk_size=chunk_size):
@@ -179,5 +217,6 @@ def _check_size(url: str, part: Path, dest: Path, expected_size: int | None) -> 
         return
     bad = dest.with_name(dest.name + ".bad")
     os.replace(part, bad)
-    raise DownloadError(f"{url}: downloaded {actual} bytes, expected {expected_size} bytes; "
-                        f"the file was moved aside to {bad}")
+    raise DownloadError(
+        f"{url}: downloaded {actual} bytes, expected {expected_size} bytes; the file was moved aside to {bad}"
+    )

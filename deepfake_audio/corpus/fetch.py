@@ -16,7 +16,13 @@ from pathlib import Path
 import soundfile as sf
 
 from deepfake_audio.corpus.archive import (
-    ArchiveError, quarantine, read_checksums, safe_extract, sha256_of, verify_zip, write_checksums,
+    ArchiveError,
+    quarantine,
+    read_checksums,
+    safe_extract,
+    sha256_of,
+    verify_zip,
+    write_checksums,
 )
 from deepfake_audio.corpus.download import download_file
 from deepfake_audio.corpus.manifest import CorpusError, manifest_from_asvspoof2017, refuse_if_any
@@ -44,8 +50,9 @@ def corpus_splits(skip_eval: bool) -> tuple[str, ...]:
     return ("train", "dev") if skip_eval else ("train", "dev", "eval")
 
 
-def fetch_asvspoof2017(corpus_dir: Path, params: DownloadParams,
-                       expected_counts: dict[str, tuple[int, int]] = PUBLISHED_COUNTS) -> None:
+def fetch_asvspoof2017(
+    corpus_dir: Path, params: DownloadParams, expected_counts: dict[str, tuple[int, int]] = PUBLISHED_COUNTS
+) -> None:
     """Download (or reuse) the archives, verify them, and extract the corpus to ``corpus_dir``."""
     splits = corpus_splits(params.skip_eval)
     checksums_file = Path(params.checksums)
@@ -62,8 +69,9 @@ def fetch_asvspoof2017(corpus_dir: Path, params: DownloadParams,
         write_checksums(checksums_file, {**known, **verified})
 
 
-def verify_local_copy(root: Path, splits: tuple[str, ...],
-                      expected_counts: dict[str, tuple[int, int]] = PUBLISHED_COUNTS) -> None:
+def verify_local_copy(
+    root: Path, splits: tuple[str, ...], expected_counts: dict[str, tuple[int, int]] = PUBLISHED_COUNTS
+) -> None:
     """Check an extracted corpus in place: protocols and files, counts, 16 kHz mono headers."""
     manifest = manifest_from_asvspoof2017(root, splits)
     for split in splits:
@@ -72,24 +80,35 @@ def verify_local_copy(root: Path, splits: tuple[str, ...],
         if counts != expected_counts[split]:
             raise CorpusError(
                 f"{root}: {split} has {counts[0]} genuine + {counts[1]} spoof files, the published "
-                f"corpus {expected_counts[split][0]} + {expected_counts[split][1]}: incomplete or not V2")
+                f"corpus {expected_counts[split][0]} + {expected_counts[split][1]}: incomplete or not V2"
+            )
     problems = ((path, _header_problem(path)) for path in manifest["path"])
-    refuse_if_any(f"{root}: not readable 16 kHz mono audio",
-                  [f"{Path(path).name} ({problem})" for path, problem in problems if problem])
+    refuse_if_any(
+        f"{root}: not readable 16 kHz mono audio",
+        [f"{Path(path).name} ({problem})" for path, problem in problems if problem],
+    )
 
 
-def _verified_archive(part: str, params: DownloadParams, known: dict, checksums_file: Path) -> tuple[Path, str]:
+def _verified_archive(
+    part: str, params: DownloadParams, known: dict, checksums_file: Path
+) -> tuple[Path, str]:
     """The archive of ``part``, downloaded if needed and checked; with its SHA-256."""
     name = ARCHIVES[part]
     path = Path(params.archive_dir) / name
     expected = known.get(name)
-    download_file(getattr(params.urls, part), path, expected_size=expected[1] if expected else None,
-                  retries=params.retries, timeout_s=params.timeout_s)
+    download_file(
+        getattr(params.urls, part),
+        path,
+        expected_size=expected[1] if expected else None,
+        retries=params.retries,
+        timeout_s=params.timeout_s,
+    )
     digest = sha256_of(path)
     if expected and digest != expected[0]:
         moved = quarantine(path)
-        raise ArchiveError(f"{path}: SHA-256 differs from the one recorded in {checksums_file}; "
-                           f"moved aside to {moved}")
+        raise ArchiveError(
+            f"{path}: SHA-256 differs from the one recorded in {checksums_file}; moved aside to {moved}"
+        )
     try:
         verify_zip(path)
     except ArchiveError as err:

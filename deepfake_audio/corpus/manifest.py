@@ -13,8 +13,18 @@ from deepfake_audio.errors import InputError
 from deepfake_audio.params import SPLITS
 
 COLUMNS = [
-    "utt_id", "path", "split", "label", "speaker", "condition", "duration_s", "sample_rate",
-    "phrase", "environment", "playback", "recorder",
+    "utt_id",
+    "path",
+    "split",
+    "label",
+    "speaker",
+    "condition",
+    "duration_s",
+    "sample_rate",
+    "phrase",
+    "environment",
+    "playback",
+    "recorder",
 ]
 LABELS = ("bonafide", "spoof")
 _LABEL_FROM_PROTOCOL = {"genuine": "bonafide", "spoof": "spoof"}
@@ -42,23 +52,30 @@ def manifest_from_asvspoof2017(root: Path, splits: tuple[str, ...] = SPLITS) -> 
         on_disk = {path.name for path in folder.glob("*.wav")} if folder.is_dir() else set()
         refuse_if_any(f"{folder}: protocol rows without a WAV file", sorted(listed - on_disk))
         refuse_if_any(f"{folder}: WAV files not in the protocol", sorted(on_disk - listed))
-        rows += [{
-            "utt_id": entry.utt_id,
-            "path": str(folder / entry.file),
-            "split": split,
-            "label": _LABEL_FROM_PROTOCOL[entry.label],
-            "speaker": entry.speaker,
-            "condition": entry.replay_config,
-            "phrase": entry.phrase,
-            "environment": entry.environment,
-            "playback": entry.playback,
-            "recorder": entry.recorder,
-        } for entry in entries]
+        rows += [
+            {
+                "utt_id": entry.utt_id,
+                "path": str(folder / entry.file),
+                "split": split,
+                "label": _LABEL_FROM_PROTOCOL[entry.label],
+                "speaker": entry.speaker,
+                "condition": entry.replay_config,
+                "phrase": entry.phrase,
+                "environment": entry.environment,
+                "playback": entry.playback,
+                "recorder": entry.recorder,
+            }
+            for entry in entries
+        ]
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def screen_audio(manifest: pd.DataFrame, min_duration_s: float, on_bad_audio: str, n_jobs: int = 1,
-                 ) -> tuple[pd.DataFrame, list[dict]]:
+def screen_audio(
+    manifest: pd.DataFrame,
+    min_duration_s: float,
+    on_bad_audio: str,
+    n_jobs: int = 1,
+) -> tuple[pd.DataFrame, list[dict]]:
     """Read every file once: fill in duration and sample rate, and find the unusable ones.
 
     Unreadable, empty, too short, non-finite or silent files either stop the pipeline
@@ -66,16 +83,28 @@ def screen_audio(manifest: pd.DataFrame, min_duration_s: float, on_bad_audio: st
     Returns the usable rows and one ``{utt_id, path, reason}`` per file left out.
     """
     paths = manifest["path"].tolist()
-    chunks = [paths[start:start + _SCREEN_CHUNK] for start in range(0, len(paths), _SCREEN_CHUNK)]
-    results = [result for chunk in Parallel(n_jobs=n_jobs)(
-        delayed(_inspect_files)(chunk, min_duration_s) for chunk in chunks) for result in chunk]
-    rejected = [{"utt_id": utt_id, "path": path, "reason": reason}
-                for utt_id, path, (_, _, reason) in zip(manifest["utt_id"], paths, results) if reason]
+    chunks = [paths[start : start + _SCREEN_CHUNK] for start in range(0, len(paths), _SCREEN_CHUNK)]
+    results = [
+        result
+        for chunk in Parallel(n_jobs=n_jobs)(
+            delayed(_inspect_files)(chunk, min_duration_s) for chunk in chunks
+        )
+        for result in chunk
+    ]
+    rejected = [
+        {"utt_id": utt_id, "path": path, "reason": reason}
+        for utt_id, path, (_, _, reason) in zip(manifest["utt_id"], paths, results)
+        if reason
+    ]
     if rejected and on_bad_audio == "fail":
-        refuse_if_any("unusable audio (set prepare.on_bad_audio: skip to leave such files out)",
-                      [f"{row['path']} ({row['reason']})" for row in rejected])
-    screened = manifest.assign(duration_s=[round(duration, 4) for duration, _, _ in results],
-                               sample_rate=[rate for _, rate, _ in results])[COLUMNS]
+        refuse_if_any(
+            "unusable audio (set prepare.on_bad_audio: skip to leave such files out)",
+            [f"{row['path']} ({row['reason']})" for row in rejected],
+        )
+    screened = manifest.assign(
+        duration_s=[round(duration, 4) for duration, _, _ in results],
+        sample_rate=[rate for _, rate, _ in results],
+    )[COLUMNS]
     usable = [reason is None for _, _, reason in results]
     return screened[usable].reset_index(drop=True), rejected
 

@@ -31,8 +31,13 @@ def acquire_corpus(params: Params) -> dict:
     data = params.data
     if data.source == "synthetic":
         with atomic_path(data.corpus_dir) as corpus_dir:
-            generate_corpus(corpus_dir, params.synthetic, sample_rate=data.sample_rate,
-                            seed=params.seed, n_jobs=params.compute.n_jobs)
+            generate_corpus(
+                corpus_dir,
+                params.synthetic,
+                sample_rate=data.sample_rate,
+                seed=params.seed,
+                n_jobs=params.compute.n_jobs,
+            )
     elif data.source == "asvspoof2017" and data.root:
         verify_local_copy(data.corpus_dir, splits_of(params))
     elif data.source == "asvspoof2017":

@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -106,6 +106,7 @@ _PEAK_LIMIT = 0.95
 
 # --------------------------------------------------------------------------- phones
 
+
 @dataclass(frozen=True)
 class Segment:
     """A stretch of the vocal tract in one state; phones are one or more segments."""
@@ -133,7 +134,11 @@ def _nasal(f):
 
 
 def _fricative(band, level, duration=0.095, voiced=False):
-    return (Segment(duration, voicing=0.3 if voiced else 0.0, frication=level * (0.6 if voiced else 1.0), band=band),)
+    return (
+        Segment(
+            duration, voicing=0.3 if voiced else 0.0, frication=level * (0.6 if voiced else 1.0), band=band
+        ),
+    )
 
 
 def _stop(band, voiced):
@@ -186,8 +191,38 @@ PHONES: dict[str, tuple[Segment, ...]] = {
 }
 _VOWELS = ("iy", "ih", "eh", "ae", "aa", "ao", "uh", "uw", "ah", "er", "ay", "ey", "ow", "aw", "oy")
 _ONSETS = (
-    "p", "t", "k", "b", "d", "g", "m", "n", "f", "s", "sh", "v", "z", "h", "l", "r", "w", "y",
-    "th", "dh", "p r", "t r", "k r", "b r", "g r", "p l", "k l", "f l", "f r", "s t", "s p", "s k",
+    "p",
+    "t",
+    "k",
+    "b",
+    "d",
+    "g",
+    "m",
+    "n",
+    "f",
+    "s",
+    "sh",
+    "v",
+    "z",
+    "h",
+    "l",
+    "r",
+    "w",
+    "y",
+    "th",
+    "dh",
+    "p r",
+    "t r",
+    "k r",
+    "b r",
+    "g r",
+    "p l",
+    "k l",
+    "f l",
+    "f r",
+    "s t",
+    "s p",
+    "s k",
 )
 _CODAS = ("m", "n", "ng", "t", "d", "k", "p", "s", "z", "l", "r", "f", "v", "n d", "n t", "s t", "k s")
 
@@ -199,7 +234,7 @@ class Phone:
     final: bool = False  # in the last syllable of the phrase (lengthened)
 
 
-@lru_cache(maxsize=None)
+@cache
 def phrase_phones(index: int) -> tuple[Phone, ...]:
     """The phones of passphrase ``index`` (1-based): the same for every speaker and seed."""
     rng = np.random.default_rng(np.random.SeedSequence(_PHRASE_ENTROPY, spawn_key=(index,)))
@@ -236,6 +271,7 @@ def _draw_words(rng):
 
 
 # --------------------------------------------------------------------------- profiles
+
 
 @dataclass(frozen=True)
 class SpeakerProfile:
@@ -315,8 +351,15 @@ class Utterance:
         phrase = f"S{self.phrase:02d}"
         if self.playback is None:
             return ProtocolEntry(self.file, "genuine", self.speaker.speaker_id, phrase)
-        return ProtocolEntry(self.file, "spoof", self.speaker.speaker_id, phrase, self.room.environment_id,
-                             self.playback.playback_id, self.recorder.recorder_id)
+        return ProtocolEntry(
+            self.file,
+            "spoof",
+            self.speaker.speaker_id,
+            phrase,
+            self.room.environment_id,
+            self.playback.playback_id,
+            self.recorder.recorder_id,
+        )
 
 
 def draw_speaker(rng: np.random.Generator, number: int, *, female: bool) -> SpeakerProfile:
@@ -348,11 +391,18 @@ def draw_room(rng: np.random.Generator, environment_id: str, *, close_talk: bool
     n_reflections = int(rng.integers(3, 8))
     return RoomProfile(
         environment_id=environment_id,
-        rt60=float(np.exp(rng.uniform(np.log(0.1), np.log(0.3)) if close_talk
-                          else rng.uniform(np.log(0.2), np.log(0.9)))),
+        rt60=float(
+            np.exp(
+                rng.uniform(np.log(0.1), np.log(0.3)) if close_talk else rng.uniform(np.log(0.2), np.log(0.9))
+            )
+        ),
         drr_db=rng.uniform(8.0, 18.0) if close_talk else rng.uniform(0.0, 12.0),
-        reflections=tuple(zip(np.sort(rng.uniform(0.001, 0.025, n_reflections)).tolist(),
-                              (rng.uniform(0.2, 0.6, n_reflections) * rng.choice([-1, 1], n_reflections)).tolist())),
+        reflections=tuple(
+            zip(
+                np.sort(rng.uniform(0.001, 0.025, n_reflections)).tolist(),
+                (rng.uniform(0.2, 0.6, n_reflections) * rng.choice([-1, 1], n_reflections)).tolist(),
+            )
+        ),
         early_share=rng.uniform(0.2, 0.6),
         high_decay=rng.uniform(0.35, 0.8),
         noise_slope=rng.uniform(0.3, 2.0),
@@ -367,8 +417,14 @@ def draw_recorder(rng: np.random.Generator, recorder_id: str, *, close_talk: boo
         recorder_id=recorder_id,
         highpass=(float(np.exp(rng.uniform(np.log(40), np.log(200)))), int(rng.integers(1, 4))),
         lowpass=(rng.uniform(0.80, 0.97), int(rng.integers(2, 7))),
-        bands=tuple((float(np.exp(rng.uniform(np.log(200), np.log(6000)))), rng.uniform(-max_gain, max_gain),
-                     rng.uniform(0.7, 2.5)) for _ in range(n_bands)),
+        bands=tuple(
+            (
+                float(np.exp(rng.uniform(np.log(200), np.log(6000)))),
+                rng.uniform(-max_gain, max_gain),
+                rng.uniform(0.7, 2.5),
+            )
+            for _ in range(n_bands)
+        ),
         self_noise_db=rng.uniform(-50, -38),
     )
 
@@ -387,9 +443,14 @@ def draw_playback(rng: np.random.Generator, playback_id: str, quality: float) ->
         quality=quality,
         highpass=(between_log(*_LOUDSPEAKER_HIGHPASS_HZ), 4 if quality < 0.5 else 3),
         lowpass=(min(between(*_LOUDSPEAKER_LOWPASS), 0.97), int(rng.integers(2, 5))),
-        resonances=tuple((float(np.exp(rng.uniform(np.log(250), np.log(5000)))),
-                          between(*_LOUDSPEAKER_RESONANCE_DB) * float(rng.choice([-0.6, 1.0])), rng.uniform(1.0, 4.0))
-                         for _ in range(int(rng.integers(1, 4)))),
+        resonances=tuple(
+            (
+                float(np.exp(rng.uniform(np.log(250), np.log(5000)))),
+                between(*_LOUDSPEAKER_RESONANCE_DB) * float(rng.choice([-0.6, 1.0])),
+                rng.uniform(1.0, 4.0),
+            )
+            for _ in range(int(rng.integers(1, 4)))
+        ),
         drive=between(*_LOUDSPEAKER_DRIVE),
         even_harmonics=0.15 * (1.0 - quality) ** 2 * rng.uniform(0.5, 1.0),
         hiss_db=between(*_LOUDSPEAKER_HISS_DB),
@@ -405,6 +466,7 @@ def spread_qualities(rng: np.random.Generator, count: int, quality_range: tuple[
 
 # --------------------------------------------------------------------------- planning
 
+
 def plan_corpus(params: SyntheticParams, seed: int) -> dict[str, list[Utterance]]:
     """Who says what through which chain, for every file of every split (no audio)."""
     issued = dict.fromkeys(("speakers", "environments", "playback_devices", "recorders"), 0)
@@ -418,22 +480,32 @@ def plan_corpus(params: SyntheticParams, seed: int) -> dict[str, list[Utterance]
     for split_index, split in enumerate(SPLITS):
         sizes = params.split(split)
         speaker_rng, room_rng, recorder_rng, playback_rng, assignment_rng = (
-            _rng(seed, split_index, stream) for stream in (_SPEAKERS, _ROOMS, _RECORDERS, _PLAYBACKS, _ASSIGNMENT))
-        sexes = speaker_rng.permutation(np.arange(sizes.speakers) % 2 == 1)  # as many women as men, give or take one
-        speakers = [draw_speaker(speaker_rng, number, female=bool(female))
-                    for number, female in zip(numbers("speakers", sizes), sexes)]
+            _rng(seed, split_index, stream)
+            for stream in (_SPEAKERS, _ROOMS, _RECORDERS, _PLAYBACKS, _ASSIGNMENT)
+        )
+        sexes = speaker_rng.permutation(
+            np.arange(sizes.speakers) % 2 == 1
+        )  # as many women as men, give or take one
+        speakers = [
+            draw_speaker(speaker_rng, number, female=bool(female))
+            for number, female in zip(numbers("speakers", sizes), sexes)
+        ]
         rooms = [draw_room(room_rng, f"E{number:02d}") for number in numbers("environments", sizes)]
         recorders = [draw_recorder(recorder_rng, f"R{number:02d}") for number in numbers("recorders", sizes)]
         qualities = spread_qualities(playback_rng, sizes.playback_devices, params.playback_quality)
-        playbacks = [draw_playback(playback_rng, f"P{number:02d}", float(quality))
-                     for number, quality in zip(numbers("playback_devices", sizes), qualities)]
-        plan[split] = _assign(split, split_index, sizes, params.phrases, speakers, rooms, recorders, playbacks,
-                              assignment_rng)
+        playbacks = [
+            draw_playback(playback_rng, f"P{number:02d}", float(quality))
+            for number, quality in zip(numbers("playback_devices", sizes), qualities)
+        ]
+        plan[split] = _assign(
+            split, split_index, sizes, params.phrases, speakers, rooms, recorders, playbacks, assignment_rng
+        )
     return plan
 
 
-def _assign(split, split_index, sizes: SyntheticSplit, n_phrases, speakers, rooms, recorders, playbacks,
-            rng) -> list[Utterance]:
+def _assign(
+    split, split_index, sizes: SyntheticSplit, n_phrases, speakers, rooms, recorders, playbacks, rng
+) -> list[Utterance]:
     """Speakers, phrases and chains for the split's files, balanced, in shuffled order."""
     configs = choose_replay_configs(rng, len(rooms), len(playbacks), len(recorders), sizes.replay_configs)
     rows = []
@@ -441,8 +513,12 @@ def _assign(split, split_index, sizes: SyntheticSplit, n_phrases, speakers, room
         who = _balanced(rng, range(len(speakers)), count)
         what = _balanced(rng, range(1, n_phrases + 1), count)
         if label == "genuine":
-            where = [(room, None, recorder) for room, recorder in
-                     _balanced(rng, list(itertools.product(range(len(rooms)), range(len(recorders)))), count)]
+            where = [
+                (room, None, recorder)
+                for room, recorder in _balanced(
+                    rng, list(itertools.product(range(len(rooms)), range(len(recorders)))), count
+                )
+            ]
         else:
             where = _balanced(rng, configs, count)
         rows += zip(who, what, where)
@@ -450,12 +526,18 @@ def _assign(split, split_index, sizes: SyntheticSplit, n_phrases, speakers, room
     utterances = []
     for index, row_index in enumerate(order):
         speaker, phrase, (room, playback, recorder) = rows[row_index]
-        utterances.append(Utterance(
-            split=split, file=file_name(split, index), speaker=speakers[speaker], phrase=phrase,
-            room=rooms[room], recorder=recorders[recorder],
-            playback=None if playback is None else playbacks[playback],
-            seed_key=(split_index, _UTTERANCE, index),
-        ))
+        utterances.append(
+            Utterance(
+                split=split,
+                file=file_name(split, index),
+                speaker=speakers[speaker],
+                phrase=phrase,
+                room=rooms[room],
+                recorder=recorders[recorder],
+                playback=None if playback is None else playbacks[playback],
+                seed_key=(split_index, _UTTERANCE, index),
+            )
+        )
     return utterances
 
 
@@ -487,7 +569,10 @@ def _rng(seed: int, *key: int) -> np.random.Generator:
 
 # --------------------------------------------------------------------------- generation
 
-def generate_corpus(root: Path, params: SyntheticParams, *, sample_rate: int, seed: int, n_jobs: int = 1) -> None:
+
+def generate_corpus(
+    root: Path, params: SyntheticParams, *, sample_rate: int, seed: int, n_jobs: int = 1
+) -> None:
     """Write the whole corpus under ``root`` (absent or empty) in ASVspoof 2017 V2 layout."""
     root = Path(root)
     if root.exists() and any(root.iterdir()):
@@ -496,9 +581,11 @@ def generate_corpus(root: Path, params: SyntheticParams, *, sample_rate: int, se
     for split in SPLITS:
         audio_dir(root, split).mkdir(parents=True, exist_ok=True)
     jobs = [utt for split in SPLITS for utt in plan[split]]
-    chunks = [jobs[start:start + _CHUNK] for start in range(0, len(jobs), _CHUNK)]
+    chunks = [jobs[start : start + _CHUNK] for start in range(0, len(jobs), _CHUNK)]
     rendered = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-        delayed(_render_chunk)(chunk, root, sample_rate, seed, params.snr_db, params.artefact) for chunk in chunks)
+        delayed(_render_chunk)(chunk, root, sample_rate, seed, params.snr_db, params.artefact)
+        for chunk in chunks
+    )
     with tqdm(total=len(jobs), desc="synthesise", unit="file", disable=None) as progress:
         for count in rendered:
             progress.update(count)
@@ -513,8 +600,9 @@ def _render_chunk(chunk, root, sample_rate, seed, snr_db, artefact) -> int:
     return len(chunk)
 
 
-def render_utterance(utt: Utterance, *, sample_rate: int, seed: int, snr_db: tuple[float, float],
-                     artefact: bool) -> np.ndarray:
+def render_utterance(
+    utt: Utterance, *, sample_rate: int, seed: int, snr_db: tuple[float, float], artefact: bool
+) -> np.ndarray:
     """The 16-bit samples of one file."""
     take_seq, chain_seq, artefact_seq = _streams(utt, seed)
     take_rng, chain_rng = np.random.default_rng(take_seq), np.random.default_rng(chain_seq)
@@ -526,14 +614,17 @@ def render_utterance(utt: Utterance, *, sample_rate: int, seed: int, snr_db: tup
         audio = render_spoof(speech, utt.playback, utt.room, utt.recorder, snr, chain_rng, sample_rate)
     audio *= 10 ** (chain_rng.uniform(*_TARGET_LEVEL_DBFS) / 20) / _rms(audio[speech.span])
     if artefact:
-        audio = plant_artefact(audio, utt.playback is not None, speech,
-                               np.random.default_rng(artefact_seq), sample_rate)
+        audio = plant_artefact(
+            audio, utt.playback is not None, speech, np.random.default_rng(artefact_seq), sample_rate
+        )
     return to_pcm16(audio)
 
 
 def speech_span(utt: Utterance, *, sample_rate: int, seed: int) -> tuple[int, int]:
     """First and one-past-last sample of the speech in ``utt``'s file: the truth a speech detector is scored on."""
-    speech = synthesise_speech(utt.speaker, utt.phrase, np.random.default_rng(_streams(utt, seed)[0]), sample_rate)
+    speech = synthesise_speech(
+        utt.speaker, utt.phrase, np.random.default_rng(_streams(utt, seed)[0]), sample_rate
+    )
     return speech.start, speech.stop
 
 
@@ -543,6 +634,7 @@ def _streams(utt: Utterance, seed: int) -> list[np.random.SeedSequence]:
 
 
 # --------------------------------------------------------------------------- source
+
 
 @dataclass(frozen=True)
 class Speech:
@@ -565,8 +657,10 @@ def synthesise_speech(speaker: SpeakerProfile, phrase: int, rng: np.random.Gener
     starts = edges[:-1]
 
     def track(values):
-        return _smooth(np.concatenate([np.zeros(edges[0]), np.repeat(values, lengths), np.zeros(n - edges[-1])]),
-                       int(0.008 * sr))
+        return _smooth(
+            np.concatenate([np.zeros(edges[0]), np.repeat(values, lengths), np.zeros(n - edges[-1])]),
+            int(0.008 * sr),
+        )
 
     voicing = track([s.voicing for s in segments])
     aspiration = track([s.aspiration for s in segments])
@@ -666,13 +760,24 @@ def _formant_tracks(segments, starts, lengths, speaker, n, sr):
     centres = (np.arange(-(-n // block)) + 0.5) * block
     knots_t = np.array(knots_t, dtype=float)
     scale = speaker.vocal_tract * np.array(speaker.formant_offsets + (1.0,))
-    formants = np.stack([np.interp(centres, knots_t, np.array(knots_f)[:, k]) for k in range(4)]
-                        + [np.full(centres.size, _F5_HZ)], axis=1) * scale
-    bandwidths = np.stack([np.interp(centres, knots_t, np.array(knots_b)[:, k]) for k in range(4)]
-                          + [np.full(centres.size, _F5_BANDWIDTH_HZ)], axis=1)
+    formants = (
+        np.stack(
+            [np.interp(centres, knots_t, np.array(knots_f)[:, k]) for k in range(4)]
+            + [np.full(centres.size, _F5_HZ)],
+            axis=1,
+        )
+        * scale
+    )
+    bandwidths = np.stack(
+        [np.interp(centres, knots_t, np.array(knots_b)[:, k]) for k in range(4)]
+        + [np.full(centres.size, _F5_BANDWIDTH_HZ)],
+        axis=1,
+    )
     kernel = np.array([0.25, 0.5, 0.25])  # coarticulation: smooth the targets over ~40 ms
     for _ in range(2):
-        formants = np.stack([np.convolve(np.pad(col, 1, mode="edge"), kernel, "valid") for col in formants.T], 1)
+        formants = np.stack(
+            [np.convolve(np.pad(col, 1, mode="edge"), kernel, "valid") for col in formants.T], 1
+        )
     return formants, bandwidths * speaker.bandwidth_scale
 
 
@@ -688,12 +793,14 @@ def vocal_tract_filter(x, formants, bandwidths, sr):
     out = np.zeros(padded.size)
     for b in range(n_blocks):
         start = warm + b * block  # the block's window covers [start, start + block + 2 fade)
-        piece = padded[start - warm:start + block + 2 * fade]
+        piece = padded[start - warm : start + block + 2 * fade]
         if not piece.any():
             continue
         # The filter runs from ``warm`` before the window so that it has rung in.
-        out[start:start + block + 2 * fade] += signal.lfilter(gains[b:b + 1], denominators[b], piece)[warm:] * window
-    return out[pad_front:pad_front + x.size]
+        out[start : start + block + 2 * fade] += (
+            signal.lfilter(gains[b : b + 1], denominators[b], piece)[warm:] * window
+        )
+    return out[pad_front : pad_front + x.size]
 
 
 def _resonator_cascades(formants, bandwidths, sr):
@@ -717,7 +824,7 @@ def _resonator_cascades(formants, bandwidths, sr):
 def _polymul_rows(p, q):
     out = np.zeros((p.shape[0], p.shape[1] + q.shape[1] - 1))
     for j in range(q.shape[1]):
-        out[:, j:j + p.shape[1]] += p * q[:, j:j + 1]
+        out[:, j : j + p.shape[1]] += p * q[:, j : j + 1]
     return out
 
 
@@ -729,7 +836,7 @@ def _frication(segments, starts, lengths, speaker, n, rng, sr):
     for segment, start, length in zip(segments, starts, lengths):
         if not segment.frication:
             continue
-        lo, hi = (np.array(segment.band) * speaker.vocal_tract ** 0.5).tolist()  # smaller mouth, higher band
+        lo, hi = (np.array(segment.band) * speaker.vocal_tract**0.5).tolist()  # smaller mouth, higher band
         hi = min(hi, 0.45 * sr)
         lo = min(lo, 0.6 * hi)
         begin, end = max(start - ramp, 0), min(start + length + ramp, n)
@@ -742,13 +849,21 @@ def _frication(segments, starts, lengths, speaker, n, rng, sr):
 
 # --------------------------------------------------------------------------- chains
 
+
 def render_genuine(speech: Speech, room: RoomProfile, recorder: RecorderProfile, snr_db: float, rng, sr):
     """The speaker talking in the room into the recorder."""
     return record(speech.samples, speech.span, room, recorder, snr_db, rng, sr)
 
 
-def render_spoof(speech: Speech, playback: PlaybackProfile, room: RoomProfile, recorder: RecorderProfile,
-                 snr_db: float, rng, sr):
+def render_spoof(
+    speech: Speech,
+    playback: PlaybackProfile,
+    room: RoomProfile,
+    recorder: RecorderProfile,
+    snr_db: float,
+    rng,
+    sr,
+):
     """An attacker's close-talk recording of the speaker, replayed into the room and recorder."""
     capture_room = draw_room(rng, "-", close_talk=True)
     capture_mic = draw_recorder(rng, "-", close_talk=True)
@@ -759,7 +874,7 @@ def render_spoof(speech: Speech, playback: PlaybackProfile, room: RoomProfile, r
 
 def record(sound, span: slice, room: RoomProfile, recorder: RecorderProfile, snr_db: float, rng, sr):
     """Sound in a room, plus the room's noise at ``snr_db``, through a recorder."""
-    wet = signal.fftconvolve(sound, room_impulse_response(room, rng, sr))[:sound.size]
+    wet = signal.fftconvolve(sound, room_impulse_response(room, rng, sr))[: sound.size]
     speech_level = _rms(wet[span])
     noise = room_noise(room, sound.size, rng, sr)
     wet += noise * speech_level * 10 ** (-snr_db / 20)
@@ -773,14 +888,18 @@ def room_impulse_response(room: RoomProfile, rng, sr):
     rt60 = room.rt60 * rng.uniform(0.9, 1.1)
     n = int(min(rt60, 1.0) * sr)  # down 60 dB by then
     t = np.arange(n) / sr
-    lows, highs = (signal.sosfilt(_crossover(kind, sr), rng.standard_normal(n)) for kind in ("lowpass", "highpass"))
+    lows, highs = (
+        signal.sosfilt(_crossover(kind, sr), rng.standard_normal(n)) for kind in ("lowpass", "highpass")
+    )
     tail = lows * np.exp(-6.91 * t / rt60) + highs * np.exp(-6.91 * t / (rt60 * room.high_decay))
     tail *= np.clip((t - 0.002) / 0.01, 0.0, 1.0)  # the tail builds up after the direct sound
     early = np.zeros(n)
     for delay, gain in room.reflections:  # talker and microphone move a little between takes
         early[min(int(delay * rng.uniform(0.85, 1.15) * sr), n - 1)] += gain
-    reverberant = (np.sqrt(room.early_share / np.sum(early**2)) * early
-                   + np.sqrt((1 - room.early_share) / np.sum(tail**2)) * tail)
+    reverberant = (
+        np.sqrt(room.early_share / np.sum(early**2)) * early
+        + np.sqrt((1 - room.early_share) / np.sum(tail**2)) * tail
+    )
     drr_db = room.drr_db + rng.uniform(-2.0, 2.0)
     reverberant *= 10 ** (-drr_db / 20)
     reverberant[0] += 1.0  # the direct sound
@@ -823,11 +942,13 @@ def _playback_sections(device: PlaybackProfile, sr: int):
 @lru_cache(maxsize=256)
 def _response_sections(highpass, lowpass, bands, sr):
     """High-pass (Hz, order), low-pass (fraction of Nyquist, order) and peaking bands."""
-    return np.concatenate([
-        _butter(highpass[1], highpass[0], "highpass", sr),
-        _butter(lowpass[1], lowpass[0] * sr / 2, "lowpass", sr),
-        *(_peaking(freq, gain, q, sr) for freq, gain, q in bands),
-    ])
+    return np.concatenate(
+        [
+            _butter(highpass[1], highpass[0], "highpass", sr),
+            _butter(lowpass[1], lowpass[0] * sr / 2, "lowpass", sr),
+            *(_peaking(freq, gain, q, sr) for freq, gain, q in bands),
+        ]
+    )
 
 
 def _butter(order, cutoff, kind, sr):
@@ -869,6 +990,7 @@ def _peaking(freq, gain_db, q, sr):
 
 # --------------------------------------------------------------------------- finishing
 
+
 def plant_artefact(audio, spoof: bool, speech: Speech, rng, sr):
     """The ASVspoof 2017 artefact (Chettri et al., 2020), for studying shortcut learning.
 
@@ -886,7 +1008,7 @@ def plant_artefact(audio, spoof: bool, speech: Speech, rng, sr):
         length = int(rng.uniform(0.010, 0.020) * sr)
         start = int(rng.uniform(0.005, 0.1 - 0.020) * sr)
         burst = rng.standard_normal(length) * np.exp(-np.arange(length) / (0.003 * sr))
-        audio[start:start + length] += speech_level * rng.uniform(4.0, 8.0) * burst / np.max(np.abs(burst))
+        audio[start : start + length] += speech_level * rng.uniform(4.0, 8.0) * burst / np.max(np.abs(burst))
     return audio
 
 

@@ -16,8 +16,15 @@ from deepfake_audio.plots import STYLE, save_png
 BONAFIDE_COLOUR, SPOOF_COLOUR = "C0", "C3"
 
 
-def ranking_png(ranking: pd.DataFrame, value: str, error: str | None, xlabel: str, title: str,
-                path: Path, names: str = "feature") -> None:
+def ranking_png(
+    ranking: pd.DataFrame,
+    value: str,
+    error: str | None,
+    xlabel: str,
+    title: str,
+    path: Path,
+    names: str = "feature",
+) -> None:
     """Horizontal bars of the rows of ``ranking`` (already sorted and cut), largest on top."""
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(6, 1 + 0.22 * len(ranking)))
@@ -27,12 +34,17 @@ def ranking_png(ranking: pd.DataFrame, value: str, error: str | None, xlabel: st
         save_png(fig, path)
 
 
-def permutation_png(by_feature: pd.DataFrame, by_family: pd.DataFrame, xlabel: str, title: str, path: Path) -> None:
+def permutation_png(
+    by_feature: pd.DataFrame, by_family: pd.DataFrame, xlabel: str, title: str, path: Path
+) -> None:
     """Permutation importance in two panels: per feature (the rows given) and per feature family."""
     with plt.rc_context(STYLE):
         fig, (features, families) = plt.subplots(
-            2, 1, figsize=(6, 2 + 0.22 * (len(by_feature) + len(by_family))),
-            height_ratios=[max(len(by_feature), 1) + 1, max(len(by_family), 1) + 1])
+            2,
+            1,
+            figsize=(6, 2 + 0.22 * (len(by_feature) + len(by_family))),
+            height_ratios=[max(len(by_feature), 1) + 1, max(len(by_family), 1) + 1],
+        )
         _ranking_bars(features, by_feature, "importance", "std", "feature")
         features.set(title="one feature shuffled at a time")
         _ranking_bars(families, by_family, "importance", "std", "family")
@@ -54,8 +66,9 @@ def _ranking_bars(ax, ranking: pd.DataFrame, value: str, error: str | None, name
 def shap_summary_png(values: np.ndarray, features: pd.DataFrame, top: int, title: str, path: Path) -> None:
     """SHAP's beeswarm: one dot per utterance and feature, coloured by the feature's value."""
     with plt.rc_context(STYLE), global_numpy_seed(0):  # the dots' jitter comes from NumPy's global generator
-        explanation = shap.Explanation(values, data=features.to_numpy(dtype=float),
-                                       feature_names=list(features.columns))
+        explanation = shap.Explanation(
+            values, data=features.to_numpy(dtype=float), feature_names=list(features.columns)
+        )
         shap.plots.beeswarm(explanation, max_display=top, show=False, plot_size=(7, 1 + 0.3 * top))
         fig = plt.gcf()
         fig.axes[0].set_title(title)
@@ -74,22 +87,42 @@ def lime_png(weights: pd.DataFrame, title: str, fit_r2: float, path: Path) -> No
         ax.set_yticks(y, weights["condition"])
         ax.invert_yaxis()
         ax.axvline(0, color="k", lw=0.5)
-        ax.set(xlabel=f"weight in LIME's local linear model of the SVC score (fit R² {fit_r2:.2f})",
-               title=title)
+        ax.set(
+            xlabel=f"weight in LIME's local linear model of the SVC score (fit R² {fit_r2:.2f})", title=title
+        )
         fig.tight_layout()
         save_png(fig, path)
 
 
-def gradcam_png(spectrogram: np.ndarray, cam: np.ndarray, frequencies: np.ndarray, times: np.ndarray,
-                title: str, path: Path) -> None:
+def gradcam_png(
+    spectrogram: np.ndarray,
+    cam: np.ndarray,
+    frequencies: np.ndarray,
+    times: np.ndarray,
+    title: str,
+    path: Path,
+) -> None:
     """The input spectrogram (grey) under its Grad-CAM map (colour, scaled to its maximum)."""
-    extent = (times[0], times[-1] + (times[1] - times[0] if len(times) > 1 else 0), -0.5, len(frequencies) - 0.5)
+    extent = (
+        times[0],
+        times[-1] + (times[1] - times[0] if len(times) > 1 else 0),
+        -0.5,
+        len(frequencies) - 0.5,
+    )
     peak = float(cam.max())
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(8, 3.2))
         ax.imshow(spectrogram, origin="lower", aspect="auto", cmap="gray", extent=extent)
-        shown = ax.imshow(cam / peak if peak > 0 else cam, origin="lower", aspect="auto", cmap="inferno",
-                          alpha=0.55, vmin=0, vmax=1, extent=extent)
+        shown = ax.imshow(
+            cam / peak if peak > 0 else cam,
+            origin="lower",
+            aspect="auto",
+            cmap="inferno",
+            alpha=0.55,
+            vmin=0,
+            vmax=1,
+            extent=extent,
+        )
         _frequency_axis(ax, frequencies, axis="y")
         ax.set(xlabel="time (s)", title=title)
         fig.colorbar(shown, ax=ax, label="Grad-CAM (relative)")
@@ -97,8 +130,15 @@ def gradcam_png(spectrogram: np.ndarray, cam: np.ndarray, frequencies: np.ndarra
         save_png(fig, path)
 
 
-def profiles_png(profiles: dict[str, Profile], frequencies: np.ndarray, times: np.ndarray, first_s: float,
-                 above_hz: float, split: str, path: Path) -> None:
+def profiles_png(
+    profiles: dict[str, Profile],
+    frequencies: np.ndarray,
+    times: np.ndarray,
+    first_s: float,
+    above_hz: float,
+    split: str,
+    path: Path,
+) -> None:
     """Each decision's mean Grad-CAM mass over frequency and over time, the shortcut regions shaded."""
     colours = {"bonafide": BONAFIDE_COLOUR, "spoof": SPOOF_COLOUR}
     with plt.rc_context(STYLE):
@@ -110,8 +150,9 @@ def profiles_png(profiles: dict[str, Profile], frequencies: np.ndarray, times: n
             by_time.plot(times, profile.time, color=colours.get(label), label=name)
         high_rows = rows[frequencies > above_hz]
         if len(high_rows):
-            by_frequency.axvspan(high_rows[0] - 0.5, rows[-1] + 0.5, color="grey", alpha=0.15,
-                                 label=f"above {above_hz:g} Hz")
+            by_frequency.axvspan(
+                high_rows[0] - 0.5, rows[-1] + 0.5, color="grey", alpha=0.15, label=f"above {above_hz:g} Hz"
+            )
         by_time.axvspan(times[0], first_s, color="grey", alpha=0.15, label=f"first {1000 * first_s:g} ms")
         _frequency_axis(by_frequency, frequencies, axis="x")
         by_frequency.set(ylabel="share of Grad-CAM mass", title="Where in frequency")

@@ -30,7 +30,7 @@ def last_conv_layer(model: keras.Model) -> keras.layers.Layer:
     if not convs:
         raise InputError(f"the CNN model {model.name!r} has no Conv2D layer to explain with Grad-CAM")
     chosen = layers[convs[-1]]
-    for layer in layers[convs[-1] + 1:]:
+    for layer in layers[convs[-1] + 1 :]:
         if tuple(layer.output.shape) != tuple(chosen.output.shape):
             break
         chosen = layer
@@ -54,8 +54,10 @@ class GradCam:
     """
 
     def __init__(self, model: keras.Model, batch_size: int = 64):
-        self.probes = [keras.Model(member.inputs, [last_conv_layer(member).output, member.outputs[0]])
-                       for member in ensemble_members(model)]
+        self.probes = [
+            keras.Model(member.inputs, [last_conv_layer(member).output, member.outputs[0]])
+            for member in ensemble_members(model)
+        ]
         self.batch_size = batch_size
 
     def maps(self, spectrograms: np.ndarray, rows, towards_bonafide) -> np.ndarray:
@@ -88,7 +90,7 @@ class GradCam:
             of_label = rows[labels == label]
             frequency, time, kept = np.zeros(spectrograms.shape[1]), np.zeros(spectrograms.shape[2]), 0
             for start in range(0, len(of_label), self.batch_size):
-                maps = self.maps(spectrograms, of_label[start:start + self.batch_size], label == "bonafide")
+                maps = self.maps(spectrograms, of_label[start : start + self.batch_size], label == "bonafide")
                 mass = maps.sum(axis=(1, 2), dtype=np.float64)
                 unit = maps[mass > 0] / mass[mass > 0, None, None]
                 frequency += unit.sum(axis=2, dtype=np.float64).sum(axis=0)
@@ -107,11 +109,14 @@ def _member_maps(probe: keras.Model, x, sign, size) -> np.ndarray:
     return tf.image.resize(cam[..., None], size, method="bilinear")[..., 0].numpy()
 
 
-def mass_fractions(profile: Profile, frequencies: np.ndarray, times: np.ndarray,
-                   params: GradcamParams) -> dict[str, float]:
+def mass_fractions(
+    profile: Profile, frequencies: np.ndarray, times: np.ndarray, params: GradcamParams
+) -> dict[str, float]:
     """Share of the profile's mass in the first ``params.first_ms`` and above ``params.above_hz``, to 4 places."""
-    return {f"first_{params.first_ms:g}ms": rounded(profile.time[times < params.first_ms / 1000].sum(), 4),
-            f"above_{params.above_hz:g}hz": rounded(profile.frequency[frequencies > params.above_hz].sum(), 4)}
+    return {
+        f"first_{params.first_ms:g}ms": rounded(profile.time[times < params.first_ms / 1000].sum(), 4),
+        f"above_{params.above_hz:g}hz": rounded(profile.frequency[frequencies > params.above_hz].sum(), 4),
+    }
 
 
 def uniform_profile(n_bins: int, n_frames: int) -> Profile:

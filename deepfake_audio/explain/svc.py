@@ -14,8 +14,8 @@ from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 import shap
-from lime.lime_tabular import LimeTabularExplainer
 from lime.explanation import Explanation
+from lime.lime_tabular import LimeTabularExplainer
 from sklearn.inspection import permutation_importance
 from sklearn.pipeline import Pipeline
 
@@ -25,21 +25,24 @@ from deepfake_audio.models.svc import EER_SCORER
 from deepfake_audio.params import LimeParams, ShapParams
 
 
-def permutation_ranking(model: Pipeline, features: pd.DataFrame, targets: np.ndarray, repeats: int,
-                        seed: int, n_jobs: int = 1) -> pd.DataFrame:
+def permutation_ranking(
+    model: Pipeline, features: pd.DataFrame, targets: np.ndarray, repeats: int, seed: int, n_jobs: int = 1
+) -> pd.DataFrame:
     """Features by the rise in EER (percentage points) when shuffled, largest first.
 
     ``importance`` is the mean rise over ``repeats`` shuffles and ``std`` its spread, both
     rounded to ``PERCENT_DECIMALS`` (so float noise around zero is zero); ties are ordered by
     name. ``targets``: 1 for bona fide.
     """
-    result = permutation_importance(model, features, targets, scoring=EER_SCORER, n_repeats=repeats,
-                                    random_state=seed, n_jobs=n_jobs)
+    result = permutation_importance(
+        model, features, targets, scoring=EER_SCORER, n_repeats=repeats, random_state=seed, n_jobs=n_jobs
+    )
     return _importance_ranking("feature", features.columns, result.importances)
 
 
-def permutation_by_family(model: Pipeline, features: pd.DataFrame, targets: np.ndarray, repeats: int,
-                          seed: int) -> pd.DataFrame:
+def permutation_by_family(
+    model: Pipeline, features: pd.DataFrame, targets: np.ndarray, repeats: int, seed: int
+) -> pd.DataFrame:
     """Feature families by the rise in EER (percentage points) when all their columns are shuffled
     together (the rows of the family moved as one block), largest first; as ``permutation_ranking``.
 
@@ -53,8 +56,13 @@ def permutation_by_family(model: Pipeline, features: pd.DataFrame, targets: np.n
     rises = []
     for family in names:
         rng = np.random.default_rng(seed)
-        rises.append([baseline - EER_SCORER(model, _shuffled(features, features.columns[families == family], rng),
-                                            targets) for _ in range(repeats)])
+        rises.append(
+            [
+                baseline
+                - EER_SCORER(model, _shuffled(features, features.columns[families == family], rng), targets)
+                for _ in range(repeats)
+            ]
+        )
     return _importance_ranking("family", names, np.array(rises))
 
 
@@ -71,15 +79,20 @@ def permutation_summary(by_feature: pd.DataFrame, by_family: pd.DataFrame, n: in
     ``permutation_by_family``: each family's importance.
     """
     positive = by_feature[by_feature["importance"] > 0]
-    return {"permutation_top": top_rows(positive, "importance", n), "permutation_positive": len(positive),
-            "permutation_by_family": values_by(by_family, "family", "importance")}
+    return {
+        "permutation_top": top_rows(positive, "importance", n),
+        "permutation_positive": len(positive),
+        "permutation_by_family": values_by(by_family, "family", "importance"),
+    }
 
 
 def top_rows(ranking: pd.DataFrame, value: str, n: int) -> dict:
     """The first ``n`` rows of a feature ranking (fewer if it has fewer) as
     ``{"1": {"feature": ..., value: ...}, ...}``, values as the ranking rounded them."""
-    return {str(rank): {"feature": row["feature"], value: float(row[value])}
-            for rank, (_, row) in enumerate(ranking.head(n).iterrows(), start=1)}
+    return {
+        str(rank): {"feature": row["feature"], value: float(row[value])}
+        for rank, (_, row) in enumerate(ranking.head(n).iterrows(), start=1)
+    }
 
 
 def values_by(ranking: pd.DataFrame, name: str, value: str) -> dict:
@@ -101,8 +114,9 @@ def _importance_ranking(name: str, labels, rises: np.ndarray) -> pd.DataFrame:
     return ranking.sort_values(["importance", name], ascending=[False, True], ignore_index=True)
 
 
-def shap_values(model: Pipeline, background: pd.DataFrame, explained: pd.DataFrame, params: ShapParams,
-                seed: int) -> np.ndarray:
+def shap_values(
+    model: Pipeline, background: pd.DataFrame, explained: pd.DataFrame, params: ShapParams, seed: int
+) -> np.ndarray:
     """(utterances, features) SHAP values of the decision function for the rows of ``explained``.
 
     Each row's values add up to its score minus the mean score over the background summary.
@@ -113,8 +127,9 @@ def shap_values(model: Pipeline, background: pd.DataFrame, explained: pd.DataFra
     explainer = shap.KernelExplainer(score, summary)
     with global_numpy_seed(seed):  # Kernel SHAP draws its coalitions from NumPy's global generator
         # No L1 selection: every feature gets a value, not just the strongest few.
-        return explainer.shap_values(explained[columns].to_numpy(dtype=float), nsamples=params.samples,
-                                     l1_reg=False, silent=True)
+        return explainer.shap_values(
+            explained[columns].to_numpy(dtype=float), nsamples=params.samples, l1_reg=False, silent=True
+        )
 
 
 @contextmanager
@@ -130,7 +145,9 @@ def global_numpy_seed(seed: int) -> Iterator[None]:
 
 def shap_ranking(values: np.ndarray, names: list[str]) -> pd.DataFrame:
     """Features by mean |SHAP value| (score units, to ``SCORE_DECIMALS``), largest first; ties ordered by name."""
-    ranking = pd.DataFrame({"feature": names, "mean_abs_shap": np.abs(values).mean(axis=0).round(SCORE_DECIMALS)})
+    ranking = pd.DataFrame(
+        {"feature": names, "mean_abs_shap": np.abs(values).mean(axis=0).round(SCORE_DECIMALS)}
+    )
     return ranking.sort_values(["mean_abs_shap", "feature"], ascending=[False, True], ignore_index=True)
 
 
@@ -141,8 +158,9 @@ def shap_by_family(values: np.ndarray, names: list[str]) -> pd.DataFrame:
     features that split credit between them count together here. Rounded as ``shap_ranking``.
     """
     sums = pd.DataFrame(values).T.groupby(np.asarray(families_of(names))).sum().T
-    ranking = pd.DataFrame({"family": sums.columns,
-                            "mean_abs_shap": sums.abs().mean(axis=0).to_numpy().round(SCORE_DECIMALS)})
+    ranking = pd.DataFrame(
+        {"family": sums.columns, "mean_abs_shap": sums.abs().mean(axis=0).to_numpy().round(SCORE_DECIMALS)}
+    )
     return ranking.sort_values(["mean_abs_shap", "family"], ascending=[False, True], ignore_index=True)
 
 
@@ -162,13 +180,20 @@ class LocalExplainer:
         self.model, self.params = model, params
         self.columns = list(model.feature_names_in_)
         self.explainer = LimeTabularExplainer(
-            training[self.columns].to_numpy(dtype=float), mode="regression", feature_names=self.columns,
-            discretize_continuous=True, random_state=seed)
+            training[self.columns].to_numpy(dtype=float),
+            mode="regression",
+            feature_names=self.columns,
+            discretize_continuous=True,
+            random_state=seed,
+        )
 
     def explain(self, row: pd.Series) -> Explanation:
         return self.explainer.explain_instance(
-            row[self.columns].to_numpy(dtype=float), _on_arrays(self.model, self.columns),
-            num_features=min(self.params.features, len(self.columns)), num_samples=self.params.samples)
+            row[self.columns].to_numpy(dtype=float),
+            _on_arrays(self.model, self.columns),
+            num_features=min(self.params.features, len(self.columns)),
+            num_samples=self.params.samples,
+        )
 
 
 def _on_arrays(model: Pipeline, columns: list[str]):
@@ -180,5 +205,10 @@ def lime_weights(explanation: Explanation, names: list[str]) -> pd.DataFrame:
     """feature, condition (the discretised range LIME tested) and weight, strongest first."""
     pairs = explanation.local_exp[explanation.dummy_label]  # (feature index, weight), as in as_list()
     conditions = [condition for condition, _ in explanation.as_list()]
-    return pd.DataFrame({"feature": [names[i] for i, _ in pairs], "condition": conditions,
-                         "weight": [weight for _, weight in pairs]})
+    return pd.DataFrame(
+        {
+            "feature": [names[i] for i, _ in pairs],
+            "condition": conditions,
+            "weight": [weight for _, weight in pairs],
+        }
+    )

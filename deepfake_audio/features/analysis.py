@@ -47,10 +47,17 @@ def analyse_batch(signals: list[np.ndarray], sample_rate: int, params: FeaturesP
     return [_analyse(signal, cq, sample_rate, params) for signal, cq in zip(signals, cqcc)]
 
 
-def _analyse(signal: np.ndarray, cqcc: np.ndarray | None, sample_rate: int,
-             params: FeaturesParams) -> Analysis:
-    power = np.abs(librosa.stft(signal, n_fft=params.n_fft, hop_length=params.hop_length,
-                                win_length=params.win_length)) ** 2
+def _analyse(
+    signal: np.ndarray, cqcc: np.ndarray | None, sample_rate: int, params: FeaturesParams
+) -> Analysis:
+    power = (
+        np.abs(
+            librosa.stft(
+                signal, n_fft=params.n_fft, hop_length=params.hop_length, win_length=params.win_length
+            )
+        )
+        ** 2
+    )
     settings = params.handcrafted
     cepstra = []  # in the order of CEPSTRAL_FAMILIES
     if settings.mfcc:

@@ -37,19 +37,34 @@ def cqcc_batch(signals: list[np.ndarray], sample_rate: int, params: FeaturesPara
     # A frame centred on a signal's last sample reaches half a filter beyond it: with at
     # least that many zeros after every signal, its frames do not depend on the batch.
     # librosa also warns about any input shorter than its longest filter's FFT size.
-    length = max(max(len(signal) for signal in signals) + longest_filter // 2,
-                 2 ** int(np.ceil(np.log2(longest_filter))))
+    length = max(
+        max(len(signal) for signal in signals) + longest_filter // 2,
+        2 ** int(np.ceil(np.log2(longest_filter))),
+    )
     batch = np.zeros((len(signals), length), dtype=np.float32)
     for row, signal in enumerate(signals):
-        batch[row, :len(signal)] = signal
-    power = np.abs(librosa.cqt(
-        batch, sr=sample_rate, hop_length=params.hop_length, fmin=settings.cqt_fmin, n_bins=n_bins,
-        bins_per_octave=settings.cqt_bins_per_octave, tuning=0.0,
-    )) ** 2
-    transform = _cqcc_transform(sample_rate, settings.cqt_fmin, settings.cqt_bins_per_octave, n_bins,
-                                settings.n_cepstra)
-    return [transform @ to_db(power[row, :, : 1 + len(signal) // params.hop_length])
-            for row, signal in enumerate(signals)]
+        batch[row, : len(signal)] = signal
+    power = (
+        np.abs(
+            librosa.cqt(
+                batch,
+                sr=sample_rate,
+                hop_length=params.hop_length,
+                fmin=settings.cqt_fmin,
+                n_bins=n_bins,
+                bins_per_octave=settings.cqt_bins_per_octave,
+                tuning=0.0,
+            )
+        )
+        ** 2
+    )
+    transform = _cqcc_transform(
+        sample_rate, settings.cqt_fmin, settings.cqt_bins_per_octave, n_bins, settings.n_cepstra
+    )
+    return [
+        transform @ to_db(power[row, :, : 1 + len(signal) // params.hop_length])
+        for row, signal in enumerate(signals)
+    ]
 
 
 def cqt_octaves(sample_rate: int, fmin: float) -> int:
@@ -62,8 +77,9 @@ def _dct(log_bands: np.ndarray, n_cepstra: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=8)
-def _cqcc_transform(sample_rate: int, fmin: float, bins_per_octave: int, n_bins: int,
-                    n_cepstra: int) -> np.ndarray:
+def _cqcc_transform(
+    sample_rate: int, fmin: float, bins_per_octave: int, n_bins: int, n_cepstra: int
+) -> np.ndarray:
     """(n_cepstra, n_bins): resampling of the geometric CQ axis to a uniform one, then the DCT.
 
     The uniform step is the finest CQ bin spacing (the lowest octave's), so no octave loses

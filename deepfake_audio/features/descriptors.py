@@ -14,8 +14,9 @@ SPECTRAL_DESCRIPTORS = ("centroid", "bandwidth", "rolloff", "flatness", "contras
 CONTRAST_BANDS = 6
 
 
-def spectral_tracks(signal: np.ndarray, power: np.ndarray, sample_rate: int,
-                    params: FeaturesParams) -> dict[str, np.ndarray]:
+def spectral_tracks(
+    signal: np.ndarray, power: np.ndarray, sample_rate: int, params: FeaturesParams
+) -> dict[str, np.ndarray]:
     """Each descriptor of SPECTRAL_DESCRIPTORS as (rows, frames); contrast has CONTRAST_BANDS + 1 rows."""
     magnitude = np.sqrt(power)
     spectrum = dict(S=magnitude, sr=sample_rate, freq=fft_frequencies(sample_rate, params.n_fft))
@@ -26,10 +27,12 @@ def spectral_tracks(signal: np.ndarray, power: np.ndarray, sample_rate: int,
         "rolloff": librosa.feature.spectral_rolloff(**spectrum),
         "flatness": librosa.feature.spectral_flatness(S=power, power=1.0),
         "contrast": librosa.feature.spectral_contrast(
-            **spectrum, fmin=sample_rate / 2 / 2**CONTRAST_BANDS, n_bands=CONTRAST_BANDS),
+            **spectrum, fmin=sample_rate / 2 / 2**CONTRAST_BANDS, n_bands=CONTRAST_BANDS
+        ),
         # Framed like the STFT (n_fft samples, centred) so that every track has the same frames.
-        "zcr": librosa.feature.zero_crossing_rate(signal, frame_length=params.n_fft,
-                                                  hop_length=params.hop_length),
+        "zcr": librosa.feature.zero_crossing_rate(
+            signal, frame_length=params.n_fft, hop_length=params.hop_length
+        ),
         "rms": librosa.feature.rms(S=magnitude, frame_length=params.n_fft),
     }
 

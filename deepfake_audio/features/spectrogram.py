@@ -81,7 +81,7 @@ def training_stats(spectrograms: np.ndarray, rows: np.ndarray) -> SpectrogramSta
     total = np.zeros(spectrograms.shape[1])
     squares = np.zeros(spectrograms.shape[1])
     for start in range(0, len(rows), _ROWS_PER_PASS):
-        chunk = spectrograms[rows[start:start + _ROWS_PER_PASS]].astype(np.float32)
+        chunk = spectrograms[rows[start : start + _ROWS_PER_PASS]].astype(np.float32)
         total += chunk.sum(axis=(0, 2), dtype=np.float64)
         squares += np.square(chunk).sum(axis=(0, 2), dtype=np.float64)
     count = len(rows) * spectrograms.shape[2]
@@ -105,7 +105,9 @@ def read_spectrogram_stats(feature_dir: Path) -> SpectrogramStats:
     """The training statistics to normalise new spectrograms as the stored ones were."""
     path = Path(feature_dir) / STATS_FILE
     if not path.is_file():
-        raise InputError(f"{path}: not found; it is written by the featurize stage when "
-                         "features.spectrogram.normalize is global")
+        raise InputError(
+            f"{path}: not found; it is written by the featurize stage when "
+            "features.spectrogram.normalize is global"
+        )
     with np.load(path) as saved:
         return SpectrogramStats(mean=saved["mean"], std=saved["std"])

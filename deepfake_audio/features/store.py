@@ -21,8 +21,9 @@ ID_COLUMNS = ["utt_id", "split", "label", "speaker"]
 
 
 def read_feature_table(feature_dir: Path) -> pd.DataFrame:
-    return pd.read_csv(Path(feature_dir) / TABLE_FILE, keep_default_na=False,
-                       dtype={"utt_id": str, "speaker": str})
+    return pd.read_csv(
+        Path(feature_dir) / TABLE_FILE, keep_default_na=False, dtype={"utt_id": str, "speaker": str}
+    )
 
 
 def read_features(feature_dir: Path) -> tuple[pd.DataFrame, np.ndarray]:
@@ -30,8 +31,10 @@ def read_features(feature_dir: Path) -> tuple[pd.DataFrame, np.ndarray]:
     table = read_feature_table(feature_dir)
     spectrograms = np.load(Path(feature_dir) / SPECTROGRAM_FILE, mmap_mode="r")
     if spectrograms.shape[0] != len(table):
-        raise InputError(f"{feature_dir}: {SPECTROGRAM_FILE} has {spectrograms.shape[0]} rows but "
-                         f"{TABLE_FILE} has {len(table)}; rerun the featurize stage")
+        raise InputError(
+            f"{feature_dir}: {SPECTROGRAM_FILE} has {spectrograms.shape[0]} rows but "
+            f"{TABLE_FILE} has {len(table)}; rerun the featurize stage"
+        )
     return table, spectrograms
 
 

@@ -24,8 +24,17 @@ from deepfake_audio.params import FeaturesParams, Params, VadParams
 
 CARD_MEMBER = "deepfake_audio_card.json"
 CARD_VERSION = 1
-_LIBRARIES = ("deepfake-audio", "numpy", "scipy", "scikit-learn", "skops", "librosa", "soundfile", "keras",
-              "tensorflow-cpu")
+_LIBRARIES = (
+    "deepfake-audio",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "skops",
+    "librosa",
+    "soundfile",
+    "keras",
+    "tensorflow-cpu",
+)
 
 
 @dataclass(frozen=True)
@@ -49,8 +58,10 @@ class ModelCard:
     def stats(self) -> SpectrogramStats | None:
         if self.spectrogram_stats is None:
             return None
-        return SpectrogramStats(np.asarray(self.spectrogram_stats["mean"], dtype=np.float32),
-                                np.asarray(self.spectrogram_stats["std"], dtype=np.float32))
+        return SpectrogramStats(
+            np.asarray(self.spectrogram_stats["mean"], dtype=np.float32),
+            np.asarray(self.spectrogram_stats["std"], dtype=np.float32),
+        )
 
     @property
     def trim_params(self) -> VadParams | None:
@@ -58,14 +69,25 @@ class ModelCard:
         return None if self.trim is None else VadParams.model_validate(self.trim)
 
 
-def make_card(model: str, params: Params, threshold: float, sections: tuple[str, ...],
-              stats: SpectrogramStats | None = None, trim: VadParams | None = None) -> ModelCard:
+def make_card(
+    model: str,
+    params: Params,
+    threshold: float,
+    sections: tuple[str, ...],
+    stats: SpectrogramStats | None = None,
+    trim: VadParams | None = None,
+) -> ModelCard:
     """The card of a model trained with ``params``; ``sections`` names the params that made it."""
     return ModelCard(
-        model=model, sample_rate=params.data.sample_rate, features=params.features.model_dump(mode="json"),
-        min_duration_s=params.prepare.min_duration_s, threshold=float(threshold),
-        trained_with={"seed": params.seed, **{name: getattr(params, name).model_dump(mode="json")
-                                              for name in sections}},
+        model=model,
+        sample_rate=params.data.sample_rate,
+        features=params.features.model_dump(mode="json"),
+        min_duration_s=params.prepare.min_duration_s,
+        threshold=float(threshold),
+        trained_with={
+            "seed": params.seed,
+            **{name: getattr(params, name).model_dump(mode="json") for name in sections},
+        },
         versions={"python": platform.python_version(), **{name: _version(name) for name in _LIBRARIES}},
         spectrogram_stats=None if stats is None else {"mean": stats.mean.tolist(), "std": stats.std.tolist()},
         trim=None if trim is None else trim.model_dump(mode="json"),
@@ -102,8 +124,10 @@ _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 def _object_ids(members: list[tuple[str, bytes]]) -> dict[str, str]:
     """Each object id found in the archive's names and JSON members -> its rank of first appearance."""
-    found = [*[name for name, _ in members],
-             *[data.decode() for name, data in members if name.endswith(".json")]]
+    found = [
+        *[name for name, _ in members],
+        *[data.decode() for name, data in members if name.endswith(".json")],
+    ]
     ids: dict[str, str] = {}
     for text in found:
         for match in _OBJECT_ID.finditer(text):

@@ -27,9 +27,17 @@ INPUT_NAME = "spectrogram"
 # Light CNN (Lavrentyeva et al., 2019, table 1), one row per convolution: kernel, channels
 # before MFM, max-pool after, batch norm after. A kernel of 1 is the "network in network"
 # convolution between the larger ones.
-LCNN_LAYERS = ((5, 64, True, False), (1, 64, False, True), (3, 96, True, True), (1, 96, False, True),
-               (3, 128, True, False), (1, 128, False, True), (3, 64, False, True), (1, 64, False, True),
-               (3, 64, True, False))
+LCNN_LAYERS = (
+    (5, 64, True, False),
+    (1, 64, False, True),
+    (3, 96, True, True),
+    (1, 96, False, True),
+    (3, 128, True, False),
+    (1, 128, False, True),
+    (3, 64, False, True),
+    (1, 64, False, True),
+    (3, 64, True, False),
+)
 LCNN_DENSE = 160  # units before MFM
 
 
@@ -49,8 +57,12 @@ class TrainingSummary:
 
     def figures(self) -> dict:
         """The summary without the curves, for metrics/train_cnn.json."""
-        return {"epochs_run": self.epochs_run, "best_epoch": self.best_epoch,
-                "best_dev_loss": self.best_dev_loss, "best_dev_eer": self.best_dev_eer}
+        return {
+            "epochs_run": self.epochs_run,
+            "best_epoch": self.best_epoch,
+            "best_dev_loss": self.best_dev_loss,
+            "best_dev_eer": self.best_dev_eer,
+        }
 
 
 def build_cnn(n_bins: int, n_frames: int, params: TrainCnnParams, name: str | None = None) -> keras.Model:
@@ -110,8 +122,15 @@ class SpectrogramBatches(keras.utils.PyDataset):
     Each batch carries class-balancing sample weights.
     """
 
-    def __init__(self, spectrograms: np.ndarray, rows: np.ndarray, targets: np.ndarray,
-                 batch_size: int, augment: SpecAugmentParams, seed: int):
+    def __init__(
+        self,
+        spectrograms: np.ndarray,
+        rows: np.ndarray,
+        targets: np.ndarray,
+        batch_size: int,
+        augment: SpecAugmentParams,
+        seed: int,
+    ):
         super().__init__()
         self.spectrograms, self.rows, self.targets = spectrograms, np.asarray(rows), targets
         self.batch_size, self.augment, self.seed = batch_size, augment, seed
@@ -123,7 +142,7 @@ class SpectrogramBatches(keras.utils.PyDataset):
         return -(-len(self.rows) // self.batch_size)
 
     def __getitem__(self, index: int):
-        picked = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+        picked = self.order[index * self.batch_size : (index + 1) * self.batch_size]
         x = np.asarray(self.spectrograms[self.rows[picked]], dtype=np.float32)
         spec_augment(x, self.augment, np.random.default_rng([self.seed, self.epoch, index]))
         y = self.targets[picked]
@@ -144,16 +163,18 @@ def spec_augment(batch: np.ndarray, params: SpecAugmentParams, rng: np.random.Ge
     """
     for example in batch:
         fill = example.mean()
-        for axis, masks, max_width in ((0, params.freq_masks, params.max_freq_width),
-                                       (1, params.time_masks, params.max_time_width)):
+        for axis, masks, max_width in (
+            (0, params.freq_masks, params.max_freq_width),
+            (1, params.time_masks, params.max_time_width),
+        ):
             size = example.shape[axis]
             for _ in range(masks):
                 width = int(rng.integers(0, min(max_width, size) + 1))
                 start = int(rng.integers(0, size - width + 1))
                 if axis == 0:
-                    example[start:start + width, :] = fill
+                    example[start : start + width, :] = fill
                 else:
-                    example[:, start:start + width] = fill
+                    example[:, start : start + width] = fill
 
 
 class DevScores(keras.callbacks.Callback):
@@ -172,16 +193,22 @@ class DevScores(keras.callbacks.Callback):
         is_bonafide = self.targets == 1
         eer, _ = equal_error_rate(logits[is_bonafide], logits[~is_bonafide])
         # Class-balanced like the training loss, so the two curves compare like with like.
-        logs["val_loss"] = float(keras.losses.BinaryCrossentropy(from_logits=True)(
-            self.targets, logits, sample_weight=self.weights))
+        logs["val_loss"] = float(
+            keras.losses.BinaryCrossentropy(from_logits=True)(
+                self.targets, logits, sample_weight=self.weights
+            )
+        )
         logs["val_eer"] = 100.0 * eer
 
 
-def train_ensemble(spectrograms: np.ndarray, train_rows, train_labels, dev_rows, dev_labels,
-                   params: TrainCnnParams) -> tuple[keras.Model, list[TrainingSummary]]:
+def train_ensemble(
+    spectrograms: np.ndarray, train_rows, train_labels, dev_rows, dev_labels, params: TrainCnnParams
+) -> tuple[keras.Model, list[TrainingSummary]]:
     """One network per seed in ``params.seeds``, combined by :func:`ensemble`."""
-    members = [train_cnn(spectrograms, train_rows, train_labels, dev_rows, dev_labels, params, seed)
-               for seed in params.seeds]
+    members = [
+        train_cnn(spectrograms, train_rows, train_labels, dev_rows, dev_labels, params, seed)
+        for seed in params.seeds
+    ]
     return ensemble([model for model, _ in members]), [summary for _, summary in members]
 
 
@@ -202,8 +229,15 @@ def ensemble_members(model: keras.Model) -> list[keras.Model]:
     return [layer for layer in model.layers if isinstance(layer, keras.Model)] or [model]
 
 
-def train_cnn(spectrograms: np.ndarray, train_rows, train_labels, dev_rows, dev_labels,
-              params: TrainCnnParams, seed: int) -> tuple[keras.Model, TrainingSummary]:
+def train_cnn(
+    spectrograms: np.ndarray,
+    train_rows,
+    train_labels,
+    dev_rows,
+    dev_labels,
+    params: TrainCnnParams,
+    seed: int,
+) -> tuple[keras.Model, TrainingSummary]:
     """Train one network from ``seed`` on ``spectrograms[train_rows]``, early-stopped on the dev split.
 
     ``spectrograms`` may be a memory map: batches are read from it as training goes.
@@ -211,31 +245,48 @@ def train_cnn(spectrograms: np.ndarray, train_rows, train_labels, dev_rows, dev_
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
     train_y, dev_y = _targets(train_labels), _targets(dev_labels)
-    batches = SpectrogramBatches(spectrograms, train_rows, train_y, params.batch_size, params.spec_augment, seed)
+    batches = SpectrogramBatches(
+        spectrograms, train_rows, train_y, params.batch_size, params.spec_augment, seed
+    )
     model = build_cnn(spectrograms.shape[1], spectrograms.shape[2], params, name=f"{params.arch}_seed_{seed}")
     model.compile(optimizer=_optimizer(params), loss=keras.losses.BinaryCrossentropy(from_logits=True))
     monitor = "val_eer" if params.monitor == "dev_eer" else "val_loss"
     callbacks = [
         DevScores(spectrograms, dev_rows, dev_y),  # first, so the others see its figures
-        keras.callbacks.EarlyStopping(monitor=monitor, mode="min", patience=params.patience,
-                                      restore_best_weights=True),
+        keras.callbacks.EarlyStopping(
+            monitor=monitor, mode="min", patience=params.patience, restore_best_weights=True
+        ),
     ]
     # The batches shuffle themselves, from the seed; Keras must not reorder them again.
     print(f"training {model.name}")
     log = model.fit(batches, epochs=params.epochs, callbacks=callbacks, shuffle=False, verbose=2).history
     best = int(np.argmin(log[monitor]))
-    curves = pd.DataFrame({"epoch": np.arange(1, len(log["loss"]) + 1),
-                           **{column: np.round(log[key], 6) for column, key in
-                              zip(CURVE_COLUMNS, ("loss", "val_loss", "val_eer"), strict=True)}})
-    return model, TrainingSummary(seed, len(log["val_loss"]), best + 1, round(float(log["val_loss"][best]), 6),
-                                  round(float(log["val_eer"][best]), 4), curves)
+    curves = pd.DataFrame(
+        {
+            "epoch": np.arange(1, len(log["loss"]) + 1),
+            **{
+                column: np.round(log[key], 6)
+                for column, key in zip(CURVE_COLUMNS, ("loss", "val_loss", "val_eer"), strict=True)
+            },
+        }
+    )
+    return model, TrainingSummary(
+        seed,
+        len(log["val_loss"]),
+        best + 1,
+        round(float(log["val_loss"][best]), 6),
+        round(float(log["val_eer"][best]), 4),
+        curves,
+    )
 
 
 def cnn_scores(model: keras.Model, spectrograms: np.ndarray, rows=None, batch_size: int = 128) -> np.ndarray:
     """Bona fide logits (higher = more bona fide) for ``spectrograms[rows]`` (default: all)."""
     rows = np.arange(len(spectrograms)) if rows is None else np.asarray(rows)
     scores = [
-        model(np.asarray(spectrograms[rows[start:start + batch_size]], dtype=np.float32), training=False).numpy()
+        model(
+            np.asarray(spectrograms[rows[start : start + batch_size]], dtype=np.float32), training=False
+        ).numpy()
         for start in range(0, len(rows), batch_size)
     ]
     return np.concatenate(scores).ravel() if scores else np.empty(0)
@@ -274,6 +325,9 @@ def _balanced_sample_weights(targets: np.ndarray) -> np.ndarray:
     n_bonafide = float(targets.sum())
     n_spoof = float(targets.size - n_bonafide)
     if not n_bonafide or not n_spoof:
-        raise InputError("the training and dev splits must each contain both bona fide and "
-                         "spoofed utterances")
-    return np.where(targets == 1, targets.size / (2 * n_bonafide), targets.size / (2 * n_spoof)).astype(np.float32)
+        raise InputError(
+            "the training and dev splits must each contain both bona fide and spoofed utterances"
+        )
+    return np.where(targets == 1, targets.size / (2 * n_bonafide), targets.size / (2 * n_spoof)).astype(
+        np.float32
+    )

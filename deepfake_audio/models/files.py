@@ -30,8 +30,8 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from deepfake_audio.errors import InputError
-from deepfake_audio.io import file_type
 from deepfake_audio.features.spectrogram import spectrogram_bins
+from deepfake_audio.io import file_type
 from deepfake_audio.models import cnn, fusion, svc
 from deepfake_audio.models.card import CARD_MEMBER, CARD_VERSION, ModelCard
 from deepfake_audio.params import FeaturesParams, PrepareParams, VadParams
@@ -54,7 +54,9 @@ _NOT_OURS = "not a model file of this project (no readable model card); retrain 
 
 _Finite = Annotated[float, Field(allow_inf_nan=False)]
 # The bounds params.yaml has for the setting, so that every model trained from valid params reads.
-_MinDuration = Annotated[(float, *PrepareParams.model_fields["min_duration_s"].metadata, Field(allow_inf_nan=False))]
+_MinDuration = Annotated[
+    (float, *PrepareParams.model_fields["min_duration_s"].metadata, Field(allow_inf_nan=False))
+]
 
 
 class _Schema(BaseModel):
@@ -92,13 +94,17 @@ def read_card(path: str | Path, model: str | None = None) -> ModelCard:
     if not isinstance(raw, dict):
         raise _malformed(path, None, f"not a JSON object but {_a(raw)}")
     if "card_version" not in raw:
-        raise InputError(f"{path}: model card without card_version (version {CARD_VERSION} expected); "
-                         "retrain the model with `dvc repro`")
+        raise InputError(
+            f"{path}: model card without card_version (version {CARD_VERSION} expected); "
+            "retrain the model with `dvc repro`"
+        )
     version = raw["card_version"]
     if type(version) is not int or version != CARD_VERSION:
         kind = "" if type(version) is int else f" ({_a(version)})"
-        raise InputError(f"{path}: model card version {version!r}{kind} is not {CARD_VERSION}; "
-                         "retrain the model with `dvc repro`")
+        raise InputError(
+            f"{path}: model card version {version!r}{kind} is not {CARD_VERSION}; "
+            "retrain the model with `dvc repro`"
+        )
     try:
         problem = _non_finite(raw)
     except RecursionError:
@@ -114,10 +120,18 @@ def read_card(path: str | Path, model: str | None = None) -> ModelCard:
         raise _malformed(path, *problem)
     if model is not None and checked.model != model:
         raise _malformed(path, "model", f"{checked.model!r}, expected {model!r}")
-    return ModelCard(model=checked.model, sample_rate=checked.sample_rate, features=raw["features"],
-                     min_duration_s=float(checked.min_duration_s), threshold=float(checked.threshold),
-                     trained_with=raw["trained_with"], versions=raw["versions"],
-                     spectrogram_stats=raw.get("spectrogram_stats"), trim=raw.get("trim"), card_version=version)
+    return ModelCard(
+        model=checked.model,
+        sample_rate=checked.sample_rate,
+        features=raw["features"],
+        min_duration_s=float(checked.min_duration_s),
+        threshold=float(checked.threshold),
+        trained_with=raw["trained_with"],
+        versions=raw["versions"],
+        spectrogram_stats=raw.get("spectrogram_stats"),
+        trim=raw.get("trim"),
+        card_version=version,
+    )
 
 
 def load_model(path: str | Path, model: str):
@@ -151,6 +165,7 @@ def load_model(path: str | Path, model: str):
 
 # --------------------------------------------------------------------------- the file and its zip
 
+
 def _card_bytes(path: Path) -> bytes:
     """The card member of the model file at ``path``, after the file and zip checks."""
     _check_regular(path, os.stat)
@@ -169,15 +184,19 @@ def _card_bytes(path: Path) -> bytes:
             members = archive.infolist()
             unpacked = sum(info.file_size for info in members)
             if unpacked > MAX_UNPACKED_BYTES:
-                raise InputError(f"{path}: its members unpack to {unpacked:,} bytes, more than the "
-                                 f"{MAX_UNPACKED_BYTES:,} a model file may hold")
+                raise InputError(
+                    f"{path}: its members unpack to {unpacked:,} bytes, more than the "
+                    f"{MAX_UNPACKED_BYTES:,} a model file may hold"
+                )
             try:
                 info = archive.getinfo(CARD_MEMBER)
             except KeyError:
                 raise InputError(f"{path}: {_NOT_OURS}") from None
             if info.file_size > MAX_CARD_BYTES:
-                raise InputError(f"{path}: its model card unpacks to {info.file_size:,} bytes, more than "
-                                 f"the {MAX_CARD_BYTES:,} a card may have")
+                raise InputError(
+                    f"{path}: its model card unpacks to {info.file_size:,} bytes, more than "
+                    f"the {MAX_CARD_BYTES:,} a card may have"
+                )
             try:
                 with archive.open(info) as member:  # inflates no more than the size declared, checked above
                     return member.read(info.file_size)
@@ -197,7 +216,9 @@ def _check_regular(path: Path, stat_of) -> int:
         where = f"links to {os.path.realpath(path)}, " if os.path.islink(path) else "is "
         raise InputError(f"{path}: {where}{file_type(info.st_mode)}, not a model file")
     if info.st_size > MAX_MODEL_BYTES:
-        raise InputError(f"{path}: {info.st_size:,} bytes, more than the {MAX_MODEL_BYTES:,} a model file may have")
+        raise InputError(
+            f"{path}: {info.st_size:,} bytes, more than the {MAX_MODEL_BYTES:,} a model file may have"
+        )
     return info.st_size
 
 
@@ -220,18 +241,22 @@ def _check_directory(path: Path, file, size: int) -> None:
     if start < 0 or len(tail) - start < _END_OF_DIRECTORY.size:
         return
     directory_size = _END_OF_DIRECTORY.unpack_from(tail, start)[5]
-    if start >= 20 and tail[start - 20:start - 16] == _ZIP64_LOCATOR:
+    if start >= 20 and tail[start - 20 : start - 16] == _ZIP64_LOCATOR:
         raise InputError(f"{path}: a ZIP64 archive; model files of this project are plain zip files")
     if directory_size > MAX_DIRECTORY_BYTES:
-        raise InputError(f"{path}: its zip directory takes {directory_size:,} bytes, more than the "
-                         f"{MAX_DIRECTORY_BYTES:,} a model file may need")
+        raise InputError(
+            f"{path}: its zip directory takes {directory_size:,} bytes, more than the "
+            f"{MAX_DIRECTORY_BYTES:,} a model file may need"
+        )
 
 
 # --------------------------------------------------------------------------- the card
 
+
 def _malformed(path: Path, key: str | None, reason: str) -> InputError:
-    return InputError(f"{path}: malformed model card: {key}: {reason}" if key else
-                      f"{path}: malformed model card: {reason}")
+    return InputError(
+        f"{path}: malformed model card: {key}: {reason}" if key else f"{path}: malformed model card: {reason}"
+    )
 
 
 def _first_problem(err: ValidationError) -> tuple[str | None, str]:
@@ -262,29 +287,53 @@ def _card_problem(card: _Card) -> tuple[str, str] | None:
     handcrafted, settings = features.handcrafted, features.spectrogram
     bins = spectrogram_bins(features)
     checks = [
-        ("features.handcrafted.cqt_fmin", not handcrafted.cqcc or 2 * handcrafted.cqt_fmin <= nyquist,
-         f"{handcrafted.cqt_fmin:g} Hz leaves no whole octave below half the sample rate ({nyquist:g} Hz)"),
-        ("features.handcrafted.cqt_fmin",
-         not handcrafted.cqcc or handcrafted.cqt_fmin * 2**MAX_CQT_OCTAVES >= nyquist,
-         f"{handcrafted.cqt_fmin:g} Hz lies more than {MAX_CQT_OCTAVES} octaves below half the sample rate "
-         f"({nyquist:g} Hz)"),
-        ("features.handcrafted.band_edges_hz", not handcrafted.band_energy or handcrafted.band_edges_hz[-1] <= nyquist,
-         f"the top edge ({handcrafted.band_edges_hz[-1]:g}) exceeds half the sample rate ({nyquist:g} Hz)"),
+        (
+            "features.handcrafted.cqt_fmin",
+            not handcrafted.cqcc or 2 * handcrafted.cqt_fmin <= nyquist,
+            f"{handcrafted.cqt_fmin:g} Hz leaves no whole octave below half the sample rate ({nyquist:g} Hz)",
+        ),
+        (
+            "features.handcrafted.cqt_fmin",
+            not handcrafted.cqcc or handcrafted.cqt_fmin * 2**MAX_CQT_OCTAVES >= nyquist,
+            f"{handcrafted.cqt_fmin:g} Hz lies more than {MAX_CQT_OCTAVES} octaves below half the sample rate "
+            f"({nyquist:g} Hz)",
+        ),
+        (
+            "features.handcrafted.band_edges_hz",
+            not handcrafted.band_energy or handcrafted.band_edges_hz[-1] <= nyquist,
+            f"the top edge ({handcrafted.band_edges_hz[-1]:g}) exceeds half the sample rate ({nyquist:g} Hz)",
+        ),
     ]
     stats = card.spectrogram_stats
     if stats is not None:
-        checks += [(f"spectrogram_stats.{name}", len(values) == bins,
-                    f"{len(values)} values, but the card's features give spectrograms of {bins} bins")
-                   for name, values in (("mean", stats.mean), ("std", stats.std))]
-        checks.append(("spectrogram_stats", settings.normalize == "global",
-                       f"given, but features.spectrogram.normalize is {settings.normalize!r}"))
+        checks += [
+            (
+                f"spectrogram_stats.{name}",
+                len(values) == bins,
+                f"{len(values)} values, but the card's features give spectrograms of {bins} bins",
+            )
+            for name, values in (("mean", stats.mean), ("std", stats.std))
+        ]
+        checks.append(
+            (
+                "spectrogram_stats",
+                settings.normalize == "global",
+                f"given, but features.spectrogram.normalize is {settings.normalize!r}",
+            )
+        )
     elif card.model != "svc":
-        checks.append(("spectrogram_stats", settings.normalize != "global",
-                       "required key is missing (features.spectrogram.normalize is 'global')"))
+        checks.append(
+            (
+                "spectrogram_stats",
+                settings.normalize != "global",
+                "required key is missing (features.spectrogram.normalize is 'global')",
+            )
+        )
     return next(((key, reason) for key, fine, reason in checks if not fine), None)
 
 
 # --------------------------------------------------------------------------- the model
+
 
 def _check_pipeline(path: Path, model, name: str) -> None:
     """An SVC or fusion pipeline: fitted, with a decision function on named input columns."""
@@ -302,10 +351,15 @@ def _check_pipeline(path: Path, model, name: str) -> None:
         raise InputError(f"{path}: holds a {type(model).__name__} fitted without column names, not {wanted}")
     columns = list(columns)
     if name == "fusion" and columns != _FUSION_INPUTS:
-        raise InputError(f"{path}: holds a {type(model).__name__} of the columns {_listed(columns)}, not the "
-                         f"fusion of {_FUSION_INPUTS}")
-    _check_scores(path, name, lambda: model.decision_function(pd.DataFrame(np.zeros((1, len(columns))),
-                                                                           columns=columns)))
+        raise InputError(
+            f"{path}: holds a {type(model).__name__} of the columns {_listed(columns)}, not the "
+            f"fusion of {_FUSION_INPUTS}"
+        )
+    _check_scores(
+        path,
+        name,
+        lambda: model.decision_function(pd.DataFrame(np.zeros((1, len(columns))), columns=columns)),
+    )
 
 
 def _check_cnn(path: Path, model, card: ModelCard) -> None:
@@ -319,11 +373,17 @@ def _check_cnn(path: Path, model, card: ModelCard) -> None:
     except Exception as err:  # noqa: BLE001  (a model that was never built has no inputs)
         raise InputError(f"{path}: the CNN has no defined input and output: {_describe(err)}") from None
     if len(inputs) != 1 or inputs[0][1:] != expected:
-        raise InputError(f"{path}: the CNN takes inputs of shape {_shapes(inputs)}; the card's features give "
-                         f"spectrograms of shape {expected}")
+        raise InputError(
+            f"{path}: the CNN takes inputs of shape {_shapes(inputs)}; the card's features give "
+            f"spectrograms of shape {expected}"
+        )
     if len(outputs) != 1 or outputs[0][1:] != (1,):
-        raise InputError(f"{path}: the CNN gives outputs of shape {_shapes(outputs)}, not one logit per spectrogram")
-    _check_scores(path, "cnn", lambda: np.asarray(model(np.zeros((1, *expected), np.float32), training=False)))
+        raise InputError(
+            f"{path}: the CNN gives outputs of shape {_shapes(outputs)}, not one logit per spectrogram"
+        )
+    _check_scores(
+        path, "cnn", lambda: np.asarray(model(np.zeros((1, *expected), np.float32), training=False))
+    )
 
 
 def _check_scores(path: Path, name: str, score) -> None:
@@ -331,10 +391,14 @@ def _check_scores(path: Path, name: str, score) -> None:
     try:
         scores = np.asarray(score(), dtype=float).ravel()
     except Exception as err:  # noqa: BLE001  (trusted types can still hold inconsistent state)
-        raise InputError(f"{path}: the {_LABELS[name]} model fails on a test input: {_describe(err)}") from None
+        raise InputError(
+            f"{path}: the {_LABELS[name]} model fails on a test input: {_describe(err)}"
+        ) from None
     if scores.size != 1 or not np.isfinite(scores).all():
-        raise InputError(f"{path}: the {_LABELS[name]} model scores a test input as {scores.tolist()}, "
-                         "not one finite number")
+        raise InputError(
+            f"{path}: the {_LABELS[name]} model scores a test input as {scores.tolist()}, "
+            "not one finite number"
+        )
 
 
 def _listed(names: list[str], shown: int = 4) -> str:
@@ -347,6 +411,7 @@ def _shapes(shapes: list[tuple]) -> str:
 
 # --------------------------------------------------------------------------- messages
 
+
 def _a(value) -> str:
     """``value``'s type with its article: "a dict", "an int", "a numpy.ndarray"."""
     kind = type(value)
@@ -356,7 +421,7 @@ def _a(value) -> str:
 
 def _one_line(err: BaseException) -> str:
     text = " ".join(str(err).split())
-    return text if len(text) <= _MAX_MESSAGE else f"{text[:_MAX_MESSAGE - 3]}..."
+    return text if len(text) <= _MAX_MESSAGE else f"{text[: _MAX_MESSAGE - 3]}..."
 
 
 def _describe(err: BaseException) -> str:

@@ -32,7 +32,9 @@ def decision_scores(model: Pipeline, table: pd.DataFrame, name: str, table_kind:
     """``model``'s decision function on the columns it was trained on (higher = more bona fide)."""
     missing = [column for column in model.feature_names_in_ if column not in table.columns]
     if missing:
-        raise InputError(f"{table_kind} lacks {len(missing)} columns the {name} was trained on: {missing[:5]}")
+        raise InputError(
+            f"{table_kind} lacks {len(missing)} columns the {name} was trained on: {missing[:5]}"
+        )
     return model.decision_function(table[list(model.feature_names_in_)])
 
 

@@ -52,20 +52,31 @@ class SearchResult:
 
 def build_svc(setting: SvcSettings, seed: int) -> Pipeline:
     """Scaler, optional PCA, SVC; bona fide is the positive class, so the decision function is a score."""
-    return Pipeline([
-        ("scale", StandardScaler()),
-        ("pca", _pca_step(setting, seed)),
-        ("svc", SVC(kernel=setting.kernel, C=setting.C, gamma=setting.gamma,
-                    class_weight=setting.class_weight, random_state=seed)),
-    ])
+    return Pipeline(
+        [
+            ("scale", StandardScaler()),
+            ("pca", _pca_step(setting, seed)),
+            (
+                "svc",
+                SVC(
+                    kernel=setting.kernel,
+                    C=setting.C,
+                    gamma=setting.gamma,
+                    class_weight=setting.class_weight,
+                    random_state=seed,
+                ),
+            ),
+        ]
+    )
 
 
 def train_svc(train: LabelledFeatures, setting: SvcSettings, seed: int) -> Pipeline:
     return build_svc(setting, seed).fit(train.features, train.targets)
 
 
-def fit_svc(train: LabelledFeatures, dev: LabelledFeatures, params: TrainSvcParams, seed: int,
-            n_jobs: int = 1) -> tuple[Pipeline, SvcSettings, SearchResult | None]:
+def fit_svc(
+    train: LabelledFeatures, dev: LabelledFeatures, params: TrainSvcParams, seed: int, n_jobs: int = 1
+) -> tuple[Pipeline, SvcSettings, SearchResult | None]:
     """The SVC as ``params`` asks: its setting, or the grid search's best, trained on train."""
     setting, search = params.setting(), None
     if params.search.method != "none":
@@ -74,8 +85,9 @@ def fit_svc(train: LabelledFeatures, dev: LabelledFeatures, params: TrainSvcPara
     return train_svc(train, setting, seed), setting, search
 
 
-def search_svc(train: LabelledFeatures, dev: LabelledFeatures | None, params: TrainSvcParams,
-               seed: int, n_jobs: int = 1) -> SearchResult:
+def search_svc(
+    train: LabelledFeatures, dev: LabelledFeatures | None, params: TrainSvcParams, seed: int, n_jobs: int = 1
+) -> SearchResult:
     """Try every combination of ``params.search.grid``, scored by EER.
 
     ``dev``: each setting is trained on train and scored on dev. ``cv``: mean EER over folds
@@ -89,29 +101,41 @@ def search_svc(train: LabelledFeatures, dev: LabelledFeatures | None, params: Tr
             raise InputError("train_svc.search.method is dev but there is no dev split")
         features = pd.concat([train.features, dev.features], ignore_index=True)
         targets = np.concatenate([train.targets, dev.targets])
-        folds, groups = PredefinedSplit(np.r_[np.full(len(train.features), -1), np.zeros(len(dev.features))]), None
+        folds, groups = (
+            PredefinedSplit(np.r_[np.full(len(train.features), -1), np.zeros(len(dev.features))]),
+            None,
+        )
     else:
         if train.speakers is None:
             raise InputError("train_svc.search.method cv needs the speaker of each training utterance")
         features, targets, groups = train.features, train.targets, np.asarray(train.speakers)
         if set(groups) == {"-"}:
-            raise InputError("train_svc.search.method cv groups folds by speaker, and the training "
-                             "utterances have no speaker ids; use method dev")
+            raise InputError(
+                "train_svc.search.method cv groups folds by speaker, and the training "
+                "utterances have no speaker ids; use method dev"
+            )
         n_speakers = len(np.unique(groups))
         if n_speakers < params.search.cv_folds:
-            raise InputError(f"train_svc.search.cv_folds ({params.search.cv_folds}) exceeds the "
-                             f"{n_speakers} speakers of the training split")
+            raise InputError(
+                f"train_svc.search.cv_folds ({params.search.cv_folds}) exceeds the "
+                f"{n_speakers} speakers of the training split"
+            )
         folds = StratifiedGroupKFold(params.search.cv_folds, shuffle=True, random_state=seed)
         for number, (_, held_out) in enumerate(folds.split(features, targets, groups), start=1):
             if len(np.unique(targets[held_out])) < 2:
-                raise InputError(f"train_svc.search: cross-validation fold {number} holds one class only "
-                                 "(its speakers have no bona fide or no spoofed files); lower cv_folds "
-                                 "or use method dev")
+                raise InputError(
+                    f"train_svc.search: cross-validation fold {number} holds one class only "
+                    "(its speakers have no bona fide or no spoofed files); lower cv_folds "
+                    "or use method dev"
+                )
     search = GridSearchCV(
         build_svc(params.setting(), seed),
         [_as_pipeline_grid(setting, seed) for setting in settings],
         scoring=EER_SCORER,
-        cv=folds, n_jobs=n_jobs, refit=False, error_score="raise",
+        cv=folds,
+        n_jobs=n_jobs,
+        refit=False,
+        error_score="raise",
     )
     search.fit(features, targets, groups=groups)
     cv = search.cv_results_
@@ -141,8 +165,10 @@ def load_svc(path: Path) -> Pipeline:
 
 def _as_pipeline_grid(setting: SvcSettings, seed: int) -> dict[str, list]:
     """One grid point in the pipeline's own parameter names."""
-    return {"pca": [_pca_step(setting, seed)],
-            **{f"svc__{key}": [getattr(setting, key)] for key in ("kernel", "C", "gamma", "class_weight")}}
+    return {
+        "pca": [_pca_step(setting, seed)],
+        **{f"svc__{key}": [getattr(setting, key)] for key in ("kernel", "C", "gamma", "class_weight")},
+    }
 
 
 def _pca_step(setting: SvcSettings, seed: int):

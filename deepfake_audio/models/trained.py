@@ -46,5 +46,7 @@ def model_scores(models: dict, features: pd.DataFrame, spectrograms: np.ndarray,
         scores["cnn"] = cnn.cnn_scores(models["cnn"], spectrograms, rows)
     scores = scores.astype(float).round(SCORE_DECIMALS)
     if "fusion" in models:
-        scores["fusion"] = np.round(fusion.fusion_scores(models["fusion"], scores[["svc", "cnn"]]), SCORE_DECIMALS)
+        scores["fusion"] = np.round(
+            fusion.fusion_scores(models["fusion"], scores[["svc", "cnn"]]), SCORE_DECIMALS
+        )
     return scores
