@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # dvc.yaml's commands call `python`: make it the one in .venv.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install repro test bench bench-scale bench-vad bench-seeds lock report clean
+.PHONY: install repro test lint bench bench-scale bench-vad bench-seeds lock report clean
 
 install: $(STAMP)
 
@@ -27,6 +27,12 @@ report: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Lint, format and type checks (settings in pyproject.toml); CI runs them before the tests.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # Feature extraction speed and peak memory: the featurize stage against plain librosa loops.
 BENCH_FILES ?= 250 1000
@@ -50,7 +56,7 @@ bench-vad: $(STAMP)
 # Re-resolve the pins from pyproject.toml's direct dependencies (needs the registry).
 lock:
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
-	.lockenv/bin/pip install --quiet --disable-pip-version-check . pytest setuptools
+	.lockenv/bin/pip install --quiet --disable-pip-version-check '.[test,lint,bench]' setuptools
 	(echo '# Exact pins for Python 3.11 (x86_64 Linux). Regenerate with `make lock`.'; \
 	 .lockenv/bin/pip freeze --exclude deepfake-audio --all | grep -v '^pip==' | sort -f) > requirements.lock
 	rm -rf .lockenv

@@ -40,9 +40,11 @@ import sys
 import tempfile
 import threading
 import time
+from itertools import pairwise
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from common import REPO, log, make_corpus
+
 EXTRACTORS = {
     "pipeline": "extract_features() from the featurize stage, n_jobs={n_jobs}: everything the stage "
     "writes (feature table + fixed-size spectrograms)",
@@ -135,7 +137,7 @@ def _run_benchmark(args) -> None:
     sizes = sorted(set(args.files))
     work = Path(tempfile.mkdtemp(prefix="bench-featurize-"))
     try:
-        manifest = make_corpus(work / "corpus", params, max(sizes), n_jobs)
+        manifest = make_corpus(work / "corpus", params, max(sizes), n_jobs=n_jobs)
         results = []
         for n in sizes:
             subset = manifest.head(n)
@@ -144,11 +146,16 @@ def _run_benchmark(args) -> None:
             for name in args.extractors:
                 log(f"{name}: {n} files")
                 result = run_in_subprocess(
-                    name, manifest_csv, work / f"out_{name}_{n}", args.params, n_jobs, args.warmup
+                    name,
+                    manifest_csv,
+                    work / f"out_{name}_{n}",
+                    params_path=args.params,
+                    n_jobs=n_jobs,
+                    warmup=args.warmup,
                 )
                 result.update(extractor=name, n_files=n, audio_s=float(subset["duration_s"].sum()))
                 results.append(result)
-        report(results, params, n_jobs, args.warmup)
+        print_table(results, params, n_jobs=n_jobs, warmup=args.warmup)
         if args.json:
             summary = {"n_jobs": n_jobs, "cpus": cpu_counts(), "results": results}
             args.json.write_text(json.dumps(summary, indent=2))
@@ -159,50 +166,8 @@ def _run_benchmark(args) -> None:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def make_corpus(root: Path, params, n_files: int, n_jobs: int):
-    """Generate the synthetic corpus scaled to ``n_files`` and screen it like the prepare stage."""
-    from deepfake_audio.corpus.manifest import manifest_from_asvspoof2017, screen_audio
-    from deepfake_audio.corpus.synthetic import generate_corpus
-
-    synthetic = scaled_synthetic(params.synthetic, n_files)
-    log(f"generating a {n_files}-file synthetic corpus in {root}")
-    start = time.perf_counter()
-    generate_corpus(root, synthetic, sample_rate=params.data.sample_rate, seed=params.seed, n_jobs=n_jobs)
-    manifest, rejected = screen_audio(
-        manifest_from_asvspoof2017(root), params.prepare.min_duration_s, "skip", n_jobs=n_jobs
-    )
-    log(f"generated in {time.perf_counter() - start:.1f} s; {len(rejected)} files screened out")
-    return manifest
-
-
-def scaled_synthetic(synthetic, n_files: int):
-    """``synthetic`` with its genuine/spoof counts scaled to sum to ``n_files``, every split kept valid."""
-    from deepfake_audio.params import SPLITS, SyntheticParams
-
-    cells = [(split, label) for split in SPLITS for label in ("genuine", "spoof")]
-    weights = [getattr(synthetic.split(split), label) for split, label in cells]
-    counts = apportion(n_files, weights)
-    data = synthetic.model_dump()
-    for (split, label), count in zip(cells, counts):
-        data[split][label] = count
-    for split in SPLITS:
-        data[split]["speakers"] = min(data[split]["speakers"], data[split]["genuine"], data[split]["spoof"])
-    return SyntheticParams.model_validate(data)
-
-
-def apportion(total: int, weights: list[int]) -> list[int]:
-    """``total`` split in proportion to ``weights`` (largest remainders), at least 1 each."""
-    spare = total - len(weights)
-    shares = [spare * w / sum(weights) for w in weights]
-    counts = [int(share) for share in shares]
-    by_remainder = sorted(range(len(weights)), key=lambda i: counts[i] - shares[i])
-    for i in by_remainder[: spare - sum(counts)]:
-        counts[i] += 1
-    return [count + 1 for count in counts]
-
-
 def run_in_subprocess(
-    name: str, manifest_csv: Path, out_dir: Path, params_path: Path, n_jobs: int, warmup: int
+    name: str, manifest_csv: Path, out_dir: Path, *, params_path: Path, n_jobs: int, warmup: int
 ) -> dict:
     spec = out_dir.with_suffix(".spec.json")
     result_path = out_dir.with_suffix(".result.json")
@@ -228,7 +193,8 @@ def run_in_subprocess(
     return json.loads(result_path.read_text())
 
 
-def report(results: list[dict], params, n_jobs: int, warmup: int) -> None:
+def print_table(results: list[dict], params, *, n_jobs: int, warmup: int) -> None:
+    """The timings and memory of every extractor and corpus size, with what each extractor does."""
     import librosa
 
     logical, usable = cpu_counts()
@@ -282,10 +248,6 @@ def cpu_counts() -> tuple[int, int]:
     return os.cpu_count() or 1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0
 
 
-def log(message: str) -> None:
-    print(f"bench: {message}", file=sys.stderr, flush=True)
-
-
 # --------------------------------------------------------------------------- worker
 
 
@@ -301,14 +263,18 @@ def run_worker(spec_path: Path) -> int:
     extract = EXTRACTORS_RUN[spec["extractor"]]
 
     warm_pids = warm_up(
-        spec["extractor"], manifest.head(spec["warmup"]), out_dir / "warmup", params, spec["n_jobs"]
+        spec["extractor"],
+        manifest.head(spec["warmup"]),
+        out_dir / "warmup",
+        params=params,
+        n_jobs=spec["n_jobs"],
     )
     gc.collect()
     sampler = PeakMemory()
     base = sampler.sample()
     with sampler:
         start = time.perf_counter()
-        extract(manifest, out_dir / "timed", params, spec["n_jobs"])
+        extract(manifest, out_dir / "timed", params, n_jobs=spec["n_jobs"])
         seconds = time.perf_counter() - start
     reused = sorted(warm_pids & {child.pid for child in sampler.children()})
     output = out_dir / "timed"
@@ -328,13 +294,13 @@ def run_worker(spec_path: Path) -> int:
     return 0
 
 
-def warm_up(name: str, manifest, out_dir: Path, params, n_jobs: int) -> set[int]:
+def warm_up(name: str, manifest, out_dir: Path, *, params, n_jobs: int) -> set[int]:
     """Run the extractor on a few files, in this process and, for the pipeline, in every joblib worker.
 
     A single small call would warm one worker only: the timed run would then pay the other
     workers' imports and JIT compilation. Returns the warmed workers' process ids.
     """
-    EXTRACTORS_RUN[name](manifest, out_dir / "main", params, n_jobs)
+    EXTRACTORS_RUN[name](manifest, out_dir / "main", params, n_jobs=n_jobs)
     if name != "pipeline" or n_jobs == 1:
         return set()
     from joblib import Parallel, delayed
@@ -388,16 +354,14 @@ class PeakMemory:
         self.peak = max(self.peak, self.sample())
 
 
-def run_pipeline(manifest, out_dir: Path, params, n_jobs: int) -> None:
+def run_pipeline(manifest, out_dir: Path, params, *, n_jobs: int) -> None:
     from deepfake_audio.features.extract import extract_features
     from deepfake_audio.params import ComputeParams
 
-    extract_features(
-        manifest, out_dir, params.features, params.data.sample_rate, ComputeParams(n_jobs=n_jobs)
-    )
+    extract_features(manifest, out_dir, params.analysis_settings, compute=ComputeParams(n_jobs=n_jobs))
 
 
-def run_plain_loop(manifest, out_dir: Path, params, n_jobs: int) -> list:
+def run_plain_loop(manifest, out_dir: Path, params, *, n_jobs: int) -> list:
     """The issue's baseline, verbatim: load, MFCC and mel spectrogram with librosa's defaults."""
     import librosa
 
@@ -410,7 +374,7 @@ def run_plain_loop(manifest, out_dir: Path, params, n_jobs: int) -> list:
     return summaries
 
 
-def run_same_features(manifest, out_dir: Path, params, n_jobs: int) -> list:
+def run_same_features(manifest, out_dir: Path, params, *, n_jobs: int) -> list:
     import librosa
 
     return [
@@ -432,6 +396,7 @@ def same_features(y, sr, fp):
     import numpy as np
     from scipy.fft import dct
 
+    from deepfake_audio.features.cepstra import cqt_octaves
     from deepfake_audio.features.filterbanks import linear_basis
 
     hc, frames = fp.handcrafted, dict(n_fft=fp.n_fft, hop_length=fp.hop_length, win_length=fp.win_length)
@@ -443,7 +408,7 @@ def same_features(y, sr, fp):
         linear = linear_basis(sr, fp.n_fft, hc.n_linear) @ power  # the filterbank is not what is timed
         cepstra.append(dct(np.log(linear + 1e-10), type=2, axis=0, norm="ortho")[: hc.n_cepstra])
     if hc.cqcc:
-        n_bins = hc.cqt_bins_per_octave * int(np.log2(sr / 2 / hc.cqt_fmin))  # whole octaves up to Nyquist
+        n_bins = hc.cqt_bins_per_octave * cqt_octaves(sr, hc.cqt_fmin)
         cqt = librosa.cqt(
             y,
             sr=sr,
@@ -472,7 +437,7 @@ def same_features(y, sr, fp):
         freqs = librosa.fft_frequencies(sr=sr, n_fft=fp.n_fft)
         edges = hc.band_edges_hz
         bands = np.array(
-            [power[(freqs >= low) & (freqs <= high)].sum(axis=0) for low, high in zip(edges, edges[1:])]
+            [power[(freqs >= low) & (freqs <= high)].sum(axis=0) for low, high in pairwise(edges)]
         )
         tracks.append(np.log((bands + 1e-10) / (power.sum(axis=0) + 1e-10)))
     if fp.spectrogram.kind == "mel":

@@ -28,11 +28,8 @@ import time
 from contextlib import nullcontext
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import REPO, log, make_corpus
 
-from bench_featurize import log, make_corpus  # noqa: E402
-
-REPO = Path(__file__).resolve().parents[1]
 WARMUP_FILES = 8
 
 
@@ -50,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     params = load_params(args.params)
     work = Path(tempfile.mkdtemp(prefix="bench-scale-"))
     try:
-        manifest = make_corpus(work / "corpus", params, args.files, params.compute.n_jobs)
+        manifest = make_corpus(work / "corpus", params, args.files, n_jobs=params.compute.n_jobs)
         audio_s = float(manifest["duration_s"].sum())
         configs = [("local", params.compute.n_jobs, None), ("dask", 1, 1), ("dask", 2, 2)]
         rows, digests = [], set()
@@ -74,13 +71,12 @@ def main(argv: list[str] | None = None) -> int:
                 extract_features(
                     manifest.head(WARMUP_FILES),
                     work / f"warm_{name}",
-                    params.features,
-                    params.data.sample_rate,
-                    compute,
+                    params.analysis_settings,
+                    compute=compute,
                 )
                 log(f"{name}: {len(manifest)} files")
                 start = time.perf_counter()
-                extract_features(manifest, work / name, params.features, params.data.sample_rate, compute)
+                extract_features(manifest, work / name, params.analysis_settings, compute=compute)
                 seconds = time.perf_counter() - start
             digests.add(_digest(work / name))
             rows.append((name, n_jobs, seconds, len(manifest) / seconds, audio_s / seconds))

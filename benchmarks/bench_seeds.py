@@ -27,7 +27,7 @@ from deepfake_audio import paths
 from deepfake_audio.errors import InputError
 from deepfake_audio.features.store import read_features, split_rows
 from deepfake_audio.metrics import equal_error_rate
-from deepfake_audio.models.cnn import cnn_scores, train_cnn
+from deepfake_audio.models.cnn import cnn_scores, fit_cnn
 from deepfake_audio.models.files import load_model, read_card
 from deepfake_audio.params import load_params
 
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
             model, how = load_trained(args.trained, params, seed), f"from {args.trained}"
         else:
             started = time.perf_counter()
-            model, summary = train_cnn(
+            model, summary = fit_cnn(
                 spectrograms,
                 rows["train"],
                 labels["train"],

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from deepfake_audio.audit.trim import Vad
 from deepfake_audio.corpus import synthetic
 from deepfake_audio.params import load_params
+from deepfake_audio.speech import Vad
 
 REPO = Path(__file__).resolve().parents[1]
 MARGIN_S = 0.03  # a cue counts as kept when the detected start lies this far before its end

@@ -1,11 +1,6 @@
 """Detect replayed and synthesised speech."""
 
-import os
-
-from deepfake_audio import cpu  # noqa: F401  (first: pins the CPU settings before NumPy loads)
-
-# Before anything imports TensorFlow: keep its start-up chatter out of the stage logs.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from deepfake_audio import cpu  # noqa: F401  (first: sets the environment before NumPy and TensorFlow load)
 
 
 def __getattr__(name: str):

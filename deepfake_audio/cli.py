@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from deepfake_audio import paths
+from deepfake_audio.vocabulary import MODEL_NAMES
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,7 +112,7 @@ def _add_predict(commands) -> None:
     )
     predict.add_argument(
         "--model",
-        choices=("svc", "cnn", "fusion"),
+        choices=MODEL_NAMES,
         default="cnn",
         help="countermeasure to score with; fusion combines the other two (default: %(default)s)",
     )
@@ -204,7 +205,7 @@ def print_metrics(metrics_dir: Path) -> int:
         print(f"error: {audit_file}: not a metrics file of this pipeline ({err})", file=sys.stderr)
         return 1
     rows = []
-    for model in paths.MODEL_NAMES:
+    for model in MODEL_NAMES:
         file = metrics_dir / f"{model}.json"
         if not file.is_file():
             print(f"error: {file}: not found; run `make repro` first", file=sys.stderr)
@@ -221,7 +222,7 @@ def print_metrics(metrics_dir: Path) -> int:
     header = ("model", "dev EER %", "dev AUC", "eval EER %", "eval AUC", "shortcut risk")
     widths = [max(len(str(row[i])) for row in (header, *rows)) for i in range(len(header))]
     for row in (header, *rows):
-        print("  ".join(str(cell).rjust(width) for cell, width in zip(row, widths)))
+        print("  ".join(str(cell).rjust(width) for cell, width in zip(row, widths, strict=True)))
     _print_verdicts(metrics_dir.parent / paths.AUDIT_VERDICTS)
     return 0
 

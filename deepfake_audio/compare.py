@@ -23,11 +23,14 @@ from deepfake_audio.errors import InputError
 from deepfake_audio.metrics import equal_error_rate, min_dcf
 from deepfake_audio.params import EvaluateParams, MinDcfParams, load_params
 from deepfake_audio.revisions import read_at, resolve_commit
+from deepfake_audio.tables import read_table
+from deepfake_audio.vocabulary import LABELS, MODEL_NAMES, SPOOF
 
-SPLITS = ("dev", "eval")
+COMPARED_SPLITS = ("dev", "eval")  # the scored splits; train is not scored
 SCORE_COLUMNS = ("utt_id", "split", "label", "score")
-LABELS = ("bonafide", "spoof")
 CHUNK_ELEMENTS = 1 << 21  # resamples x utterances handled at once: bounds the memory used
+
+ScoreSets = tuple[np.ndarray, np.ndarray]  # the bona fide scores and the spoof scores of one revision
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ class Comparison:
 
 
 def compare_scores(
-    base: pd.DataFrame, head: pd.DataFrame, model: str, split: str, params: EvaluateParams
+    base: pd.DataFrame, head: pd.DataFrame, model: str, *, split: str, params: EvaluateParams
 ) -> Comparison:
     """Compare ``split`` of two score tables of ``model``; resamples and seed from ``params.bootstrap``."""
     base, head = base[base["split"] == split], head[head["split"] == split]
@@ -88,12 +91,14 @@ def compare_scores(
             )
     pairs = _pairs(base, head)
     if pairs is not None:
-        spoof = (pairs["label"] == "spoof").to_numpy()
-        base_sets = [pairs["score_base"].to_numpy()[~spoof], pairs["score_base"].to_numpy()[spoof]]
-        head_sets = [pairs["score_head"].to_numpy()[~spoof], pairs["score_head"].to_numpy()[spoof]]
+        spoof = (pairs["label"] == SPOOF).to_numpy()
+        base_sets = (pairs["score_base"].to_numpy()[~spoof], pairs["score_base"].to_numpy()[spoof])
+        head_sets = (pairs["score_head"].to_numpy()[~spoof], pairs["score_head"].to_numpy()[spoof])
     else:
         base_sets, head_sets = _classes(base), _classes(head)
-    eer_diffs, dcf_diffs = bootstrap_differences(base_sets, head_sets, pairs is not None, params)
+    eer_diffs, dcf_diffs = bootstrap_differences(
+        base_sets, head_sets, paired=pairs is not None, params=params
+    )
     eer = Change(_eer_percent(*base_sets), _eer_percent(*head_sets), *_interval(eer_diffs))
     dcf = Change(
         min_dcf(*base_sets, params.min_dcf), min_dcf(*head_sets, params.min_dcf), *_interval(dcf_diffs)
@@ -102,11 +107,11 @@ def compare_scores(
 
 
 def bootstrap_differences(
-    base: list[np.ndarray], head: list[np.ndarray], paired: bool, params: EvaluateParams
+    base: ScoreSets, head: ScoreSets, *, paired: bool, params: EvaluateParams
 ) -> tuple[np.ndarray, np.ndarray]:
     """Resampled (head − base) of the EER (percent) and of minDCF, ``params.bootstrap.resamples`` each.
 
-    ``base`` and ``head`` are [bona fide scores, spoof scores]. Paired: the i-th score of a
+    ``base`` and ``head`` are (bona fide scores, spoof scores). Paired: the i-th score of a
     class is the same utterance in both, and one draw serves both revisions. The generator
     is seeded with ``params.bootstrap.seed`` for every call, so results never depend on
     what was compared before.
@@ -118,13 +123,19 @@ def bootstrap_differences(
     eer, dcf = [], []
     for start in range(0, total, chunk):
         count = min(chunk, total - start)
-        base_draws = [_draw(rng, len(scores), count) for scores in base]
-        head_draws = base_draws if paired else [_draw(rng, len(scores), count) for scores in head]
+        base_draws = _draws(rng, base, count)
+        head_draws = base_draws if paired else _draws(rng, head, count)
         base_eer, base_dcf = base_curve.statistics(*base_draws, params.min_dcf)
         head_eer, head_dcf = head_curve.statistics(*head_draws, params.min_dcf)
         eer.append(head_eer - base_eer)
         dcf.append(head_dcf - base_dcf)
     return np.concatenate(eer), np.concatenate(dcf)
+
+
+def _draws(rng: np.random.Generator, sets: ScoreSets, resamples: int) -> tuple[np.ndarray, np.ndarray]:
+    """Resampling indices into the bona fide and into the spoof scores, drawn in that order."""
+    bonafide, spoof = sets
+    return _draw(rng, len(bonafide), resamples), _draw(rng, len(spoof), resamples)
 
 
 def _draw(rng: np.random.Generator, size: int, resamples: int) -> np.ndarray:
@@ -162,7 +173,7 @@ class ResampledCurve:
         nb, ns = self.n_bonafide, self.n_spoof
         resamples, blocks = len(bonafide_draws), len(self.block_is_bonafide)
         counts = np.empty((resamples, blocks), dtype=np.int64)
-        for row, bonafide_row, spoof_row in zip(counts, bonafide_draws, spoof_draws):
+        for row, bonafide_row, spoof_row in zip(counts, bonafide_draws, spoof_draws, strict=True):
             # one resample at a time: its counts stay in the CPU cache
             row[:] = np.bincount(self.block_of[:nb][bonafide_row], minlength=blocks)
             row += np.bincount(self.block_of[nb:][spoof_row], minlength=blocks)
@@ -217,9 +228,11 @@ def format_table(comparisons: list[Comparison]) -> str:
         "95 % interval",
         "verdict (EER)",
     )
-    rows, unavailable = [], {}
+    rows: list[tuple[str, ...]] = []
+    unavailable: dict[tuple[str, str], tuple[int, list[str]]] = {}  # (model, reason): (row, splits)
     for c in comparisons:
         if not c.unavailable:
+            assert c.eer is not None and c.min_dcf is not None  # an available comparison has both
             rows.append(
                 (
                     c.model,
@@ -233,8 +246,8 @@ def format_table(comparisons: list[Comparison]) -> str:
         elif (c.model, c.unavailable) in unavailable:
             unavailable[c.model, c.unavailable][1].append(c.split)
         else:
-            unavailable[c.model, c.unavailable] = [len(rows), [c.split]]
-            rows.append(None)  # filled below, once its splits are known
+            unavailable[c.model, c.unavailable] = (len(rows), [c.split])
+            rows.append(())  # filled below, once its splits are known
     for (model, reason), (index, splits) in unavailable.items():
         rows[index] = (model, ", ".join(splits), f"unavailable: {reason}")
     widths = [
@@ -243,9 +256,10 @@ def format_table(comparisons: list[Comparison]) -> str:
     ]
     lines = []
     for row in (header, *rows):
+        # not strict: an unavailable row has 3 cells
         cells = [
             cell.ljust(width) if i < 3 or i == len(header) - 1 else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(row, widths))
+            for i, (cell, width) in enumerate(zip(row, widths, strict=False))
         ]
         lines.append("  ".join(cells if len(row) == len(header) else [*cells[:2], row[2]]).rstrip())
     return "\n".join(lines)
@@ -284,7 +298,7 @@ def compare_with(rev: str, root: Path, params: EvaluateParams | None = None) -> 
         params_file = root / "params.yaml"
         params = load_params(params_file).evaluate if params_file.is_file() else EvaluateParams()
     comparisons = []
-    for model in paths.MODEL_NAMES:
+    for model in MODEL_NAMES:
         path = paths.scores_file(model).as_posix()
         try:
             head = parse_scores(
@@ -294,11 +308,11 @@ def compare_with(rev: str, root: Path, params: EvaluateParams | None = None) -> 
             )
             base = parse_scores(read_at(rev, path, root), f"{rev}:{path}")
         except InputError as err:
-            comparisons += [Comparison(model, split, unavailable=str(err)) for split in SPLITS]
+            comparisons += [Comparison(model, split, unavailable=str(err)) for split in COMPARED_SPLITS]
             continue
-        for split in SPLITS:
+        for split in COMPARED_SPLITS:
             if (head["split"] == split).any() or (base["split"] == split).any():
-                comparisons.append(compare_scores(base, head, model, split, params))
+                comparisons.append(compare_scores(base, head, model, split=split, params=params))
     return comparisons
 
 
@@ -307,7 +321,7 @@ def parse_scores(text: str | None, source: str, missing: str = "not found") -> p
     if text is None:
         raise InputError(f"{source}: {missing}")
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype={"utt_id": str, "split": str, "label": str})
+        frame = read_table(io.StringIO(text))
     except (ValueError, pd.errors.ParserError) as err:
         raise InputError(f"{source}: not a CSV file ({err})") from None
     absent = [column for column in SCORE_COLUMNS if column not in frame.columns]
@@ -335,9 +349,9 @@ def _pairs(base: pd.DataFrame, head: pd.DataFrame) -> pd.DataFrame | None:
     return pairs.rename(columns={"label_base": "label"})
 
 
-def _classes(frame: pd.DataFrame) -> list[np.ndarray]:
-    spoof = (frame["label"] == "spoof").to_numpy()
-    return [frame["score"].to_numpy()[~spoof], frame["score"].to_numpy()[spoof]]
+def _classes(frame: pd.DataFrame) -> ScoreSets:
+    spoof = (frame["label"] == SPOOF).to_numpy()
+    return frame["score"].to_numpy()[~spoof], frame["score"].to_numpy()[spoof]
 
 
 def _eer_percent(bonafide: np.ndarray, spoof: np.ndarray) -> float:

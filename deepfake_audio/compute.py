@@ -27,7 +27,9 @@ IN_FLIGHT_PER_WORKER = 4
 CONNECT_TIMEOUT_S = 30
 
 
-def map_ordered(function: Callable, items: Iterable, compute: ComputeParams, name: str = "task") -> Iterator:
+def map_ordered(
+    function: Callable, items: Iterable, compute: ComputeParams, *, name: str = "task"
+) -> Iterator:
     """``function(item)`` for each item, in order, on ``compute.backend``."""
     if compute.backend == "local":
         yield from Parallel(n_jobs=compute.n_jobs, return_as="generator")(
@@ -35,7 +37,7 @@ def map_ordered(function: Callable, items: Iterable, compute: ComputeParams, nam
         )
         return
     with dask_client(compute) as client:
-        yield from dask_map_ordered(client, function, items, name)
+        yield from dask_map_ordered(client, function, items, name=name)
 
 
 @contextmanager
@@ -78,7 +80,7 @@ def dask_client(compute: ComputeParams):
             cluster.close()
 
 
-def dask_map_ordered(client, function: Callable, items: Iterable, name: str = "task") -> Iterator:
+def dask_map_ordered(client, function: Callable, items: Iterable, *, name: str = "task") -> Iterator:
     """``map_ordered`` on a connected client; logs tasks done, failed and rerun at the end."""
     prefix = (
         f"{name}-{uuid.uuid4().hex[:8]}-"  # keys unique to this run: a shared scheduler may hold older ones
@@ -110,10 +112,10 @@ def dask_map_ordered(client, function: Callable, items: Iterable, name: str = "t
     finally:
         for future in pending:
             future.cancel()
-        _log_run(client, name, prefix, started, done, failed)
+        _log_run(client, name, prefix, started=started, done=done, failed=failed)
 
 
-def _log_run(client, name: str, prefix: str, started: float, done: int, failed: int) -> None:
+def _log_run(client, name: str, prefix: str, *, started: float, done: int, failed: int) -> None:
     """One line: tasks done and failed, and the workers lost since ``started`` with our tasks they took."""
     lost_workers, rerun = 0, 0
     for stamp, event in client.get_events("all"):  # one request, at the end

@@ -11,6 +11,10 @@ laptop has: kernels for AVX-512 and newer are switched off, one BLAS thread, two
 TensorFlow threads. ``DEEPFAKE_AUDIO_CPU=native`` leaves everything to the libraries
 (faster on some machines, with results that differ in the last bits from machine to
 machine). In pinned mode these settings override any already in the environment.
+
+This is the one module whose import changes the process, so that nothing else has to: besides
+the CPU settings it sets ``TF_CPP_MIN_LOG_LEVEL`` to 2 (in every mode, unless already set),
+which keeps TensorFlow's start-up chatter out of the stage logs.
 """
 
 from __future__ import annotations
@@ -76,3 +80,4 @@ def pin() -> str:
 
 
 STATE = pin()
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # read once, when TensorFlow loads

@@ -12,70 +12,127 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from deepfake_audio.audio import AudioError, audio_windows
-from deepfake_audio.audit.trim import Vad
 from deepfake_audio.errors import InputError
 from deepfake_audio.features.analysis import Analysis, analyse_batch, feature_names
-from deepfake_audio.metrics import SCORE_DECIMALS
 from deepfake_audio.models.card import ModelCard
 from deepfake_audio.models.files import read_card
-from deepfake_audio.models.trained import MODEL_FILES, load_models, model_scores
-from deepfake_audio.params import VadParams
+from deepfake_audio.models.trained import load_models, model_path, model_scores, models_needed
+from deepfake_audio.params import AnalysisSettings, VadParams
+from deepfake_audio.speech import Vad
+from deepfake_audio.vocabulary import MODEL_NAMES, SCORE_DECIMALS
 
-MODELS = ("svc", "cnn", "fusion")
+if TYPE_CHECKING:  # imported when first used: it loads Keras
+    from deepfake_audio.explain.gradcam import GradCam
+
 DEFAULT_WINDOW_S = 30.0
 MAX_WINDOW_S = 600.0  # a longer window of a file at a high sample rate would not fit in memory
 # Below this RMS (dBFS, after removing any DC offset) a window holds no sound worth scoring.
 SOUND_FLOOR_DB = -70.0
-_NEEDS = {"svc": ("svc",), "cnn": ("cnn",), "fusion": ("svc", "cnn", "fusion")}
 
 
 @dataclass(frozen=True)
 class Prediction:
-    """One file's result. ``score``: higher = more bona fide; spoof when at or below ``threshold``."""
+    """One file's result.
+
+    Attributes
+    ----------
+    path : str
+        The file, as given to ``Detector.score``.
+    model : str
+        ``svc``, ``cnn`` or ``fusion``.
+    score : float
+        Mean of the scored windows' scores, rounded to ``SCORE_DECIMALS``; higher = more bona
+        fide (the SVC's decision function, the CNN's logit, the fusion's log-odds).
+    threshold : float
+        Spoof at or below it.
+    decision : str
+        ``bonafide`` or ``spoof``.
+    duration_s : float
+        Length of the file in seconds, rounded to the millisecond.
+    windows : int
+        Windows scored (those with sound).
+    """
 
     path: str
     model: str
     score: float
     threshold: float
-    decision: str  # bonafide | spoof
+    decision: str
     duration_s: float
-    windows: int  # windows scored (those with sound); the score is their mean
+    windows: int
 
     def as_dict(self) -> dict:
+        """The fields by name, in the order above."""
         return asdict(self)
 
 
 class Detector:
-    """A trained countermeasure, loaded once, scoring files one after another."""
+    """A trained countermeasure, loaded once, scoring files one after another.
+
+    Build it with ``Detector.load``.
+
+    Parameters
+    ----------
+    model : str
+        ``svc``, ``cnn`` or ``fusion``: the model whose score is reported.
+    card : ModelCard
+        That model's card: sample rate, feature params, normalisation statistics, threshold.
+    models : dict
+        The loaded models by name; ``fusion`` needs ``svc`` and ``cnn`` as well.
+    window_s : float
+        Length (s) of the windows a file is scored in; its score is their mean.
+    """
 
     def __init__(self, model: str, card: ModelCard, models: dict, window_s: float = DEFAULT_WINDOW_S):
         self.model, self.card, self.models, self.window_s = model, card, models, window_s
-        self.features_params = card.features_params
+        self.settings = AnalysisSettings(card.sample_rate, card.features_params)
         self.stats = card.stats
         # Models retrained on trimmed audio (audit.retrain) hear only the speech of each window.
-        trim, features = card.trim_params, self.features_params
+        trim, features = card.trim_params, self.settings.features
         self.vad = (
             None if trim is None else Vad(trim, card.sample_rate, features.win_length, features.hop_length)
         )
         # Models call anything bona fide when there is nothing to hear; such input is refused.
         self.sound = Vad(trim or VadParams(), card.sample_rate, features.win_length, features.hop_length)
-        self.columns = feature_names(self.features_params)
-        self._gradcam = None  # built on the first explain
+        self.columns = feature_names(self.settings.features)
+        self._gradcam: GradCam | None = None  # built on the first explain
 
     @classmethod
     def load(
         cls, models_dir: str | Path = "models", model: str = "cnn", window_s: float = DEFAULT_WINDOW_S
     ) -> Detector:
-        """The model ``svc``, ``cnn`` or ``fusion`` (which needs the other two) from ``models_dir``."""
-        if model not in MODELS:
-            raise InputError(f"unknown model {model!r}: choose one of {', '.join(MODELS)}")
+        """Load a model, and the models it needs, from ``models_dir``.
+
+        Parameters
+        ----------
+        models_dir : str or Path
+            The folder the train stages write (``models``).
+        model : str
+            ``svc``, ``cnn`` or ``fusion`` (which needs the other two).
+        window_s : float
+            Window length (s), from the model's minimum duration to ``MAX_WINDOW_S``.
+
+        Returns
+        -------
+        Detector
+
+        Raises
+        ------
+        InputError
+            An unknown model, a missing or malformed model file, models trained on different
+            features, or a window out of range.
+        """
+        if model not in MODEL_NAMES:
+            raise InputError(f"unknown model {model!r}: choose one of {', '.join(MODEL_NAMES)}")
         models_dir = Path(models_dir)
-        cards = {name: read_card(models_dir / MODEL_FILES[name]) for name in _NEEDS[model]}
+        needed = models_needed(model)
+        cards = {name: read_card(model_path(models_dir, name)) for name in needed}
         preprocessing = {name: (card.sample_rate, card.features) for name, card in cards.items()}
         if len({repr(value) for value in preprocessing.values()}) > 1:
             raise InputError(
@@ -88,21 +145,40 @@ class Detector:
                 f"the window ({window_s:g} s) must be at least the model's minimum duration "
                 f"({shortest:g} s) and at most {MAX_WINDOW_S:g} s"
             )
-        return cls(model, cards[model], load_models(models_dir, _NEEDS[model]), window_s)
+        return cls(model, cards[model], load_models(models_dir, needed), window_s)
 
     @property
     def threshold(self) -> float:
-        """The dev EER threshold saved at training."""
+        """The decision threshold of the model card (the dev EER threshold, as ``trained.decision_threshold``)."""
         return self.card.threshold
 
     def score(self, path: str | Path, threshold: float | None = None) -> Prediction:
-        """Score one file (AudioError, an InputError, when it cannot be scored)."""
+        """Score one audio file.
+
+        Parameters
+        ----------
+        path : str or Path
+            Any format libsndfile reads; resampled to the model's sample rate.
+        threshold : float, optional
+            Spoof at or below it; by default the model's ``threshold``.
+
+        Returns
+        -------
+        Prediction
+
+        Raises
+        ------
+        AudioError
+            (an InputError) when the file cannot be read or holds no sound to score.
+        """
         return self._score(path, threshold)[0]
 
     def _score(self, path: str | Path, threshold: float | None) -> tuple[Prediction, Analysis]:
         """The prediction, and the analysis of the file's first window (for ``explain``)."""
         threshold = self.threshold if threshold is None else float(threshold)
-        scores, samples, first = [], 0, None
+        scores: list[float] = []
+        samples = 0
+        first: Analysis | None = None
         for signal in audio_windows(path, self.card.sample_rate, self.window_s, self.card.min_duration_s):
             samples += signal.size
             if not self.has_sound(signal):  # a stretch of silence in a long file is not evidence either way
@@ -130,6 +206,7 @@ class Detector:
             round(samples / self.card.sample_rate, 3),
             len(scores),
         )
+        assert first is not None  # the analysis behind the first score
         return prediction, first
 
     def has_sound(self, signal: np.ndarray) -> bool:
@@ -137,6 +214,15 @@ class Detector:
 
         Not a speech detector: any sustained sound (noise, a tone) passes; DC, silence,
         lone clicks and signals near the quantisation floor do not.
+
+        Parameters
+        ----------
+        signal : numpy.ndarray
+            float32 mono window, shape (samples,), at the model's sample rate.
+
+        Returns
+        -------
+        bool
         """
         centred = signal - signal.mean(dtype=np.float64)
         rms = float(np.sqrt(np.mean(np.square(centred, dtype=np.float64))))
@@ -146,22 +232,67 @@ class Detector:
         )
 
     def analyse(self, signal: np.ndarray) -> Analysis:
-        """Features and CNN input of one window, as the featurize stage computes them."""
+        """Features and CNN input of one window, as the featurize stage computes them.
+
+        Models trained on trimmed audio hear only the window's speech.
+
+        Parameters
+        ----------
+        signal : numpy.ndarray
+            float32 mono window, shape (samples,), at the model's sample rate.
+
+        Returns
+        -------
+        Analysis
+            ``features`` float64 (n_features,); ``spectrogram`` float16 (bins, frames),
+            normalised as the model's training input was.
+        """
         if self.vad is not None:
             signal = self.vad.trim(signal)
-        analysis = analyse_batch([signal], self.card.sample_rate, self.features_params)[0]
+        analysis = analyse_batch([signal], self.settings)[0]
         if self.stats is None:
             return analysis
-        return Analysis(analysis.features, self.stats.apply(analysis.spectrogram).astype(np.float16))
+        return Analysis(analysis.features, self.stats.apply(analysis.spectrogram))
 
     def score_analysis(self, analysis: Analysis) -> float:
+        """The model's score of one analysed window (higher = more bona fide), not rounded.
+
+        Parameters
+        ----------
+        analysis : Analysis
+            As ``analyse`` returns it.
+
+        Returns
+        -------
+        float
+        """
         features = pd.DataFrame([analysis.features], columns=self.columns)
         return float(model_scores(self.models, features, analysis.spectrogram[None])[self.model].iloc[0])
 
     def explain(self, path: str | Path, out_png: Path, threshold: float | None = None) -> Prediction:
         """Score ``path`` and draw the CNN's Grad-CAM over its first window's spectrogram as a PNG.
 
-        The map shows the CNN's evidence for the decision the prediction states.
+        The map shows the CNN's evidence for the decision the prediction states; the window
+        is the first one with sound.
+
+        Parameters
+        ----------
+        path : str or Path
+            The audio file, as for ``score``.
+        out_png : Path
+            Where the figure is written.
+        threshold : float, optional
+            As for ``score``.
+
+        Returns
+        -------
+        Prediction
+            As ``score`` returns it.
+
+        Raises
+        ------
+        InputError
+            For the ``svc`` model (it has no CNN), or as ``score`` raises.
         """
         from deepfake_audio.explain.figures import gradcam_png
         from deepfake_audio.explain.gradcam import GradCam
@@ -182,8 +313,8 @@ class Detector:
         gradcam_png(
             spectrogram,
             cam,
-            spectrogram_frequencies(self.card.sample_rate, self.features_params),
-            frame_times(spectrogram.shape[1], self.card.sample_rate, self.features_params),
+            spectrogram_frequencies(self.settings),
+            frame_times(spectrogram.shape[1], self.settings),
             title,
             out_png,
         )

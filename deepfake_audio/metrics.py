@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.stats import rankdata
-from sklearn.metrics import roc_curve
+from sklearn.metrics import accuracy_score, f1_score, make_scorer, precision_score, recall_score, roc_curve
+
+from deepfake_audio.vocabulary import BONAFIDE, FRACTION_DECIMALS, PERCENT_DECIMALS, SCORE_DECIMALS, SPOOF
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -27,12 +29,6 @@ if TYPE_CHECKING:
     from deepfake_audio.params import EvaluateParams, MinDcfParams
 
 CONDITION_COLUMNS = ("condition", "environment", "playback", "recorder")
-# Every number written to metrics/ is rounded once, by ``rounded``, where it is computed:
-SCORE_DECIMALS = (
-    6  # scores and thresholds (score units): scores are written, and thresholds chosen, at this precision
-)
-PERCENT_DECIMALS = 4  # EERs and other rates in percent, and changes of them in percentage points
-FRACTION_DECIMALS = 6  # ROC AUC, accuracy, precision, recall, F1, min DCF
 
 
 def rounded(value, decimals: int) -> float:
@@ -47,6 +43,24 @@ def det_curve(bonafide: np.ndarray, spoof: np.ndarray) -> tuple[np.ndarray, np.n
 
     Bona fide scores come first and the sort is stable, so tied scores are not grouped:
     at a tie the bona fide utterance is rejected first.
+
+    Parameters
+    ----------
+    bonafide, spoof : array_like
+        Finite scores of each class (higher = more bona fide), any shape, flattened; neither empty.
+
+    Returns
+    -------
+    frr, far, thresholds : numpy.ndarray
+        Each of shape (n_bonafide + n_spoof + 1,): the fractions of bona fide utterances
+        rejected and of spoofs accepted when the utterances up to ``thresholds[i]`` (in the
+        sorted order) are rejected. ``thresholds`` are the sorted scores, after one 0.001
+        below the lowest where nothing is rejected (FRR 0, FAR 1).
+
+    Raises
+    ------
+    ValueError
+        When a class has no scores or a score is NaN or infinite.
     """
     bonafide, spoof = _as_scores(bonafide, "bonafide"), _as_scores(spoof, "spoof")
     scores = np.concatenate([bonafide, spoof])
@@ -61,27 +75,35 @@ def det_curve(bonafide: np.ndarray, spoof: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def equal_error_rate(bonafide: np.ndarray, spoof: np.ndarray) -> tuple[float, float]:
-    """EER as a fraction and its threshold: the first point minimising |FRR - FAR|.
+    """EER as a fraction and its threshold: the first point of ``det_curve`` minimising |FRR - FAR|.
 
     The threshold is a score (or 0.001 below the lowest), rounded to ``SCORE_DECIMALS`` as
     the score files are: for scores at that precision, the decisions do not change.
+
+    Parameters
+    ----------
+    bonafide, spoof : array_like
+        Finite scores of each class (higher = more bona fide); neither empty.
+
+    Returns
+    -------
+    eer : float
+        (FRR + FAR) / 2 at that point, a fraction in [0, 1].
+    threshold : float
+        The score there; spoof at or below it.
     """
     frr, far, thresholds = det_curve(bonafide, spoof)
     index = int(np.argmin(np.abs(frr - far)))
     return float((frr[index] + far[index]) / 2), rounded(thresholds[index], SCORE_DECIMALS)
 
 
-def eer_threshold(labels, scores) -> float:
-    """The EER threshold of a labelled score set: on dev, the decision threshold of every split."""
-    labels, scores = np.asarray(labels), np.asarray(scores, dtype=float)
-    return equal_error_rate(scores[labels == "bonafide"], scores[labels == "spoof"])[1]
-
-
 def dev_threshold(labels, scores) -> float:
-    """``eer_threshold`` of scores rounded in float64 as the score files hold them, so that a
-    model's saved threshold (its card's) is the number evaluate derives from its score file and
-    reports as ``decision_threshold``."""
-    return eer_threshold(labels, np.round(np.asarray(scores, dtype=np.float64), SCORE_DECIMALS))
+    """The EER threshold of a labelled score set, its scores rounded in float64 as the score files
+    hold them: on dev, a model's decision threshold for every split, saved in its card, so that it
+    is the number evaluate derives from the model's score file and reports as ``decision_threshold``."""
+    labels = np.asarray(labels)
+    scores = np.round(np.asarray(scores, dtype=np.float64), SCORE_DECIMALS)
+    return equal_error_rate(scores[labels == BONAFIDE], scores[labels == SPOOF])[1]
 
 
 def rocch(bonafide: np.ndarray, spoof: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -112,10 +134,20 @@ def rocch_eer(bonafide: np.ndarray, spoof: np.ndarray) -> float:
 
     For every sloping hull segment, the point where its line crosses Pmiss = Pfa is a
     candidate; the EER is the largest. Horizontal or vertical segments count as 0.
+
+    Parameters
+    ----------
+    bonafide, spoof : array_like
+        Finite scores of each class (higher = more bona fide); neither empty.
+
+    Returns
+    -------
+    float
+        The EER, a fraction in [0, 1].
     """
     pmiss, pfa = rocch(bonafide, spoof)
     eer = 0.0
-    for x1, y1, x2, y2 in zip(pfa[:-1], pmiss[:-1], pfa[1:], pmiss[1:]):
+    for x1, y1, x2, y2 in zip(pfa[:-1], pmiss[:-1], pfa[1:], pmiss[1:], strict=True):
         dx, dy = x2 - x1, y2 - y1
         if dx != 0 and dy != 0:
             eer = max(eer, float(x1 + dx * (y1 - x1) / (dx - dy)))
@@ -123,7 +155,23 @@ def rocch_eer(bonafide: np.ndarray, spoof: np.ndarray) -> float:
 
 
 def min_dcf(bonafide: np.ndarray, spoof: np.ndarray, params: MinDcfParams) -> float:
-    """Minimum normalised detection cost over the thresholds of ``det_curve``."""
+    """Minimum normalised detection cost over the thresholds of ``det_curve``.
+
+    Parameters
+    ----------
+    bonafide, spoof : array_like
+        Finite scores of each class (higher = more bona fide); neither empty.
+    params : MinDcfParams
+        The prior ``p_spoof`` and the costs ``c_miss`` (a rejected bona fide utterance) and
+        ``c_fa`` (an accepted spoof).
+
+    Returns
+    -------
+    float
+        min over thresholds of ``c_miss * (1 - p_spoof) * Pmiss + c_fa * p_spoof * Pfa``,
+        divided by the cost of the better of accepting or rejecting everything: 0 is
+        perfect, 1 no better than a fixed decision.
+    """
     pmiss, pfa, _ = det_curve(bonafide, spoof)
     miss_weight, fa_weight = params.c_miss * (1 - params.p_spoof), params.c_fa * params.p_spoof
     cost = (miss_weight * pmiss + fa_weight * pfa) / min(miss_weight, fa_weight)
@@ -133,7 +181,24 @@ def min_dcf(bonafide: np.ndarray, spoof: np.ndarray, params: MinDcfParams) -> fl
 def bootstrap_ci(
     bonafide, spoof, statistic: Callable[[np.ndarray, np.ndarray], float], resamples: int, seed: int
 ) -> tuple[float, float]:
-    """95 % percentile interval of ``statistic``, each class resampled with replacement."""
+    """95 % percentile interval of ``statistic``, each class resampled with replacement.
+
+    Parameters
+    ----------
+    bonafide, spoof : array_like
+        Finite scores of each class; neither empty.
+    statistic : callable
+        ``statistic(bonafide, spoof)`` of two 1-D arrays, returning a float.
+    resamples : int
+        Resamples drawn, each of both classes at their own sizes.
+    seed : int
+        Seed of the generator: the same arguments give the same interval.
+
+    Returns
+    -------
+    low, high : float
+        The 2.5th and 97.5th percentiles of the resampled statistic, in its units.
+    """
     bonafide, spoof = _as_scores(bonafide, "bonafide"), _as_scores(spoof, "spoof")
     rng = np.random.default_rng(seed)
     values = [
@@ -148,8 +213,30 @@ def eer_percent(bonafide, spoof) -> float:
     return 100 * equal_error_rate(bonafide, spoof)[0]
 
 
+def _targets_eer_percent(targets: np.ndarray, scores: np.ndarray) -> float:
+    return eer_percent(scores[targets == 1], scores[targets == 0])
+
+
+# EER (%) of the decision function, negated as scikit-learn maximises scores (targets: 1 = bona fide).
+EER_SCORER = make_scorer(_targets_eer_percent, greater_is_better=False, response_method="decision_function")
+
+
 def roc_auc(bonafide, spoof) -> float:
-    """ROC AUC with spoof as the positive class: P(bona fide score > spoof score), the Mann-Whitney U."""
+    """ROC AUC with spoof as the positive class: P(bona fide score > spoof score), the Mann-Whitney U.
+
+    ``sklearn.metrics.roc_auc_score`` gives the same number (to the last bit or so) in about ten
+    times the time, which the bootstrap, calling this a thousand times per split, cannot afford.
+
+    Parameters
+    ----------
+    bonafide, spoof : array_like
+        Finite scores of each class (higher = more bona fide); neither empty.
+
+    Returns
+    -------
+    float
+        A fraction in [0, 1]; a tie between a bona fide and a spoof score counts one half.
+    """
     bonafide, spoof = _as_scores(bonafide, "bonafide"), _as_scores(spoof, "spoof")
     ranks = rankdata(np.concatenate([bonafide, spoof]))  # ties get their mean rank: count as half
     return float(
@@ -159,15 +246,34 @@ def roc_auc(bonafide, spoof) -> float:
 
 
 def countermeasure_metrics(labels, scores, threshold: float, params: EvaluateParams) -> dict:
-    """The metrics of DESIGN.md for one split; ``threshold`` is the one chosen on dev."""
+    """The metrics of one split, as ``docs/metrics.md`` describes them.
+
+    Parameters
+    ----------
+    labels : array_like of str
+        ``bonafide`` or ``spoof`` per utterance, shape (n,).
+    scores : array_like of float
+        Score per utterance, shape (n,); higher = more bona fide.
+    threshold : float
+        The decision threshold chosen on dev: spoof at or below it.
+    params : EvaluateParams
+        The minDCF costs and the bootstrap's resamples and seed.
+
+    Returns
+    -------
+    dict
+        ``eer``, ``eer_rocch`` and ``eer_ci95`` in percent; ``eer_threshold`` and
+        ``decision_threshold`` as scores; ``roc_auc``, ``roc_auc_ci95``, ``accuracy``,
+        ``precision``, ``recall`` and ``f1`` (spoof the positive class) and ``min_dcf`` as
+        fractions; ``n_bonafide`` and ``n_spoof`` as counts.
+    """
     labels, scores = np.asarray(labels), np.asarray(scores, dtype=float)
-    is_spoof = labels == "spoof"
+    is_spoof = labels == SPOOF
     bonafide, spoof = scores[~is_spoof], scores[is_spoof]
     eer, eer_threshold = equal_error_rate(bonafide, spoof)
     predicted_spoof = scores <= threshold
-    true_positive = int(np.sum(predicted_spoof & is_spoof))
-    precision = true_positive / max(int(predicted_spoof.sum()), 1)
-    recall = true_positive / max(int(is_spoof.sum()), 1)
+    # Spoof is the positive class; a rate with nothing to count (no spoof flagged, none present) is 0.
+    decisions = {"y_true": is_spoof, "y_pred": predicted_spoof}
     boot = params.bootstrap
     eer_ci = bootstrap_ci(bonafide, spoof, eer_percent, boot.resamples, boot.seed)
     auc_ci = bootstrap_ci(bonafide, spoof, roc_auc, boot.resamples, boot.seed)
@@ -176,12 +282,10 @@ def countermeasure_metrics(labels, scores, threshold: float, params: EvaluatePar
         "eer_threshold": eer_threshold,  # rounded by equal_error_rate
         "decision_threshold": float(threshold),  # the card's, rounded by dev_threshold
         "roc_auc": rounded(roc_auc(bonafide, spoof), FRACTION_DECIMALS),
-        "accuracy": rounded(np.mean(predicted_spoof == is_spoof), FRACTION_DECIMALS),
-        "precision": rounded(precision, FRACTION_DECIMALS),
-        "recall": rounded(recall, FRACTION_DECIMALS),
-        "f1": rounded(
-            2 * precision * recall / (precision + recall) if precision + recall else 0.0, FRACTION_DECIMALS
-        ),
+        "accuracy": rounded(accuracy_score(**decisions), FRACTION_DECIMALS),
+        "precision": rounded(precision_score(**decisions, zero_division=0), FRACTION_DECIMALS),
+        "recall": rounded(recall_score(**decisions, zero_division=0), FRACTION_DECIMALS),
+        "f1": rounded(f1_score(**decisions, zero_division=0), FRACTION_DECIMALS),
         "n_bonafide": int((~is_spoof).sum()),
         "n_spoof": int(is_spoof.sum()),
         "eer_rocch": rounded(100 * rocch_eer(bonafide, spoof), PERCENT_DECIMALS),
@@ -203,7 +307,7 @@ def condition_eers(frame: pd.DataFrame, columns=CONDITION_COLUMNS) -> dict:
     Where no bona fide utterance has the value (an attack-only condition), the spoofs are
     scored against all bona fide utterances of the frame. The value "-" is skipped.
     """
-    is_spoof = (frame["label"] == "spoof").to_numpy()
+    is_spoof = (frame["label"] == SPOOF).to_numpy()
     if is_spoof.all() or not is_spoof.any():
         return {}
     result = {}
@@ -225,17 +329,41 @@ def condition_eers(frame: pd.DataFrame, columns=CONDITION_COLUMNS) -> dict:
 
 
 def evaluate_scores(
-    scores: pd.DataFrame, params: EvaluateParams, condition_columns=CONDITION_COLUMNS
+    scores: pd.DataFrame,
+    params: EvaluateParams,
+    condition_columns=CONDITION_COLUMNS,
+    *,
+    threshold: float | None = None,
 ) -> dict:
     """``{"dev": {...}, "eval": {...}, "by_condition": {...}}`` from a score table.
 
-    The dev EER threshold is applied to both splits. A corpus fetched without its eval
-    part yields dev alone; ``by_condition`` is left out when no column has entries.
+    ``threshold``, the model's decision threshold (its card's), is applied to both splits;
+    without it, the dev EER threshold of the scores (``dev_threshold``, the same number for a
+    model's own dev scores). A corpus fetched without its eval part yields dev alone;
+    ``by_condition`` is left out when no column has entries.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        One row per utterance: ``split``, ``label``, ``score`` and any of ``condition_columns``.
+    params : EvaluateParams
+        As for ``countermeasure_metrics``.
+    condition_columns : sequence of str
+        The columns ``by_condition`` breaks the EER down by (see ``condition_eers``).
+    threshold : float, optional
+        The decision threshold; by default the dev EER threshold of ``scores``.
+
+    Returns
+    -------
+    dict
+        ``countermeasure_metrics`` of each split present, and ``by_condition``: per split,
+        column and value, the EER (%) and the class counts.
     """
     splits = {
         name: scores[scores["split"] == name] for name in ("dev", "eval") if (scores["split"] == name).any()
     }
-    threshold = eer_threshold(splits["dev"]["label"], splits["dev"]["score"])
+    if threshold is None:
+        threshold = dev_threshold(splits["dev"]["label"], splits["dev"]["score"])
     result = {
         name: countermeasure_metrics(part["label"], part["score"], threshold, params)
         for name, part in splits.items()
@@ -250,7 +378,7 @@ def evaluate_scores(
 def roc_points(labels, scores) -> dict[str, np.ndarray]:
     """ROC with spoof as the positive class, thinned to its corners."""
     fpr, tpr, _ = roc_curve(
-        np.asarray(labels) == "spoof", -np.asarray(scores, dtype=float), drop_intermediate=True
+        np.asarray(labels) == SPOOF, -np.asarray(scores, dtype=float), drop_intermediate=True
     )
     return {"fpr": fpr, "tpr": tpr}
 

@@ -12,21 +12,22 @@ when the two drift apart.
 
 from __future__ import annotations
 
-import math
 import os
 import stat
+from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
+from pydantic_core import ErrorDetails
 
 from deepfake_audio import paths
 from deepfake_audio.errors import InputError
 from deepfake_audio.io import file_type
 
 DEFAULT_PARAMS_FILE = Path("params.yaml")
-SPLITS = ("train", "dev", "eval")
 MAX_FILE_BYTES = 1_000_000  # the committed file is under 10 kB
 MAX_DEPTH = 32  # nesting levels; the committed file uses 5
 
@@ -176,7 +177,7 @@ class HandcraftedParams(Section):
     @model_validator(mode="after")
     def _families_fit(self) -> HandcraftedParams:
         edges = self.band_edges_hz
-        if edges[0] < 0 or any(high <= low for low, high in zip(edges, edges[1:])):
+        if edges[0] < 0 or any(high <= low for low, high in pairwise(edges)):
             raise ValueError(f"band_edges_hz must be non-negative and strictly increasing, got {list(edges)}")
         if not (self.mfcc or self.lfcc or self.cqcc or self.spectral or self.band_energy):
             raise ValueError("switch on at least one of mfcc, lfcc, cqcc, spectral, band_energy")
@@ -224,6 +225,14 @@ class FeaturesParams(Section):
                     f"{key} ({filters}) must not exceed the {bins} FFT bins of n_fft ({self.n_fft})"
                 )
         return self
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """What decides an utterance's features: ``data.sample_rate`` and the ``features`` section."""
+
+    sample_rate: int  # Hz; the audio is resampled to it before analysis
+    features: FeaturesParams
 
 
 MAX_PCA_COMPONENTS = 100_000
@@ -461,6 +470,10 @@ class Params(Section):
     audit: AuditParams = AuditParams()
     compute: ComputeParams = ComputeParams()
 
+    @property
+    def analysis_settings(self) -> AnalysisSettings:
+        return AnalysisSettings(self.data.sample_rate, self.features)
+
     @model_validator(mode="after")
     def _cnn_input_survives_pooling(self) -> Params:
         cnn, spectrogram = self.train_cnn, self.features.spectrogram
@@ -480,17 +493,22 @@ class Params(Section):
 
     @model_validator(mode="after")
     def _frequencies_fit_the_sample_rate(self) -> Params:
-        nyquist = self.data.sample_rate / 2
+        # The feature code says what fits. Imported here: it imports this module, and librosa.
+        from deepfake_audio.features.cepstra import cqt_octaves, uniform_cq_frequencies
+
+        sample_rate, nyquist = self.data.sample_rate, self.data.sample_rate / 2
         handcrafted = self.features.handcrafted
         if handcrafted.band_energy:
-            _check_bands(handcrafted.band_edges_hz, self.data.sample_rate / self.features.n_fft, nyquist)
+            _check_bands(handcrafted.band_edges_hz, sample_rate, self.features.n_fft)
         if handcrafted.cqcc:
-            if 2 * handcrafted.cqt_fmin > nyquist:
+            if cqt_octaves(sample_rate, handcrafted.cqt_fmin) < 1:
                 raise ValueError(
                     f"features.handcrafted.cqt_fmin ({handcrafted.cqt_fmin:g}) leaves no whole "
                     f"octave below half of data.sample_rate ({nyquist:g} Hz)"
                 )
-            points = _uniform_cq_points(handcrafted.cqt_fmin, handcrafted.cqt_bins_per_octave, nyquist)
+            points = uniform_cq_frequencies(
+                sample_rate, handcrafted.cqt_fmin, handcrafted.cqt_bins_per_octave
+            ).size
             if points < handcrafted.n_cepstra:
                 raise ValueError(
                     f"features.handcrafted.cqt_fmin ({handcrafted.cqt_fmin:g}): the constant-Q "
@@ -505,27 +523,21 @@ class Params(Section):
         return self
 
 
-def _check_bands(edges: tuple[float, ...], bin_hz: float, nyquist: float) -> None:
+def _check_bands(edges: tuple[float, ...], sample_rate: int, n_fft: int) -> None:
+    from deepfake_audio.features.filterbanks import band_masks  # here: only these checks need librosa
+
+    nyquist = sample_rate / 2
     if edges[-1] > nyquist:
         raise ValueError(
             f"features.handcrafted.band_edges_hz: the top edge ({edges[-1]:g}) exceeds half of "
             f"data.sample_rate ({nyquist:g} Hz)"
         )
-    for low, high in zip(edges, edges[1:]):
-        first_bin = math.ceil(low / bin_hz) * bin_hz
-        # Bands are [low, high), except that the last one keeps the bin at its top edge.
-        if first_bin > high or (first_bin == high and high != edges[-1]):
+    for (low, high), mask in zip(pairwise(edges), band_masks(sample_rate, n_fft, edges), strict=True):
+        if not mask.any():
             raise ValueError(
                 f"features.handcrafted.band_edges_hz: the band {low:g}-{high:g} Hz holds no FFT bin "
-                f"(bins are {bin_hz:g} Hz apart with features.n_fft)"
+                f"(bins are {sample_rate / n_fft:g} Hz apart with features.n_fft)"
             )
-
-
-def _uniform_cq_points(fmin: float, bins_per_octave: int, nyquist: float) -> int:
-    """How many points CQCC's uniform resampling gives (see ``features.cepstra``)."""
-    n_bins = math.floor(math.log2(nyquist / fmin)) * bins_per_octave
-    step = 2 ** (1 / bins_per_octave) - 1  # the lowest bin spacing, in units of fmin
-    return math.ceil((2 ** ((n_bins - 1) / bins_per_octave) - 1) / step)
 
 
 def load_params(path: str | Path = DEFAULT_PARAMS_FILE) -> Params:
@@ -575,11 +587,11 @@ def _check_events(text: str) -> None:
     """
     depth = 0
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        assert event.start_mark is not None  # the parser marks every event it emits
         line = event.start_mark.line + 1
-        if getattr(event, "anchor", None) is not None:
+        if (anchor := getattr(event, "anchor", None)) is not None:
             raise _Refused(
-                f"line {line}: anchors and aliases are not allowed (found '{event.anchor}'); "
-                "write each value out"
+                f"line {line}: anchors and aliases are not allowed (found '{anchor}'); write each value out"
             )
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             depth += 1
@@ -667,7 +679,7 @@ def _shorten(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
-def _own_message(problem: dict) -> str:
+def _own_message(problem: ErrorDetails) -> str:
     return problem["msg"].removeprefix("Value error, ")
 
 

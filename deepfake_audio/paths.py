@@ -20,7 +20,6 @@ EXPLAIN_PLOTS = PLOTS / "explain"  # plot data; the figures are in its images/ f
 AUDIT_PLOTS = PLOTS / "audit"  # likewise
 AUDIT_VERDICTS = AUDIT_PLOTS / "verdicts.md"  # one line per model: its shortcut risk and why
 TRIMMED_MODELS = MODELS / "trimmed"  # models retrained on audio cut to its speech (audit.retrain)
-MODEL_NAMES = ("svc", "cnn", "fusion")
 
 
 def scores_file(model: str) -> Path:

@@ -17,23 +17,26 @@ and for all models together: conditions.png (per-condition EER) and roc.png.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.typing import RcKeyType
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from deepfake_audio.io import atomic_path, write_csv  # noqa: E402
-from deepfake_audio.metrics import det_curve, roc_points  # noqa: E402
+from deepfake_audio.io import atomic_path, write_csv
+from deepfake_audio.metrics import det_curve, roc_points
+from deepfake_audio.vocabulary import BONAFIDE, FRACTION_DECIMALS, LABELS, SPOOF
 
 HIST_BINS = 40
-DECIMALS = 6
-LABELS = ("bonafide", "spoof")
 # Fixed style and no timestamps or software tag, so the PNG bytes do not change run to run.
-STYLE = {"svg.hashsalt": "deepfake-audio", "font.size": 8, "figure.dpi": 80, "savefig.dpi": 80}
+STYLE: dict[RcKeyType, Any] = {
+    "svg.hashsalt": "deepfake-audio",
+    "font.size": 8,
+    "figure.dpi": 80,
+    "savefig.dpi": 80,
+}
 _PNG_METADATA = {"Software": None}
 _DET_TICKS = [0.1, 1, 5, 10, 20, 40, 60, 80, 95, 99]
 
@@ -52,26 +55,26 @@ def thin(frame: pd.DataFrame, points: int) -> pd.DataFrame:
 
 
 def roc_frame(part: pd.DataFrame, points: int) -> pd.DataFrame:
-    return thin(pd.DataFrame(roc_points(part["label"], part["score"])), points).round(DECIMALS)
+    return thin(pd.DataFrame(roc_points(part["label"], part["score"])), points).round(FRACTION_DECIMALS)
 
 
 def det_frame(part: pd.DataFrame, points: int) -> pd.DataFrame:
     frr, far, _ = det_curve(*_class_scores(part))
     frame = pd.DataFrame({"far": 100 * far, "frr": 100 * frr}).drop_duplicates()
-    return thin(frame, points).round(DECIMALS)
+    return thin(frame, points).round(FRACTION_DECIMALS)
 
 
 def hist_frame(part: pd.DataFrame, bins: int = HIST_BINS) -> pd.DataFrame:
     """Density of each class over bins shared by both; ``score`` is the bin centre."""
     edges = np.histogram_bin_edges(part["score"].to_numpy(dtype=float), bins=bins)
     frame = {"score": (edges[:-1] + edges[1:]) / 2}
-    for label, scores in zip(LABELS, _class_scores(part)):
+    for label, scores in zip(LABELS, _class_scores(part), strict=True):
         frame[label] = np.histogram(scores, bins=edges, density=True)[0]
-    return pd.DataFrame(frame).round(DECIMALS)
+    return pd.DataFrame(frame).round(FRACTION_DECIMALS)
 
 
 def confusion_frame(part: pd.DataFrame, threshold: float) -> pd.DataFrame:
-    predicted = np.where(part["score"].to_numpy(dtype=float) <= threshold, "spoof", "bonafide")
+    predicted = np.where(part["score"].to_numpy(dtype=float) <= threshold, SPOOF, BONAFIDE)
     return pd.DataFrame({"actual": part["label"].to_numpy(), "predicted": predicted})
 
 
@@ -81,7 +84,7 @@ def conditions_frame(metrics: dict, split: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["condition", "eer"])
 
 
-def write_model_plots(scored: pd.DataFrame, metrics: dict, model: str, out_dir: Path, points: int) -> None:
+def write_model_plots(scored: pd.DataFrame, metrics: dict, model: str, *, out_dir: Path, points: int) -> None:
     """Plot data CSVs and ``<model>.png`` for one model's scored dev/eval utterances."""
     out_dir = Path(out_dir)
     split = curve_split(scored)
@@ -96,7 +99,7 @@ def write_model_plots(scored: pd.DataFrame, metrics: dict, model: str, out_dir: 
     }
     for kind, frame in frames.items():
         write_csv(out_dir / f"{kind}_{model}.csv", frame)
-    _write_model_png(out_dir / f"{model}.png", model, split, frames, eer, threshold)
+    _write_model_png(out_dir / f"{model}.png", model, split, frames=frames, eer=eer, threshold=threshold)
 
 
 def write_summary_images(
@@ -104,8 +107,9 @@ def write_summary_images(
 ) -> None:
     """``conditions.png`` (per-condition EER, all models) and ``roc.png`` (all ROC curves)."""
     out_dir = Path(out_dir)
-    with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(5, 4.5))
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(5, 4.5))
+        ax = fig.subplots()
         for model, scored in scored_by_model.items():
             part = scored[scored["split"] == curve_split(scored)]
             roc = roc_points(part["label"], part["score"])
@@ -127,7 +131,8 @@ def write_summary_images(
             for model, metrics in metrics_by_model.items()
         }
         conditions = sorted({c for table in tables.values() for c in table["condition"]})
-        fig, ax = plt.subplots(figsize=(6, max(2.5, 1 + 0.12 * len(conditions) * max(len(tables), 1))))
+        fig = Figure(figsize=(6, max(2.5, 1 + 0.12 * len(conditions) * max(len(tables), 1))))
+        ax = fig.subplots()
         if conditions:
             height = 0.8 / max(len(tables), 1)
             y = np.arange(len(conditions))
@@ -145,14 +150,18 @@ def write_summary_images(
 
 
 def _class_scores(part: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    return tuple(part.loc[part["label"] == label, "score"].to_numpy(dtype=float) for label in LABELS)
+    bonafide, spoof = (part.loc[part["label"] == label, "score"].to_numpy(dtype=float) for label in LABELS)
+    return bonafide, spoof
 
 
-def _write_model_png(path: Path, model: str, split: str, frames: dict, eer: float, threshold: float) -> None:
+def _write_model_png(
+    path: Path, model: str, split: str, *, frames: dict, eer: float, threshold: float
+) -> None:
     from scipy.stats import norm
 
-    with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(2, 2, figsize=(8, 7))
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(8, 7))
+        axes = fig.subplots(2, 2)
         fig.suptitle(f"{model} on {split}: EER {eer:.2f}%")
 
         ax, roc = axes[0, 0], frames["roc"]
@@ -221,7 +230,6 @@ def _write_model_png(path: Path, model: str, split: str, frames: dict, eer: floa
         save_png(fig, path)
 
 
-def save_png(fig, path: Path) -> None:
+def save_png(fig: Figure, path: Path) -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", metadata=_PNG_METADATA)
-    plt.close(fig)

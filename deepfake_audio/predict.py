@@ -161,7 +161,7 @@ def _score_all(files: list[Path], detector: Detector | None, args) -> Iterator[O
     """One outcome per file, in order: here, or on a Dask cluster."""
     if detector is not None:
         images = explain_images(files, args.explain) if args.explain else [None] * len(files)
-        for path, image in zip(files, images):
+        for path, image in zip(files, images, strict=True):
             yield score_one(detector, path, args.threshold, image)
         return
     task = partial(
@@ -176,7 +176,7 @@ def _score_all(files: list[Path], detector: Detector | None, args) -> Iterator[O
         for start in range(0, len(files), CLUSTER_CHUNK)
     ]
     with dask_client(ComputeParams(backend="dask", scheduler=args.scheduler)) as client:
-        for outcomes in dask_map_ordered(client, task, chunks, "predict"):
+        for outcomes in dask_map_ordered(client, task, chunks, name="predict"):
             yield from outcomes
 
 
@@ -257,7 +257,9 @@ def scan_inputs(inputs: list[str]) -> Scan:
 
 
 def _scan_folder(folder: Path, scan: Scan) -> None:
-    found, skipped, linked = [], {}, []
+    found: list[Path] = []
+    skipped: dict[str, list[Path]] = {}  # by extension
+    linked: list[str] = []
 
     def unreadable(err: OSError) -> None:
         scan.refused.append(Outcome(str(err.filename), reason=f"cannot read this folder: {err.strerror}"))
@@ -331,4 +333,6 @@ def write_predictions(predictions: list[Prediction], form: str, out=None) -> Non
         cells = [FIELDS, *([str(row[field]) for field in FIELDS] for row in rows)]
         widths = [max(len(row[i]) for row in cells) for i in range(len(FIELDS))]
         for row in cells:
-            out.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() + "\n")
+            out.write(
+                "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n"
+            )

@@ -21,6 +21,7 @@ from deepfake_audio import paths
 from deepfake_audio.compare import Comparison, compare_with, interval_text
 from deepfake_audio.io import atomic_path
 from deepfake_audio.revisions import describe_commit, dvc_executable, repo_root, run
+from deepfake_audio.vocabulary import MODEL_NAMES
 
 PLOTS_DIR = "plots"
 COMMENT_LIMIT = 60_000  # characters; GitHub's limit is 65,536
@@ -50,7 +51,7 @@ class MetricRow:
 
 
 def write_report(
-    base: str, out: Path = Path("report.md"), root: Path | None = None, limit: int = COMMENT_LIMIT
+    base: str, out: Path = Path("report.md"), root: Path | None = None, *, limit: int = COMMENT_LIMIT
 ) -> Path:
     """Write the report comparing the working tree of ``root`` (default: the current git
     repository) with ``base`` to ``out``, and the whole of it to ``full_report_path(out)``;
@@ -67,8 +68,8 @@ def write_report(
     intro = [f"Compared with {described}: base is that commit, head this working tree.", ""]
     headline = headline_section(diff, comparisons)
     tables = changed_metrics(diff)
-    full = _document(intro, headline, tables, images, note=[])
-    short = fit(intro, headline, tables, images, limit, full_report_path(out).name)
+    full = _document(intro, headline, tables, images=images, note=[])
+    short = fit(intro, headline, tables, images=images, limit=limit, full_name=full_report_path(out).name)
     with atomic_path(full_report_path(out)) as tmp:
         tmp.write_text(full)
     with atomic_path(out) as tmp:
@@ -90,8 +91,9 @@ def metrics_diff(base: str, root: Path) -> dict[str, dict[str, dict]]:
 def headline_section(diff: dict, comparisons: list[Comparison]) -> list[str]:
     """EER, minDCF and ROC AUC base → head per model and split, with the bootstrap verdict."""
     by_key = {(c.model, c.split): c for c in comparisons}
-    rows, reasons = [], {}
-    for model in paths.MODEL_NAMES:
+    rows: list[str] = []
+    reasons: dict[str, list[str]] = {}  # why a comparison is unavailable: the models and splits
+    for model in MODEL_NAMES:
         values = diff.get(paths.metrics_file(model).as_posix(), {})
         for split in ("dev", "eval"):
             cells = [_arrow(values.get(f"{split}.{key}", {})) for key, _ in HEADLINE_METRICS]
@@ -103,6 +105,7 @@ def headline_section(diff: dict, comparisons: list[Comparison]) -> list[str]:
                 reasons.setdefault(comparison.unavailable, []).append(f"{model} {split}")
             elif comparison is not None:
                 eer = comparison.eer
+                assert eer is not None  # an available comparison has one
                 change = f"{eer.change:+.2f} {interval_text(eer, 2)}" + (
                     "" if comparison.paired else ", unpaired"
                 )
@@ -139,7 +142,7 @@ def headline_section(diff: dict, comparisons: list[Comparison]) -> list[str]:
 def changed_metrics(diff: dict) -> list[tuple[str, list[MetricRow]]]:
     """The rows whose change shows at the printed precision, grouped by file: the models'
     metrics first, then the other files by name."""
-    first = [paths.metrics_file(model).as_posix() for model in paths.MODEL_NAMES]
+    first = [paths.metrics_file(model).as_posix() for model in MODEL_NAMES]
     files = [file for file in first if file in diff] + sorted(set(diff) - set(first))
     tables = []
     for file in files:
@@ -193,6 +196,7 @@ def fit(
     intro: list[str],
     headline: list[str],
     tables: list[tuple[str, list[MetricRow]]],
+    *,
     images: list[tuple[str, str]],
     limit: int,
     full_name: str,
@@ -201,21 +205,40 @@ def fit(
     the intro and headline always; then as many metric rows and images as fit, the rest
     counted in a note that points to ``full_name``. Images may take at most half the room
     left after the headline while the metrics need the rest."""
-    full = _document(intro, headline, tables, images, note=[])
+    full = _document(intro, headline, tables, images=images, note=[])
     if _size(full, len(images)) <= limit:
         return full
     n_rows = sum(len(rows) for _, rows in tables)
     room = limit - _size(
-        _document(intro, headline, [], [], _note(n_rows, n_rows, len(images), len(images), full_name)), 0
+        _document(
+            intro,
+            headline,
+            [],
+            images=[],
+            note=_note(n_rows, n_rows, images_out=len(images), images=len(images), full_name=full_name),
+        ),
+        0,
     )
     while True:
         kept_images = _images_within(images, room // 2)
         kept_tables = _rows_within(tables, room - _images_size(kept_images))
         kept_images = _images_within(images, room - _tables_size(kept_tables))
         kept_rows = sum(len(rows) for _, rows in kept_tables)
-        note = _note(n_rows - kept_rows, n_rows, len(images) - len(kept_images), len(images), full_name)
+        note = _note(
+            n_rows - kept_rows,
+            n_rows,
+            images_out=len(images) - len(kept_images),
+            images=len(images),
+            full_name=full_name,
+        )
         text = _document(
-            intro, headline, kept_tables, kept_images, note, all_tables=tables, n_images=len(images)
+            intro,
+            headline,
+            kept_tables,
+            images=kept_images,
+            note=note,
+            all_tables=tables,
+            n_images=len(images),
         )
         overflow = _size(text, len(kept_images)) - limit
         if overflow <= 0 or room <= 0:
@@ -223,7 +246,16 @@ def fit(
         room -= overflow  # the headings and "left out" lines took more than estimated
 
 
-def _document(intro, headline, tables, images, note, all_tables=None, n_images=None) -> str:
+def _document(
+    intro: list[str],
+    headline: list[str],
+    tables: list[tuple[str, list[MetricRow]]],
+    *,
+    images: list[tuple[str, str]],
+    note: list[str],
+    all_tables: list[tuple[str, list[MetricRow]]] | None = None,
+    n_images: int | None = None,
+) -> str:
     all_tables = tables if all_tables is None else all_tables
     n_images = len(images) if n_images is None else n_images
     lines = ["# Pipeline report", "", *intro, *note, *headline, "## Changed metrics", ""]
@@ -257,7 +289,7 @@ def _image(image: str, link: str) -> list[str]:
     return [f"### {image}", "", f"![{Path(image).name}]({link})", ""]
 
 
-def _note(rows_out: int, rows: int, images_out: int, images: int, full_name: str) -> list[str]:
+def _note(rows_out: int, rows: int, *, images_out: int, images: int, full_name: str) -> list[str]:
     parts = ([f"{rows_out} of {rows} changed metric rows"] if rows_out else []) + (
         [f"{images_out} of {images} figures"] if images_out else []
     )

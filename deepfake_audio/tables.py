@@ -27,16 +27,16 @@ def read_table(source: str | Path | io.StringIO, *, all_text: bool = False, **op
     return pd.read_csv(source, dtype=dtype, keep_default_na=False, **options)
 
 
-def refuse_rows(source: Path, what: str, lines, values, error: type[InputError] = InputError) -> None:
+def refuse_rows(source: Path, what: str, lines, *, values, error: type[InputError] = InputError) -> None:
     """Stop with ``error`` naming ``source``'s offending line numbers and values, if there are any."""
     refuse_if_any(
         f"{source}: {what}",
         [f"line {line}: {value!r}" for line, value in zip(lines, values, strict=True)],
-        error,
+        error=error,
     )
 
 
-def refuse_if_any(what: str, items: list[str], error: type[InputError] = InputError) -> None:
+def refuse_if_any(what: str, items: list[str], *, error: type[InputError] = InputError) -> None:
     """Stop with ``error``: ``what``, the number of ``items`` and the first of them."""
     if not items:
         return

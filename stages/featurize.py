@@ -12,11 +12,7 @@ from deepfake_audio.params import load_params
 def main() -> None:
     params = load_params()
     extract_features(
-        read_manifest(paths.MANIFEST),
-        paths.FEATURES,
-        params.features,
-        sample_rate=params.data.sample_rate,
-        compute=params.compute,
+        read_manifest(paths.MANIFEST), paths.FEATURES, params.analysis_settings, compute=params.compute
     )
 
 

@@ -12,7 +12,7 @@ from deepfake_audio.features.store import read_features, split_rows
 from deepfake_audio.io import atomic_path, write_json
 from deepfake_audio.metrics import dev_threshold, rounded
 from deepfake_audio.models.card import make_card
-from deepfake_audio.models.cnn import MODEL_FILE, cnn_scores, save_cnn, train_ensemble
+from deepfake_audio.models.cnn import MODEL_FILE, cnn_scores, fit_ensemble, save_cnn
 from deepfake_audio.params import load_params
 
 CURVES_FILE = "curves.csv"
@@ -22,7 +22,7 @@ def main() -> None:
     params = load_params()
     table, spectrograms = read_features(paths.FEATURES)
     train, dev = split_rows(table, "train"), split_rows(table, "dev")
-    model, members = train_ensemble(
+    model, members = fit_ensemble(
         spectrograms, train, table["label"].iloc[train], dev, table["label"].iloc[dev], params.train_cnn
     )
     dev_scores = cnn_scores(model, spectrograms, dev)

@@ -6,10 +6,11 @@ from deepfake_audio import paths
 from deepfake_audio.errors import run_stage
 from deepfake_audio.features.store import read_feature_table, split_rows
 from deepfake_audio.io import write_json
-from deepfake_audio.metrics import PERCENT_DECIMALS, dev_threshold, equal_error_rate, rounded
+from deepfake_audio.metrics import dev_threshold, equal_error_rate, rounded
 from deepfake_audio.models.card import make_card
 from deepfake_audio.models.svc import MODEL_FILE, LabelledFeatures, fit_svc, save_svc, svc_scores
 from deepfake_audio.params import load_params
+from deepfake_audio.vocabulary import PERCENT_DECIMALS
 
 
 def main() -> None:

@@ -7,11 +7,13 @@ import pandas as pd
 import pytest
 import soundfile as sf
 import yaml
-from conftest import PROJECT, SAMPLE_RATE, tone
+from helpers import PROJECT, SAMPLE_RATE, tone
 
 from deepfake_audio.audit.annotations import read_annotations
 from deepfake_audio.audit.edits import EditedFile
-from deepfake_audio.audit.report import (
+from deepfake_audio.audit.run import Auditor
+from deepfake_audio.audit.transplant import pick_donors, prepend_head
+from deepfake_audio.audit.verdicts import (
     audit_models,
     audit_retrained,
     error_rates,
@@ -21,11 +23,9 @@ from deepfake_audio.audit.report import (
     verdict,
     verdicts_markdown,
 )
-from deepfake_audio.audit.run import Auditor
-from deepfake_audio.audit.transplant import pick_donors, prepend_head
-from deepfake_audio.audit.trim import Vad
 from deepfake_audio.errors import InputError
 from deepfake_audio.params import AuditParams, ParamsError, RiskParams, VadParams, parse_params
+from deepfake_audio.speech import Vad
 
 FRAME, HOP = 400, 160  # the features' STFT frames: 25 ms, 10 ms at 16 kHz
 
@@ -124,7 +124,7 @@ def test_an_edited_file_holds_exactly_n_ms_of_the_donor_then_the_file(tmp_path):
 def test_donors_come_from_the_other_class_and_follow_the_seed():
     labels = np.array(["bonafide"] * 3 + ["spoof"] * 7)
     donors = pick_donors(labels, seed=1)
-    assert all(labels[donor] != label for donor, label in zip(donors, labels))
+    assert all(labels[donor] != label for donor, label in zip(donors, labels, strict=True))
     assert np.array_equal(donors, pick_donors(labels, seed=1))
     assert not np.array_equal(donors, pick_donors(labels, seed=2))
     with pytest.raises(ValueError, match="every file is spoof"):
@@ -302,7 +302,7 @@ def audit_svc_on_synthetic(root: Path, raw: dict, artefact: bool) -> dict:
     from deepfake_audio.features.extract import extract_features
     from deepfake_audio.features.store import read_feature_table
     from deepfake_audio.metrics import dev_threshold
-    from deepfake_audio.models.svc import LabelledFeatures, svc_scores, train_svc
+    from deepfake_audio.models.svc import LabelledFeatures, fit_svc_setting, svc_scores
     from deepfake_audio.models.trained import model_scores
 
     raw["synthetic"].update(
@@ -315,12 +315,12 @@ def audit_svc_on_synthetic(root: Path, raw: dict, artefact: bool) -> dict:
     params = parse_params(raw)
     generate_corpus(root / "corpus", params.synthetic, sample_rate=SAMPLE_RATE, seed=params.seed, n_jobs=2)
     manifest, _ = screen_audio(manifest_from_asvspoof2017(root / "corpus"), 0.5, "fail", n_jobs=2)
-    extract_features(manifest, root / "features", params.features, SAMPLE_RATE, params.compute)
+    extract_features(manifest, root / "features", params.analysis_settings, compute=params.compute)
     table = read_feature_table(root / "features")
     train, dev, test = (
         LabelledFeatures.from_table(table[table["split"] == split]) for split in ("train", "dev", "eval")
     )
-    model = train_svc(train, params.train_svc.setting(), params.seed)
+    model = fit_svc_setting(train, params.train_svc.setting(), params.seed)
     threshold = dev_threshold(dev.labels, svc_scores(model, dev.features))
 
     audited = manifest[manifest["split"] == "eval"].reset_index(drop=True)

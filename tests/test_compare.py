@@ -79,7 +79,7 @@ def test_resampled_curves_match_the_metrics_module_exactly():
 def test_identical_systems_are_within_noise():
     base = scores()
     comparison = compare_scores(
-        base, base.sample(frac=1, random_state=3), "svc", "eval", PARAMS
+        base, base.sample(frac=1, random_state=3), "svc", split="eval", params=PARAMS
     )  # row order ignored
     assert comparison.paired and comparison.n_base == comparison.n_head == 800
     assert comparison.eer.change == 0 and comparison.eer.low <= 0 <= comparison.eer.high
@@ -91,17 +91,17 @@ def test_a_slightly_perturbed_system_is_within_noise():
     base = scores()
     rng = np.random.default_rng(7)
     head = base.assign(score=base["score"] + rng.normal(0, 0.05, len(base)))
-    comparison = compare_scores(base, head, "svc", "eval", PARAMS)
+    comparison = compare_scores(base, head, "svc", split="eval", params=PARAMS)
     assert comparison.eer.low < 0 < comparison.eer.high  # a real interval, not a point
     assert comparison.verdict == "within noise"
 
 
 def test_a_clearly_better_system_is_better_and_the_reverse_worse():
     base, head = scores(separation=1.0), improved(scores(separation=1.0), 1.0)
-    better = compare_scores(base, head, "cnn", "eval", PARAMS)
+    better = compare_scores(base, head, "cnn", split="eval", params=PARAMS)
     assert better.paired and better.eer.change < 0 and better.eer.high < 0
     assert better.verdict == "better" and better.min_dcf.verdict == "better"
-    worse = compare_scores(head, base, "cnn", "eval", PARAMS)
+    worse = compare_scores(head, base, "cnn", split="eval", params=PARAMS)
     assert worse.eer.low > 0 and worse.verdict == "worse"
     assert worse.eer.change == pytest.approx(-better.eer.change)
 
@@ -111,15 +111,15 @@ def test_pairing_narrows_the_interval_of_correlated_systems():
     head = improved(base, 0.1)
     spoof = (base["label"] == "spoof").to_numpy()
     sets = [[frame["score"].to_numpy()[~spoof], frame["score"].to_numpy()[spoof]] for frame in (base, head)]
-    paired, _ = bootstrap_differences(*sets, True, PARAMS)
-    unpaired, _ = bootstrap_differences(*sets, False, PARAMS)
+    paired, _ = bootstrap_differences(*sets, paired=True, params=PARAMS)
+    unpaired, _ = bootstrap_differences(*sets, paired=False, params=PARAMS)
     assert np.ptp(np.percentile(paired, [2.5, 97.5])) < np.ptp(np.percentile(unpaired, [2.5, 97.5])) / 3
 
 
 def test_different_utterance_sets_are_compared_unpaired():
     base = scores(separation=1.0)
     other_corpus = scores(n_bonafide=200, n_spoof=400, separation=3.0, seed=1, prefix="other")
-    comparison = compare_scores(base, other_corpus, "fusion", "eval", PARAMS)
+    comparison = compare_scores(base, other_corpus, "fusion", split="eval", params=PARAMS)
     assert not comparison.paired and (comparison.n_base, comparison.n_head) == (800, 600)
     assert comparison.verdict == "better"
     table = format_table([comparison])
@@ -127,23 +127,22 @@ def test_different_utterance_sets_are_compared_unpaired():
     # the same ids with a label swapped are not the same utterances either
     swapped = base.copy()
     swapped.loc[swapped.index[swapped["split"] == "eval"][0], "label"] = "spoof"
-    assert not compare_scores(base, swapped, "fusion", "eval", PARAMS).paired
+    assert not compare_scores(base, swapped, "fusion", split="eval", params=PARAMS).paired
 
 
 def test_the_bootstrap_is_seeded():
     base, head = scores(), improved(scores(), 0.2)
-    first, again = (compare_scores(base, head, "svc", "dev", PARAMS) for _ in range(2))
+    first, again = (compare_scores(base, head, "svc", split="dev", params=PARAMS) for _ in range(2))
     assert first == again
-    other = compare_scores(
-        base, head, "svc", "dev", EvaluateParams(bootstrap=BootstrapParams(resamples=300, seed=1))
-    )
+    other_seed = EvaluateParams(bootstrap=BootstrapParams(resamples=300, seed=1))
+    other = compare_scores(base, head, "svc", split="dev", params=other_seed)
     assert (other.eer.low, other.eer.high) != (first.eer.low, first.eer.high)
 
 
 def test_a_split_without_both_classes_is_unavailable():
     base = scores()
     head = base[~((base["split"] == "eval") & (base["label"] == "spoof"))]
-    comparison = compare_scores(base, head, "svc", "eval", PARAMS)
+    comparison = compare_scores(base, head, "svc", split="eval", params=PARAMS)
     assert comparison.unavailable == "no spoof utterances in the head's eval scores"
     assert comparison.verdict == "unavailable"
     assert "unavailable: no spoof utterances" in format_table([comparison])

@@ -8,19 +8,19 @@ import time
 import cloudpickle
 import numpy as np
 import pytest
-from conftest import write_small_corpus
 from distributed import Client, LocalCluster
+from helpers import write_small_corpus
 
 from deepfake_audio import compute
 from deepfake_audio.audio import AudioError
 from deepfake_audio.corpus.manifest import manifest_from_asvspoof2017
 from deepfake_audio.errors import InputError
 from deepfake_audio.features.extract import extract_features
-from deepfake_audio.params import ComputeParams, FeaturesParams, ParamsError, parse_params
+from deepfake_audio.params import AnalysisSettings, ComputeParams, FeaturesParams, ParamsError, parse_params
 
 # The workers unpickle this module's functions by value: they cannot import the tests.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
-PARAMS = FeaturesParams()
+SETTINGS = AnalysisSettings(16000, FeaturesParams())
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +43,8 @@ def dask(cluster) -> ComputeParams:
 
 
 def test_dask_features_are_identical_to_local_ones(tmp_path, cluster, corpus_manifest):
-    extract_features(corpus_manifest, tmp_path / "local", PARAMS, 16000, ComputeParams(n_jobs=1))
-    extract_features(corpus_manifest, tmp_path / "dask", PARAMS, 16000, dask(cluster))
+    extract_features(corpus_manifest, tmp_path / "local", SETTINGS, compute=ComputeParams(n_jobs=1))
+    extract_features(corpus_manifest, tmp_path / "dask", SETTINGS, compute=dask(cluster))
     for name in ("utterances.csv", "spectrogram.npy"):
         assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
     assert len(np.load(tmp_path / "dask" / "spectrogram.npy")) == 72
@@ -56,7 +56,7 @@ def test_a_bad_file_on_a_worker_is_named_and_leaves_no_output(tmp_path, cluster,
     bad.write_text("not audio")
     manifest.loc[40, "path"] = str(bad)
     with pytest.raises(AudioError, match=rf"^{bad}: cannot read audio: "):
-        extract_features(manifest, tmp_path / "features", PARAMS, 16000, dask(cluster))
+        extract_features(manifest, tmp_path / "features", SETTINGS, compute=dask(cluster))
     assert not (tmp_path / "features").exists()
 
 
@@ -68,7 +68,7 @@ def slow_square(value):
 def test_a_worker_killed_mid_run_costs_no_result(cluster):
     with Client(cluster) as client:
         results = []
-        for result in compute.dask_map_ordered(client, slow_square, range(24), "square"):
+        for result in compute.dask_map_ordered(client, slow_square, range(24), name="square"):
             results.append(result)
             if len(results) == 2:
                 victim = next(iter(client.run(os.getpid).values()))
@@ -94,7 +94,7 @@ def test_an_unreachable_scheduler_is_named(monkeypatch):
 
 def test_a_scheduler_needs_the_dask_backend():
     import yaml
-    from conftest import PROJECT
+    from helpers import PROJECT
 
     raw = yaml.safe_load((PROJECT / "params.yaml").read_text())
     raw["compute"]["scheduler"] = "tcp://127.0.0.1:8786"
@@ -104,7 +104,7 @@ def test_a_scheduler_needs_the_dask_backend():
 
 def test_predict_on_the_cluster_matches_predict_here(tmp_path, capsys, cluster, models_dir):
     import soundfile as sf
-    from conftest import speech_like
+    from helpers import speech_like
 
     from deepfake_audio.cli import main
 

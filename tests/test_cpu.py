@@ -17,10 +17,12 @@ EXTRACT = """
 import hashlib, sys
 import deepfake_audio
 from pathlib import Path
-from deepfake_audio.features.extract import analyse_in_memory
-from deepfake_audio.params import ComputeParams, FeaturesParams
+from deepfake_audio.features.extract import extract_in_memory
+from deepfake_audio.params import AnalysisSettings, ComputeParams, FeaturesParams
 files = sorted(Path(sys.argv[1]).glob("*.wav"))
-features, spectrograms = analyse_in_memory(files, [1.5] * len(files), 16000, FeaturesParams(), ComputeParams(n_jobs=2))
+features, spectrograms = extract_in_memory(
+    files, [1.5] * len(files), AnalysisSettings(16000, FeaturesParams()), compute=ComputeParams(n_jobs=2)
+)
 print(deepfake_audio.cpu.STATE)
 print(hashlib.sha256(features.tobytes() + spectrograms.tobytes()).hexdigest())
 """

@@ -4,7 +4,7 @@ import shutil
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import tone
+from helpers import tone
 
 from deepfake_audio.corpus import custom
 from deepfake_audio.corpus.custom import manifest_from_csv

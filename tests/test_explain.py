@@ -185,7 +185,9 @@ def test_lime_weighs_every_feature_name_and_is_reproducible(tiny_svc):
     assert sorted(weights["feature"]) == sorted(NAMES)
     assert np.isfinite(weights["weight"]).all()
     assert weights["feature"].iloc[0] == "lfcc_3_delta_std"
-    assert all(name in condition for name, condition in zip(weights["feature"], weights["condition"]))
+    assert all(
+        name in condition for name, condition in zip(weights["feature"], weights["condition"], strict=True)
+    )
     again = lime_weights(LocalExplainer(model, features, settings, seed=2).explain(row), NAMES)
     pd.testing.assert_frame_equal(weights, again)
 

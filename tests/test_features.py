@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-from conftest import SAMPLE_RATE, tone
+from helpers import SAMPLE_RATE, tone
 
 from deepfake_audio.audio import AudioError, load_audio
 from deepfake_audio.corpus.manifest import manifest_from_asvspoof2017
@@ -22,7 +22,7 @@ from deepfake_audio.features.spectrogram import (
     write_spectrogram_stats,
 )
 from deepfake_audio.features.store import feature_columns, read_features, split_rows
-from deepfake_audio.params import ComputeParams, FeaturesParams, SpectrogramParams
+from deepfake_audio.params import AnalysisSettings, ComputeParams, FeaturesParams, SpectrogramParams
 
 PARAMS = FeaturesParams()
 LINEAR = FeaturesParams(spectrogram={"kind": "linear"})
@@ -31,11 +31,11 @@ FFT_BIN_HZ = SAMPLE_RATE / PARAMS.n_fft
 
 
 def analyse(signal, params=PARAMS):
-    return analyse_batch([signal], SAMPLE_RATE, params)[0]
+    return analyse_batch([signal], AnalysisSettings(SAMPLE_RATE, params))[0]
 
 
 def features_of(signal, params=PARAMS) -> dict[str, float]:
-    return dict(zip(feature_names(params), analyse(signal, params).features))
+    return dict(zip(feature_names(params), analyse(signal, params).features, strict=True))
 
 
 def test_feature_names_are_unique_readable_and_complete():
@@ -72,16 +72,16 @@ def test_every_feature_name_belongs_to_one_family():
 
 def test_spectrogram_rows_and_columns_have_frequencies_and_times():
     mel = FeaturesParams()
-    frequencies = spectrogram_frequencies(SAMPLE_RATE, mel)
+    frequencies = spectrogram_frequencies(AnalysisSettings(SAMPLE_RATE, mel))
     assert frequencies.shape == (mel.spectrogram.n_mels,) and np.all(np.diff(frequencies) > 0)
     # Each Mel row's centre is where its filter peaks, to within one FFT bin.
     peaks = fft_frequencies(SAMPLE_RATE, mel.n_fft)[mel_basis(SAMPLE_RATE, mel.n_fft, 64).argmax(axis=1)]
     np.testing.assert_allclose(frequencies, peaks, atol=SAMPLE_RATE / mel.n_fft)
     linear = FeaturesParams(spectrogram={"kind": "linear"})
     np.testing.assert_array_equal(
-        spectrogram_frequencies(SAMPLE_RATE, linear), np.arange(257) * SAMPLE_RATE / 512
+        spectrogram_frequencies(AnalysisSettings(SAMPLE_RATE, linear)), np.arange(257) * SAMPLE_RATE / 512
     )
-    np.testing.assert_allclose(frame_times(4, SAMPLE_RATE, mel), [0.0, 0.01, 0.02, 0.03])
+    np.testing.assert_allclose(frame_times(4, AnalysisSettings(SAMPLE_RATE, mel)), [0.0, 0.01, 0.02, 0.03])
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -152,8 +152,8 @@ def test_a_batch_gives_the_same_features_as_one_file_at_a_time():
         (0.1 * rng.standard_normal(int(seconds * SAMPLE_RATE))).astype(np.float32) + tone(freq, seconds)
         for seconds, freq in ((0.3, 300.0), (1.7, 2500.0), (0.9, 6100.0))
     ]
-    batch = analyse_batch(signals, SAMPLE_RATE, PARAMS)
-    for signal, together in zip(signals, batch):
+    batch = analyse_batch(signals, AnalysisSettings(SAMPLE_RATE, PARAMS))
+    for signal, together in zip(signals, batch, strict=True):
         alone = analyse(signal)
         assert np.allclose(together.features, alone.features, rtol=1e-4, atol=0.05)
         assert np.array_equal(together.spectrogram, alone.spectrogram)
@@ -204,7 +204,10 @@ def test_global_normalisation_uses_the_training_split_only(small_corpus, tmp_pat
         sf.write(path, noise, SAMPLE_RATE, subtype="PCM_16")
     params = FeaturesParams(handcrafted={"cqcc": False}, spectrogram={"n_frames": 60, "normalize": "global"})
     extract_features(
-        manifest, tmp_path / "features", params, sample_rate=SAMPLE_RATE, compute=ComputeParams(n_jobs=1)
+        manifest,
+        tmp_path / "features",
+        AnalysisSettings(SAMPLE_RATE, params),
+        compute=ComputeParams(n_jobs=1),
     )
     table, spectrograms = read_features(tmp_path / "features")
 
@@ -245,7 +248,7 @@ def test_extract_features_writes_aligned_rows_in_manifest_order(small_corpus, tm
     monkeypatch.setattr(extract, "_CHUNK", 5)  # chunks of similar duration, across the splits
 
     out = tmp_path / "features"
-    extract_features(manifest, out, PARAMS, sample_rate=SAMPLE_RATE, compute=ComputeParams(n_jobs=2))
+    extract_features(manifest, out, AnalysisSettings(SAMPLE_RATE, PARAMS), compute=ComputeParams(n_jobs=2))
     table, spectrograms = read_features(out)
     assert table["utt_id"].tolist() == manifest["utt_id"].tolist()
     assert list(table.columns[:4]) == ["utt_id", "split", "label", "speaker"]
@@ -262,7 +265,7 @@ def test_extract_features_writes_aligned_rows_in_manifest_order(small_corpus, tm
     assert split_rows(table, "dev").tolist() == [4, 5, 6, 7]
 
     serial = tmp_path / "serial"
-    extract_features(manifest, serial, PARAMS, sample_rate=SAMPLE_RATE, compute=ComputeParams(n_jobs=1))
+    extract_features(manifest, serial, AnalysisSettings(SAMPLE_RATE, PARAMS), compute=ComputeParams(n_jobs=1))
     serial_table, serial_spectrograms = read_features(serial)
     pd.testing.assert_frame_equal(serial_table, table)
     assert np.array_equal(serial_spectrograms, spectrograms)
@@ -273,12 +276,11 @@ def test_misaligned_feature_files_are_refused(small_corpus, tmp_path):
     extract_features(
         manifest.iloc[:4],
         tmp_path / "short",
-        PARAMS,
-        sample_rate=SAMPLE_RATE,
+        AnalysisSettings(SAMPLE_RATE, PARAMS),
         compute=ComputeParams(n_jobs=1),
     )
     extract_features(
-        manifest, tmp_path / "full", PARAMS, sample_rate=SAMPLE_RATE, compute=ComputeParams(n_jobs=1)
+        manifest, tmp_path / "full", AnalysisSettings(SAMPLE_RATE, PARAMS), compute=ComputeParams(n_jobs=1)
     )
     (tmp_path / "short" / "spectrogram.npy").replace(tmp_path / "full" / "spectrogram.npy")
     with pytest.raises(
@@ -294,8 +296,7 @@ def test_global_normalisation_needs_training_files(small_corpus, tmp_path):
         extract_features(
             manifest[manifest["split"] == "dev"],
             tmp_path / "features",
-            params,
-            sample_rate=SAMPLE_RATE,
+            AnalysisSettings(SAMPLE_RATE, params),
             compute=ComputeParams(n_jobs=1),
         )
     assert not (tmp_path / "features").exists()
@@ -307,5 +308,7 @@ def test_a_bad_file_leaves_no_feature_folder(small_corpus, tmp_path):
     open(bad, "wb").write(b"RIFF broken")
     out = tmp_path / "features"
     with pytest.raises(AudioError, match=rf"{bad}: cannot read audio"):
-        extract_features(manifest, out, PARAMS, sample_rate=SAMPLE_RATE, compute=ComputeParams(n_jobs=1))
+        extract_features(
+            manifest, out, AnalysisSettings(SAMPLE_RATE, PARAMS), compute=ComputeParams(n_jobs=1)
+        )
     assert [path.name for path in tmp_path.iterdir()] == ["corpus"]  # no output, no temporary

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import write_small_corpus
+from helpers import write_small_corpus
 
 from deepfake_audio.corpus import asvspoof2017
 from deepfake_audio.corpus.archive import ArchiveError, read_checksums

@@ -1,11 +1,11 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import model_card
+from helpers import model_card
 
 from deepfake_audio.errors import InputError
 from deepfake_audio.metrics import equal_error_rate
-from deepfake_audio.models.fusion import MODEL_FILE, fusion_scores, load_fusion, save_fusion, train_fusion
+from deepfake_audio.models.fusion import MODEL_FILE, fit_fusion, fusion_scores, load_fusion, save_fusion
 
 
 def scores(n, seed):
@@ -27,7 +27,7 @@ def eer(values, labels):
 def test_fusion_beats_the_better_single_model():
     dev, dev_labels = scores(500, 0)
     test, test_labels = scores(500, 1)
-    model = train_fusion(dev, dev_labels)
+    model = fit_fusion(dev, dev_labels)
     fused = eer(fusion_scores(model, test), test_labels)
     best_single = min(eer(test[name], test_labels) for name in ("svc", "cnn"))
     assert fused <= best_single
@@ -35,13 +35,13 @@ def test_fusion_beats_the_better_single_model():
     # higher = more bona fide, and a second fit gives the same model
     assert fusion_scores(model, test)[test_labels == "bonafide"].mean() > 0
     np.testing.assert_array_equal(
-        fusion_scores(train_fusion(dev, dev_labels), test), fusion_scores(model, test)
+        fusion_scores(fit_fusion(dev, dev_labels), test), fusion_scores(model, test)
     )
 
 
 def test_round_trips_through_save_and_load(tmp_path):
     dev, labels = scores(50, 2)
-    model = train_fusion(dev, labels)
+    model = fit_fusion(dev, labels)
     path = tmp_path / MODEL_FILE
     save_fusion(model, path, model_card("fusion"))
     loaded = load_fusion(path)
@@ -52,7 +52,7 @@ def test_round_trips_through_save_and_load(tmp_path):
 
 def test_refuses_missing_columns():
     dev, labels = scores(50, 3)
-    model = train_fusion(dev, labels)
+    model = fit_fusion(dev, labels)
     with pytest.raises(InputError, match="cnn"):
         fusion_scores(model, dev[["svc"]])
 

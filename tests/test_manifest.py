@@ -3,7 +3,7 @@ import re
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import SAMPLE_RATE, tone
+from helpers import SAMPLE_RATE, tone
 
 from deepfake_audio.corpus import asvspoof2017
 from deepfake_audio.corpus.manifest import (
@@ -20,7 +20,7 @@ from deepfake_audio.io import write_csv
 
 
 def screened(corpus, on_bad_audio="fail", min_duration_s=0.1, n_jobs=1):
-    return screen_audio(manifest_from_asvspoof2017(corpus), min_duration_s, on_bad_audio, n_jobs)
+    return screen_audio(manifest_from_asvspoof2017(corpus), min_duration_s, on_bad_audio, n_jobs=n_jobs)
 
 
 def test_manifest_rows_follow_the_protocol(small_corpus):

@@ -4,12 +4,9 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import PROJECT
+from helpers import PROJECT
 
 from deepfake_audio.metrics import (
-    FRACTION_DECIMALS,
-    PERCENT_DECIMALS,
-    SCORE_DECIMALS,
     bootstrap_ci,
     condition_eers,
     countermeasure_metrics,
@@ -25,6 +22,7 @@ from deepfake_audio.metrics import (
     rounded,
 )
 from deepfake_audio.params import BootstrapParams, EvaluateParams, MinDcfParams
+from deepfake_audio.vocabulary import FRACTION_DECIMALS, PERCENT_DECIMALS, SCORE_DECIMALS
 
 PARAMS = EvaluateParams(bootstrap=BootstrapParams(resamples=50, seed=0))
 
@@ -270,7 +268,7 @@ def decimals_of(value: float) -> int:
 
 
 def test_the_threshold_is_rounded_once_and_the_card_the_scores_and_the_metrics_agree(tmp_path):
-    from conftest import model_card
+    from helpers import model_card
 
     from deepfake_audio.models.files import read_card
     from deepfake_audio.models.svc import build_svc, save_svc, svc_scores
@@ -357,7 +355,7 @@ def test_committed_metrics_hold_numbers_and_short_labels_only(path):
 
 
 def test_the_metrics_writers_put_no_sentence_in_metrics():
-    from deepfake_audio.audit.report import audit_models, audit_retrained
+    from deepfake_audio.audit.verdicts import audit_models, audit_retrained
     from deepfake_audio.corpus.manifest import summarize
     from deepfake_audio.explain.svc import permutation_summary
     from deepfake_audio.params import AuditParams

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 import skops.io
 import soundfile as sf
-from conftest import PROJECT, SAMPLE_RATE, tone
+from helpers import PROJECT, SAMPLE_RATE, tone
 from sklearn.preprocessing import StandardScaler
 
 from deepfake_audio.cli import main
@@ -446,7 +446,7 @@ def test_the_fusion_must_combine_the_svc_and_cnn_scores(models_dir, tmp_path):
     skops_file(path, {"svc": 1.0}, models_dir / fusion.MODEL_FILE)
     assert refused(files.load_model, path, "fusion") == f"{path}: holds a dict, not a fusion pipeline"
     scores = pd.DataFrame({"cnn": [0.0, 1.0, 2.0, 3.0], "svc": [1.0, 0.0, 3.0, 2.0]})
-    skops_file(path, fusion.train_fusion(scores, ["spoof", "bonafide"] * 2), models_dir / fusion.MODEL_FILE)
+    skops_file(path, fusion.fit_fusion(scores, ["spoof", "bonafide"] * 2), models_dir / fusion.MODEL_FILE)
     assert refused(files.load_model, path, "fusion") == (
         f"{path}: holds a Pipeline of the columns ['cnn', 'svc'], not the fusion of ['svc', 'cnn']"
     )

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import skops.io
-from conftest import model_card
+from helpers import model_card
 
 from deepfake_audio.errors import InputError
 from deepfake_audio.metrics import equal_error_rate
@@ -13,12 +13,19 @@ from deepfake_audio.models.cnn import (
     cnn_scores,
     ensemble,
     ensemble_members,
+    fit_cnn,
     load_cnn,
     save_cnn,
     spec_augment,
-    train_cnn,
 )
-from deepfake_audio.models.svc import LabelledFeatures, load_svc, save_svc, search_svc, svc_scores, train_svc
+from deepfake_audio.models.svc import (
+    LabelledFeatures,
+    fit_svc_setting,
+    load_svc,
+    save_svc,
+    search_svc,
+    svc_scores,
+)
 from deepfake_audio.params import SpecAugmentParams, SvcSettings, TrainCnnParams, TrainSvcParams
 
 
@@ -64,19 +71,19 @@ def spectrogram_set(n, seed, bands=16, frames=24):
 @pytest.mark.parametrize("setting", [SvcSettings(), SvcSettings(pca_components=2, kernel="linear")])
 def test_svc_learns_a_separable_set_and_survives_saving(tmp_path, setting):
     train, test = feature_set(200, seed=0), feature_set(200, seed=1)
-    model = train_svc(train, setting, seed=0)
+    model = fit_svc_setting(train, setting, seed=0)
     scores = svc_scores(model, test.features)
     assert eer(test.labels, scores) < 0.05
 
     save_svc(model, tmp_path / "svc.skops", model_card("svc"))
     reloaded = load_svc(tmp_path / "svc.skops")
     assert np.array_equal(svc_scores(reloaded, test.features), scores)
-    assert np.array_equal(svc_scores(train_svc(train, setting, seed=0), test.features), scores)
+    assert np.array_equal(svc_scores(fit_svc_setting(train, setting, seed=0), test.features), scores)
 
 
 def test_svc_scores_need_the_training_columns():
     train = feature_set(40, seed=0)
-    model = train_svc(train, SvcSettings(), seed=0)
+    model = fit_svc_setting(train, SvcSettings(), seed=0)
     with pytest.raises(InputError, match=r"lacks 1 columns the SVC was trained on: \['noise'\]"):
         svc_scores(model, train.features.drop(columns="noise"))
 
@@ -161,7 +168,7 @@ def stacked(*sets):
     """One spectrogram array (like the feature folder's) and the rows of each set in it."""
     x = np.concatenate([x for x, _ in sets])
     bounds = np.cumsum([0] + [len(x) for x, _ in sets])
-    return x, [np.arange(start, end) for start, end in zip(bounds[:-1], bounds[1:])]
+    return x, [np.arange(start, end) for start, end in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 @pytest.mark.parametrize("arch", ["simple", "lcnn"])
@@ -169,7 +176,7 @@ def test_cnn_learns_a_separable_set_deterministically(tmp_path, arch):
     train, dev, test = spectrogram_set(96, seed=0), spectrogram_set(32, seed=1), spectrogram_set(64, seed=2)
     x, (train_rows, dev_rows, test_rows) = stacked(train, dev, test)
     params = CNN_PARAMS[arch]
-    model, summary = train_cnn(x, train_rows, train[1], dev_rows, dev[1], params, seed=3)
+    model, summary = fit_cnn(x, train_rows, train[1], dev_rows, dev[1], params, seed=3)
     scores = cnn_scores(model, x, test_rows)
     assert scores.shape == (64,)
     assert eer(test[1], scores) < 0.1
@@ -178,7 +185,7 @@ def test_cnn_learns_a_separable_set_deterministically(tmp_path, arch):
     assert summary.seed == 3 and summary.curves["epoch"].tolist() == list(range(1, params.epochs + 1))
     assert summary.curves["dev_eer"].min() == summary.best_dev_eer
 
-    again, _ = train_cnn(x, train_rows, train[1], dev_rows, dev[1], params, seed=3)
+    again, _ = fit_cnn(x, train_rows, train[1], dev_rows, dev[1], params, seed=3)
     assert np.array_equal(cnn_scores(again, x, test_rows), scores)
 
     save_cnn(model, tmp_path / "cnn.keras", model_card("cnn"))
@@ -273,4 +280,4 @@ def test_cnn_needs_both_classes():
     with pytest.raises(
         InputError, match="training and dev splits must each contain both bona fide and spoofed"
     ):
-        train_cnn(x, np.arange(8), ["spoof"] * 8, np.arange(8), ["spoof"] * 8, CNN_PARAMS["simple"], seed=0)
+        fit_cnn(x, np.arange(8), ["spoof"] * 8, np.arange(8), ["spoof"] * 8, CNN_PARAMS["simple"], seed=0)

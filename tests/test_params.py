@@ -423,7 +423,7 @@ def test_a_malformed_file_is_refused_in_one_line(tmp_path, content, reason):
 
 def test_an_alias_bomb_is_refused_before_it_expands(tmp_path):
     rows = ["a: &a [x, x, x, x, x, x, x, x, x]"] + [
-        f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]" for a, b in zip("abcdefgh", "bcdefghi")
+        f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]" for a, b in zip("abcdefgh", "bcdefghi", strict=True)
     ]
     path = tmp_path / "params.yaml"
     path.write_text("\n".join(rows) + "\n")  # 9**9 strings once expanded

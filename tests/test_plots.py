@@ -78,7 +78,7 @@ def written(tmp_path_factory):
     scored = {model: synthetic_scored(seed) for seed, model in enumerate(MODELS)}
     metrics = {model: synthetic_metrics(frame) for model, frame in scored.items()}
     for model in MODELS:
-        write_model_plots(scored[model], metrics[model], model, out, POINTS)
+        write_model_plots(scored[model], metrics[model], model, out_dir=out, points=POINTS)
     write_summary_images(scored, metrics, out)
     return out, scored, metrics
 
@@ -159,7 +159,7 @@ def test_conditions_come_from_by_condition(written):
 
 def test_conditions_file_has_its_header_without_conditions(tmp_path):
     scored = synthetic_scored(7)
-    write_model_plots(scored, split_metrics(scored), "svc", tmp_path, POINTS)
+    write_model_plots(scored, split_metrics(scored), "svc", out_dir=tmp_path, points=POINTS)
     assert list(pd.read_csv(tmp_path / "conditions_svc.csv").columns) == ["condition", "eer"]
 
 
@@ -167,7 +167,7 @@ def test_pngs_are_written_and_reproducible(written, tmp_path):
     out, scored, metrics = written
     for name in [*MODELS, "conditions", "roc"]:
         assert (out / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    write_model_plots(scored["svc"], metrics["svc"], "svc", tmp_path, POINTS)
+    write_model_plots(scored["svc"], metrics["svc"], "svc", out_dir=tmp_path, points=POINTS)
     write_summary_images(scored, metrics, tmp_path)
     for name in ("svc", "conditions"):
         assert (tmp_path / f"{name}.png").read_bytes() == (out / f"{name}.png").read_bytes()
@@ -176,7 +176,7 @@ def test_pngs_are_written_and_reproducible(written, tmp_path):
 def test_dev_only_scores_use_dev(tmp_path):
     scored = synthetic_scored(3)
     scored = scored[scored["split"] == "dev"]
-    write_model_plots(scored, split_metrics(scored), "cnn", tmp_path, POINTS)
+    write_model_plots(scored, split_metrics(scored), "cnn", out_dir=tmp_path, points=POINTS)
     assert len(pd.read_csv(tmp_path / "confusion_cnn.csv")) == len(scored)
 
 

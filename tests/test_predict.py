@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import skops.io
 import soundfile as sf
-from conftest import PROJECT, SAMPLE_RATE, run_predict, speech_like
+from helpers import PROJECT, SAMPLE_RATE, run_predict, speech_like
 
 from deepfake_audio import Detector
 from deepfake_audio.cli import main

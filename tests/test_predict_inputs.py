@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-from conftest import SAMPLE_RATE, run_predict, speech_like
+from helpers import SAMPLE_RATE, run_predict, speech_like
 
 from deepfake_audio import Detector
 from deepfake_audio.predict import printable

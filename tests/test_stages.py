@@ -49,7 +49,7 @@ def test_a_custom_source_without_its_csv_is_refused_by_download(tmp_path):
 def test_a_local_copy_goes_through_prepare_and_is_checked_by_download(tmp_path):
     import json
 
-    from conftest import write_small_corpus
+    from helpers import write_small_corpus
 
     copy = write_small_corpus(tmp_path / "ASVspoof2017")
     write_params(tmp_path, lambda params: params["data"].update(source="asvspoof2017", root=str(copy)))

@@ -16,7 +16,8 @@ from deepfake_audio.corpus.asvspoof2017 import (
 )
 from deepfake_audio.corpus.synthetic import ARTEFACT_TONE_HZ, generate_corpus, plan_corpus
 from deepfake_audio.errors import InputError
-from deepfake_audio.params import SPLITS, SyntheticParams, SyntheticSplit
+from deepfake_audio.params import SyntheticParams, SyntheticSplit
+from deepfake_audio.vocabulary import SPLITS
 
 SAMPLE_RATE = 16000
 SEED = 7

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from deepfake_audio.corpus.manifest import refuse_rows
 from deepfake_audio.errors import InputError
+from deepfake_audio.tables import read_table, refuse_rows
 
 ANNOTATION_COLUMNS = ["utt_id", "start_s", "end_s"]
 
@@ -17,7 +17,7 @@ def read_annotations(path: str | Path) -> pd.DataFrame:
     """The speech spans of ``path``, a CSV of ``utt_id, start_s, end_s`` (seconds), indexed by utt_id."""
     path = Path(path)
     try:
-        table = pd.read_csv(path, keep_default_na=False, dtype={"utt_id": str})
+        table = read_table(path)
     except FileNotFoundError:
         raise InputError(f"{path}: annotation file not found (audit.annotations)") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
@@ -28,21 +28,22 @@ def read_annotations(path: str | Path) -> pd.DataFrame:
             f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(ANNOTATION_COLUMNS)}"
         )
     lines = table.index + 2  # the header is line 1
+    spans = table["start_s"].astype(str) + "," + table["end_s"].astype(str)
     times = table[["start_s", "end_s"]].apply(pd.to_numeric, errors="coerce")
     bad_number = times.isna().any(axis=1) | ~np.isfinite(times).all(axis=1)
     refuse_rows(
         path,
         "start_s and end_s must be numbers",
         lines[bad_number],
-        table.loc[bad_number, ["start_s", "end_s"]].astype(str).agg(",".join, axis=1),
+        values=spans[bad_number],
     )
     bad_span = (times["start_s"] < 0) | (times["end_s"] <= times["start_s"])
     refuse_rows(
         path,
         "need 0 <= start_s < end_s",
         lines[bad_span],
-        table.loc[bad_span, ["start_s", "end_s"]].astype(str).agg(",".join, axis=1),
+        values=spans[bad_span],
     )
     repeated = table["utt_id"].duplicated()
-    refuse_rows(path, "utt_id listed more than once", lines[repeated], table.loc[repeated, "utt_id"])
+    refuse_rows(path, "utt_id listed more than once", lines[repeated], values=table.loc[repeated, "utt_id"])
     return times.set_index(table["utt_id"])

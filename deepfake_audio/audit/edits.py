@@ -12,7 +12,7 @@ from threadpoolctl import threadpool_limits
 
 from deepfake_audio.audio import load_audio
 from deepfake_audio.audit.transplant import prepend_head
-from deepfake_audio.audit.trim import Vad
+from deepfake_audio.speech import Vad
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
+import matplotlib
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
-from deepfake_audio.audit.report import non_speech
-from deepfake_audio.plots import LABELS, STYLE, save_png
+from deepfake_audio.audit.verdicts import non_speech
+from deepfake_audio.plots import STYLE, save_png
+from deepfake_audio.vocabulary import LABELS
 
 RETRAINED = "retrained on trimmed"
 
@@ -44,7 +46,7 @@ def transplant_frame(report: dict, retrained: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["case", "far", "frr"])
 
 
-def summary_png(report: dict, retrained: dict, split: str, head_ms: float, path: Path) -> None:
+def summary_png(report: dict, retrained: dict, split: str, *, head_ms: float, path: Path) -> None:
     """Three panels (EER, FAR, FRR), each model's bars side by side, its shortcut risk under its name."""
     results = {**report, **{f"{model}\nretrained": result for model, result in retrained.items()}}
     panels = [
@@ -69,9 +71,10 @@ def summary_png(report: dict, retrained: dict, split: str, head_ms: float, path:
     ]
     x = np.arange(len(results))
     names = [f"{model}\nrisk {result['shortcut_risk']}" for model, result in results.items()]
-    with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
-        for ax, (ylabel, title, states, value) in zip(axes, panels):
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(13, 4.2))
+        axes = fig.subplots(1, 3)
+        for ax, (ylabel, title, states, value) in zip(axes, panels, strict=True):
             for i, state in enumerate(states):
                 ax.bar(
                     x + (i - 0.5) * 0.38,
@@ -81,7 +84,7 @@ def summary_png(report: dict, retrained: dict, split: str, head_ms: float, path:
                     color=("C7", "C3")[i],
                 )
             ax.set_xticks(x, names)
-            for tick, result in zip(ax.get_xticklabels(), results.values()):
+            for tick, result in zip(ax.get_xticklabels(), results.values(), strict=True):
                 tick.set_color("C3" if result["shortcut_risk"] == "high" else "k")
             ax.set(ylabel=ylabel, title=title)
             ax.set_ylim(0, max(1.0, ax.get_ylim()[1] * 1.15))
@@ -103,11 +106,12 @@ def speech_png(speech: pd.DataFrame, path: Path) -> None:
     """How much non-speech the trimming removed at each end, per class: a gap between the
     classes is itself a cue a model can learn."""
     lead, trail = non_speech(speech)
-    with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(9, 3.2))
+        axes = fig.subplots(1, 2)
         for ax, values, where in ((axes[0], lead, "leading"), (axes[1], trail, "trailing")):
             bins = np.linspace(0, max(float(values.max()), 0.01), 31)
-            for label, colour in zip(LABELS, ("C0", "C3")):
+            for label, colour in zip(LABELS, ("C0", "C3"), strict=True):
                 part = values[speech["label"] == label]
                 ax.hist(
                     part,

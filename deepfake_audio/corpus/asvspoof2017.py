@@ -19,8 +19,9 @@ from dataclasses import astuple, dataclass
 from pathlib import Path
 
 from deepfake_audio.errors import InputError
+from deepfake_audio.vocabulary import GENUINE, SPOOF
 
-LABELS = ("genuine", "spoof")
+PROTOCOL_LABELS = (GENUINE, SPOOF)
 PROTOCOL_DIR = "protocol_V2"
 PROTOCOL_FILES = {
     "train": "ASVspoof2017_V2_train.trn.txt",
@@ -88,8 +89,10 @@ def parse_protocol(path: Path) -> list[ProtocolEntry]:
         if len(fields) != 7:
             raise ProtocolError(f"{where}: expected 7 space-separated fields, got {len(fields)}: {line!r}")
         entry = ProtocolEntry(*fields)
-        if entry.label not in LABELS:
-            raise ProtocolError(f"{where}: label must be one of {', '.join(LABELS)}, got {entry.label!r}")
+        if entry.label not in PROTOCOL_LABELS:
+            raise ProtocolError(
+                f"{where}: label must be one of {', '.join(PROTOCOL_LABELS)}, got {entry.label!r}"
+            )
         if not entry.file.endswith(".wav"):
             raise ProtocolError(f"{where}: file name must end in .wav, got {entry.file!r}")
         if entry.file in seen:

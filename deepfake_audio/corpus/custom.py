@@ -23,23 +23,22 @@ from pathlib import Path
 
 import pandas as pd
 
-from deepfake_audio.corpus.manifest import COLUMNS, CorpusError, refuse_rows
-from deepfake_audio.params import SPLITS
+from deepfake_audio.corpus.manifest import COLUMNS, CorpusError
+from deepfake_audio.tables import read_table, refuse_rows
+from deepfake_audio.vocabulary import BONAFIDE, GENUINE, SPLITS, SPOOF
 
 REQUIRED = ("path", "label", "split")
 OPTIONAL = ("speaker", "condition")
-_LABELS = {"bonafide": "bonafide", "genuine": "bonafide", "spoof": "spoof"}
+_LABEL_FROM_CSV = {BONAFIDE: BONAFIDE, GENUINE: BONAFIDE, SPOOF: SPOOF}
 
 
-def manifest_from_csv(csv_path: Path) -> pd.DataFrame:
+def manifest_from_csv(csv_path: str | Path) -> pd.DataFrame:
     """The manifest of a custom dataset; every problem is reported with its CSV line numbers."""
     csv_path = Path(csv_path)
     if not csv_path.is_file():
         raise CorpusError(f"{csv_path}: protocol CSV not found")
     try:
-        table = pd.read_csv(
-            csv_path, dtype=str, keep_default_na=False, skipinitialspace=True, index_col=False
-        )
+        table = read_table(csv_path, all_text=True, skipinitialspace=True, index_col=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise CorpusError(f"{csv_path}: not a readable CSV: {err}") from None
     missing = [column for column in REQUIRED if column not in table.columns]
@@ -53,27 +52,37 @@ def manifest_from_csv(csv_path: Path) -> pd.DataFrame:
     refuse_rows(
         csv_path,
         "unknown label (use bonafide, genuine or spoof)",
-        lines[~label.isin(_LABELS)],
-        table["label"][~label.isin(_LABELS)],
+        lines[~label.isin(_LABEL_FROM_CSV)],
+        values=table["label"][~label.isin(_LABEL_FROM_CSV)],
+        error=CorpusError,
     )
     split = table["split"].str.strip().str.lower()
     refuse_rows(
         csv_path,
         "unknown split (use train, dev or eval)",
         lines[~split.isin(SPLITS)],
-        table["split"][~split.isin(SPLITS)],
+        values=table["split"][~split.isin(SPLITS)],
+        error=CorpusError,
     )
 
     paths = pd.Series([str(_resolve(csv_path.parent, value)) for value in table["path"]])
     duplicated = paths.duplicated(keep=False)
-    refuse_rows(csv_path, "duplicate path", lines[duplicated], table["path"][duplicated])
+    refuse_rows(
+        csv_path, "duplicate path", lines[duplicated], values=table["path"][duplicated], error=CorpusError
+    )
     absent = ~paths.map(lambda path: Path(path).is_file())
-    refuse_rows(csv_path, "file not found", lines[absent], table["path"][absent])
+    refuse_rows(csv_path, "file not found", lines[absent], values=table["path"][absent], error=CorpusError)
     # The id is the path as listed, without its extension: readable, and unique unless two
     # files differ only in their extension.
     utt_ids = pd.Series([str(Path(value.strip()).with_suffix("")) for value in table["path"]])
     clash = utt_ids.duplicated(keep=False)
-    refuse_rows(csv_path, "paths that differ only in their extension", lines[clash], table["path"][clash])
+    refuse_rows(
+        csv_path,
+        "paths that differ only in their extension",
+        lines[clash],
+        values=table["path"][clash],
+        error=CorpusError,
+    )
     try:
         keys = _audio_keys(paths)
     except OSError as err:
@@ -87,7 +96,7 @@ def manifest_from_csv(csv_path: Path) -> pd.DataFrame:
             "utt_id": utt_ids,
             "path": paths,
             "split": split,
-            "label": label.map(_LABELS),
+            "label": label.map(_LABEL_FROM_CSV),
             **{
                 column: table[column].str.strip().replace("", "-") if column in table.columns else "-"
                 for column in OPTIONAL
@@ -118,8 +127,10 @@ def _refuse_same_audio(csv_path: Path, rows: pd.DataFrame) -> None:
     groups = [group for _, group in repeated.groupby("audio", sort=False)]  # by first line
     reasons = [_same_audio_reason(set(group["split"])) for group in groups]
     first = min(range(len(groups)), key=lambda at: (groups[at]["split"].nunique() == 1, at))
-    shown = pd.concat([group for group, reason in zip(groups, reasons) if reason == reasons[first]])
-    refuse_rows(csv_path, reasons[first], shown["line"], shown["listed"])
+    shown = pd.concat(
+        [group for group, reason in zip(groups, reasons, strict=True) if reason == reasons[first]]
+    )
+    refuse_rows(csv_path, reasons[first], shown["line"], values=shown["listed"], error=CorpusError)
 
 
 def _same_audio_reason(splits: set[str]) -> str:
@@ -151,9 +162,6 @@ def _audio_keys(paths) -> list[str]:
     return keys
 
 
-def _sha256(path: str, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
+def _sha256(path: str) -> str:
     with open(path, "rb") as stream:
-        while block := stream.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(stream, "sha256").hexdigest()

@@ -1,8 +1,9 @@
 """Download one file over HTTP(S): resumable, retried, size-checked, renamed into place atomically.
 
 The file is streamed into ``<dest>.part`` and renamed onto ``dest`` only once complete, so
-``dest`` never holds a partial download. A ``.part`` left by an interrupted run is resumed
-with an HTTP Range request.
+``dest`` never holds a partial download. A ``.part`` left by an interrupted run, or by a body
+cut short, is resumed with an HTTP Range request. A request that fails before its body starts
+is repeated by urllib3 (``Retry``, mounted on the session).
 """
 
 from __future__ import annotations
@@ -14,20 +15,28 @@ import time
 from pathlib import Path
 
 import requests
+from requests.adapters import HTTPAdapter
 from tqdm import tqdm
+from urllib3.util import Retry
 
 from deepfake_audio.errors import InputError
 
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 _UNSATISFIED_RANGE = re.compile(r"bytes\s+\*/(\d+)")
+_RETRIED_STATUSES = frozenset({429, *range(500, 600)})
 
 
 class DownloadError(InputError):
     """A download could not be completed; the message names the URL or file and the reason."""
 
 
-class _Retry(Exception):
-    """A transient failure: the attempt may be repeated, resuming from the ``.part`` file."""
+class _Resume(Exception):
+    """A body cut short, or a ``.part`` the server's answer does not fit: the next attempt
+    resumes from the ``.part`` file (or starts over where it was removed)."""
+
+
+class _RetriesSpent(Exception):
+    """A transient failure that urllib3 has already retried as often as allowed."""
 
 
 def download_file(
@@ -43,10 +52,12 @@ def download_file(
 ) -> Path:
     """Download ``url`` to ``dest`` and return ``dest``.
 
-    ``retries`` is the number of further attempts after the first one (so at most
-    ``retries + 1`` requests for transient failures); the wait before retry ``k`` (k = 0, 1, ...)
-    is ``backoff_s * 2**k``. Connection errors, timeouts, truncated bodies and HTTP 5xx/429
-    are retried; any other HTTP 4xx (except 416, see below) fails at once.
+    ``retries`` is the number of further attempts after the first one. A request that cannot
+    connect, times out or gets HTTP 5xx/429 is repeated by urllib3 up to ``retries`` times: at
+    once, then after ``backoff_s * 2**k`` s before retry ``k + 1`` (k = 1, 2, ...; at most 120 s),
+    or as long as a Retry-After header asks. A body cut short is resumed, up to ``retries``
+    times, after ``backoff_s * 2**k`` s before resume ``k + 1`` (k = 0, 1, ...). Any other HTTP
+    4xx (except 416, see below) fails at once.
 
     If ``dest`` already exists with ``expected_size`` bytes (any size when ``expected_size``
     is None) nothing is requested.
@@ -63,7 +74,7 @@ def download_file(
     part = dest.with_name(dest.name + ".part")
     attempts = retries + 1
     reason = ""
-    with requests.Session() as session:
+    with _session(retries, backoff_s) as session:
         for attempt in range(attempts):
             if attempt:
                 time.sleep(backoff_s * 2 ** (attempt - 1))
@@ -79,13 +90,35 @@ def download_file(
                     progress=progress,
                 )
                 break
-            except _Retry as err:
+            except _Resume as err:
                 reason = str(err)
+            except _RetriesSpent as err:
+                raise _gave_up(url, attempts, str(err)) from None
         else:
-            raise DownloadError(f"{url}: download failed after {attempts} attempts; last error: {reason}")
+            raise _gave_up(url, attempts, reason)
     _check_size(url, part, dest, expected_size)
     os.replace(part, dest)
     return dest
+
+
+def _session(retries: int, backoff_s: float) -> requests.Session:
+    """A session on which urllib3 repeats a request that cannot connect, times out or gets
+    HTTP 5xx/429 (honouring Retry-After), up to ``retries`` times."""
+    retry = Retry(
+        total=retries,
+        backoff_factor=backoff_s,
+        status_forcelist=_RETRIED_STATUSES,
+        raise_on_status=False,  # the last answer comes back, to be reported with its status
+    )
+    adapter = HTTPAdapter(max_retries=retry)
+    session = requests.Session()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def _gave_up(url: str, attempts: int, reason: str) -> DownloadError:
+    return DownloadError(f"{url}: download failed after {attempts} attempts; last error: {reason}")
 
 
 def _already_complete(dest: Path, expected_size: int | None) -> bool:
@@ -105,24 +138,31 @@ def _fetch_once(
     chunk_size: int,
     progress: bool,
 ) -> None:
-    """One request: leave the complete body in ``part`` or raise ``_Retry``/``DownloadError``."""
+    """One request (repeated by urllib3): leave the complete body in ``part`` or raise
+    ``_Resume``, ``_RetriesSpent`` or ``DownloadError``."""
     offset = part.stat().st_size if part.is_file() else 0
     # identity: the byte counts (Content-Length, Range) must be those of the file itself.
     headers = {"Accept-Encoding": "identity"}
     if offset:
         headers["Range"] = f"bytes={offset}-"
     try:
-        with session.get(url, headers=headers, stream=True, timeout=timeout_s) as response:
-            start = _start_offset(url, response, part, offset, expected_size)
-            if start is None:
-                return  # the .part already holds the whole file
-            _stream_body(response, part, dest, start, chunk_size, progress)
+        response = session.get(url, headers=headers, stream=True, timeout=timeout_s)
     except requests.exceptions.Timeout as err:
-        raise _Retry(f"timed out after {timeout_s:g} s ({err})") from err
-    except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError) as err:
-        raise _Retry(f"connection error ({err})") from err
+        raise _RetriesSpent(f"timed out after {timeout_s:g} s ({err})") from err
+    except requests.exceptions.ConnectionError as err:
+        raise _RetriesSpent(f"connection error ({err})") from err
     except requests.exceptions.RequestException as err:  # a malformed URL, an unsupported scheme, ...
         raise DownloadError(f"{url}: {err}") from err
+    with response:
+        start = _start_offset(url, response, part, offset, expected_size)
+        if start is None:
+            return  # the .part already holds the whole file
+        try:
+            _stream_body(response, part, dest, start, chunk_size, progress)
+        except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError) as err:
+            raise _Resume(f"connection error ({err})") from err  # read timeouts mid-body included
+        except requests.exceptions.RequestException as err:
+            raise DownloadError(f"{url}: {err}") from err
 
 
 def _start_offset(
@@ -137,16 +177,16 @@ def _start_offset(
         if total == offset:
             return None
         part.unlink()  # the .part does not fit the file on the server: start over
-        raise _Retry(f"{label} for a partial file of {offset} bytes; restarting")
-    if status == 429 or status >= 500:
-        raise _Retry(label)
+        raise _Resume(f"{label} for a partial file of {offset} bytes; restarting")
+    if status in _RETRIED_STATUSES:  # still, after urllib3's retries
+        raise _RetriesSpent(label)
     if 400 <= status < 500:
         raise DownloadError(f"{url}: server refused the download ({label})")
     if status == 206:
         match = _CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", "").strip())
         if not match or int(match.group(1)) != offset:
             part.unlink(missing_ok=True)
-            raise _Retry(
+            raise _Resume(
                 f"{label} with an unexpected Content-Range "
                 f"{response.headers.get('Content-Range')!r}; restarting"
             )
@@ -159,8 +199,8 @@ def _start_offset(
 def _stream_body(
     response: requests.Response, part: Path, dest: Path, start: int, chunk_size: int, progress: bool
 ) -> None:
-    length = response.headers.get("Content-Length")
-    length = int(length) if length and length.isdigit() else None
+    header = response.headers.get("Content-Length")
+    length = int(header) if header and header.isdigit() else None
     total = start + length if length is not None else None
     written = 0
     try:
@@ -189,7 +229,7 @@ def _stream_body(
             written += len(chunk)
             bar.update(len(chunk))
     if length is not None and written < length:
-        raise _Retry(f"truncated body: got {written} of {length} bytes")
+        raise _Resume(f"truncated body: got {written} of {length} bytes")
 
 
 def _write_chunk(fh, chunk: bytes) -> None:

@@ -25,9 +25,11 @@ from deepfake_audio.corpus.archive import (
     write_checksums,
 )
 from deepfake_audio.corpus.download import download_file
-from deepfake_audio.corpus.manifest import CorpusError, manifest_from_asvspoof2017, refuse_if_any
+from deepfake_audio.corpus.manifest import CorpusError, manifest_from_asvspoof2017
 from deepfake_audio.io import atomic_path
 from deepfake_audio.params import DownloadParams
+from deepfake_audio.tables import refuse_if_any
+from deepfake_audio.vocabulary import BONAFIDE, SPOOF
 
 ARCHIVES = {
     "protocol": "protocol_V2.zip",
@@ -61,7 +63,7 @@ def fetch_asvspoof2017(
     with atomic_path(corpus_dir) as staging:
         staging.mkdir()
         for part in ("protocol", *splits):
-            archive, digest = _verified_archive(part, params, known, checksums_file)
+            archive, digest = _verified_archive(part, params, known, checksums_file=checksums_file)
             verified[archive.name] = (digest, archive.stat().st_size)
             _extract_folder(archive, FOLDERS[part], staging)
         verify_local_copy(staging, splits, expected_counts)
@@ -76,7 +78,7 @@ def verify_local_copy(
     manifest = manifest_from_asvspoof2017(root, splits)
     for split in splits:
         part = manifest[manifest["split"] == split]
-        counts = (int((part["label"] == "bonafide").sum()), int((part["label"] == "spoof").sum()))
+        counts = (int((part["label"] == BONAFIDE).sum()), int((part["label"] == SPOOF).sum()))
         if counts != expected_counts[split]:
             raise CorpusError(
                 f"{root}: {split} has {counts[0]} genuine + {counts[1]} spoof files, the published "
@@ -86,11 +88,12 @@ def verify_local_copy(
     refuse_if_any(
         f"{root}: not readable 16 kHz mono audio",
         [f"{Path(path).name} ({problem})" for path, problem in problems if problem],
+        error=CorpusError,
     )
 
 
 def _verified_archive(
-    part: str, params: DownloadParams, known: dict, checksums_file: Path
+    part: str, params: DownloadParams, known: dict, *, checksums_file: Path
 ) -> tuple[Path, str]:
     """The archive of ``part``, downloaded if needed and checked; with its SHA-256."""
     name = ARCHIVES[part]

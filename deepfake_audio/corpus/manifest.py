@@ -10,7 +10,8 @@ from joblib import Parallel, delayed
 from deepfake_audio.audio import AudioError, inspect_audio
 from deepfake_audio.corpus import asvspoof2017
 from deepfake_audio.errors import InputError
-from deepfake_audio.params import SPLITS
+from deepfake_audio.tables import read_table, refuse_if_any
+from deepfake_audio.vocabulary import BONAFIDE, GENUINE, LABELS, SPLITS, SPOOF
 
 COLUMNS = [
     "utt_id",
@@ -26,9 +27,7 @@ COLUMNS = [
     "playback",
     "recorder",
 ]
-LABELS = ("bonafide", "spoof")
-_LABEL_FROM_PROTOCOL = {"genuine": "bonafide", "spoof": "spoof"}
-_MAX_LISTED = 20
+_LABEL_FROM_PROTOCOL = {GENUINE: BONAFIDE, SPOOF: SPOOF}
 REJECTED_COLUMNS = ["utt_id", "path", "reason"]  # data/prepared/rejected.csv: the files left out, and why
 _SCREEN_CHUNK = 256  # files per parallel task
 
@@ -50,8 +49,10 @@ def manifest_from_asvspoof2017(root: Path, splits: tuple[str, ...] = SPLITS) -> 
         folder = asvspoof2017.audio_dir(root, split)
         listed = {entry.file for entry in entries}
         on_disk = {path.name for path in folder.glob("*.wav")} if folder.is_dir() else set()
-        refuse_if_any(f"{folder}: protocol rows without a WAV file", sorted(listed - on_disk))
-        refuse_if_any(f"{folder}: WAV files not in the protocol", sorted(on_disk - listed))
+        refuse_if_any(
+            f"{folder}: protocol rows without a WAV file", sorted(listed - on_disk), error=CorpusError
+        )
+        refuse_if_any(f"{folder}: WAV files not in the protocol", sorted(on_disk - listed), error=CorpusError)
         rows += [
             {
                 "utt_id": entry.utt_id,
@@ -74,6 +75,7 @@ def screen_audio(
     manifest: pd.DataFrame,
     min_duration_s: float,
     on_bad_audio: str,
+    *,
     n_jobs: int = 1,
 ) -> tuple[pd.DataFrame, list[dict]]:
     """Read every file once: fill in duration and sample rate, and find the unusable ones.
@@ -93,13 +95,14 @@ def screen_audio(
     ]
     rejected = [
         {"utt_id": utt_id, "path": path, "reason": reason}
-        for utt_id, path, (_, _, reason) in zip(manifest["utt_id"], paths, results)
+        for utt_id, path, (_, _, reason) in zip(manifest["utt_id"], paths, results, strict=True)
         if reason
     ]
     if rejected and on_bad_audio == "fail":
         refuse_if_any(
             "unusable audio (set prepare.on_bad_audio: skip to leave such files out)",
             [f"{row['path']} ({row['reason']})" for row in rejected],
+            error=CorpusError,
         )
     screened = manifest.assign(
         duration_s=[round(duration, 4) for duration, _, _ in results],
@@ -111,7 +114,7 @@ def screen_audio(
 
 def _inspect_files(paths: list[str], min_duration_s: float) -> list[tuple[float, int, str | None]]:
     """(duration, sample rate, None) for each usable file, (nan, 0, reason) for the others."""
-    results = []
+    results: list[tuple[float, int, str | None]] = []
     for path in paths:
         try:
             results.append((*inspect_audio(path, min_duration_s), None))
@@ -132,14 +135,13 @@ def check_splits(manifest: pd.DataFrame, source: Path | str, splits: tuple[str, 
 
 
 def read_manifest(path: Path) -> pd.DataFrame:
-    # Ids such as "-" or "NA" are data, not missing values.
-    return pd.read_csv(path, keep_default_na=False, dtype={"utt_id": str, "speaker": str})
+    return read_table(path)
 
 
 def summarize(manifest: pd.DataFrame, rejected: list[dict]) -> dict:
     """Counts per split and label, durations and the number of files left out: metrics/data.json
     (numbers only; the files and reasons are in ``rejected_table``)."""
-    summary = {}
+    summary: dict[str, dict[str, float] | int] = {}
     for split in (name for name in SPLITS if (manifest["split"] == name).any()):
         part = manifest[manifest["split"] == split]
         durations = part["duration_s"]
@@ -147,7 +149,7 @@ def summarize(manifest: pd.DataFrame, rejected: list[dict]) -> dict:
             "n_utterances": int(len(part)),
             **{f"n_{label}": int((part["label"] == label).sum()) for label in LABELS},
             "n_speakers": int(part["speaker"].nunique()),
-            "n_conditions": int(part.loc[part["label"] == "spoof", "condition"].nunique()),
+            "n_conditions": int(part.loc[part["label"] == SPOOF, "condition"].nunique()),
             "hours": round(float(durations.sum()) / 3600, 4),
             "duration_s_mean": round(float(durations.mean()), 3),
             "duration_s_min": round(float(durations.min()), 3),
@@ -160,16 +162,3 @@ def summarize(manifest: pd.DataFrame, rejected: list[dict]) -> dict:
 def rejected_table(rejected: list[dict]) -> pd.DataFrame:
     """The files ``screen_audio`` left out, one row each: utt_id, path, reason."""
     return pd.DataFrame(rejected, columns=REJECTED_COLUMNS)
-
-
-def refuse_rows(source: Path, what: str, lines, values) -> None:
-    """Stop with ``source``'s offending line numbers and values, if there are any."""
-    refuse_if_any(f"{source}: {what}", [f"line {line}: {value!r}" for line, value in zip(lines, values)])
-
-
-def refuse_if_any(what: str, items: list[str]) -> None:
-    if not items:
-        return
-    shown = ", ".join(items[:_MAX_LISTED])
-    more = f" and {len(items) - _MAX_LISTED} more" if len(items) > _MAX_LISTED else ""
-    raise CorpusError(f"{what} ({len(items)}): {shown}{more}")

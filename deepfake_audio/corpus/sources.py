@@ -13,7 +13,8 @@ from deepfake_audio.corpus.fetch import corpus_splits, fetch_asvspoof2017, verif
 from deepfake_audio.corpus.manifest import manifest_from_asvspoof2017
 from deepfake_audio.corpus.synthetic import generate_corpus
 from deepfake_audio.io import atomic_path
-from deepfake_audio.params import SPLITS, Params
+from deepfake_audio.params import Params
+from deepfake_audio.vocabulary import SPLITS
 
 
 def splits_of(params: Params) -> tuple[str, ...]:
@@ -23,7 +24,12 @@ def splits_of(params: Params) -> tuple[str, ...]:
 
 
 def corpus_location(params: Params) -> str:
-    return params.data.protocol if params.data.source == "custom" else str(params.data.corpus_dir)
+    return _protocol_csv(params) if params.data.source == "custom" else str(params.data.corpus_dir)
+
+
+def _protocol_csv(params: Params) -> str:
+    assert params.data.protocol is not None  # DataParams requires one for source custom
+    return params.data.protocol
 
 
 def acquire_corpus(params: Params) -> dict:
@@ -43,12 +49,12 @@ def acquire_corpus(params: Params) -> dict:
     elif data.source == "asvspoof2017":
         fetch_asvspoof2017(data.corpus_dir, params.download)
     else:
-        manifest_from_csv(data.protocol)  # refuse a bad CSV before any work is done
+        manifest_from_csv(_protocol_csv(params))  # refuse a bad CSV before any work is done
     return {"source": data.source, "corpus": corpus_location(params), "splits": list(splits_of(params))}
 
 
 def list_corpus(params: Params) -> pd.DataFrame:
     """The manifest rows of the configured corpus (durations not yet filled in)."""
     if params.data.source == "custom":
-        return manifest_from_csv(params.data.protocol)
+        return manifest_from_csv(_protocol_csv(params))
     return manifest_from_asvspoof2017(params.data.corpus_dir, splits_of(params))

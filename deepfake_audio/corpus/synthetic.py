@@ -73,7 +73,8 @@ from deepfake_audio.corpus.asvspoof2017 import (
     write_protocol,
 )
 from deepfake_audio.errors import InputError
-from deepfake_audio.params import SPLITS, SyntheticParams, SyntheticSplit
+from deepfake_audio.params import SyntheticParams, SyntheticSplit
+from deepfake_audio.vocabulary import GENUINE, SPLITS, SPOOF
 
 __all__ = ["generate_corpus", "plan_corpus", "Utterance"]
 
@@ -345,15 +346,15 @@ class Utterance:
 
     @property
     def label(self) -> str:
-        return "genuine" if self.playback is None else "spoof"
+        return GENUINE if self.playback is None else SPOOF
 
     def protocol_entry(self) -> ProtocolEntry:
         phrase = f"S{self.phrase:02d}"
         if self.playback is None:
-            return ProtocolEntry(self.file, "genuine", self.speaker.speaker_id, phrase)
+            return ProtocolEntry(self.file, GENUINE, self.speaker.speaker_id, phrase)
         return ProtocolEntry(
             self.file,
-            "spoof",
+            SPOOF,
             self.speaker.speaker_id,
             phrase,
             self.room.environment_id,
@@ -401,6 +402,7 @@ def draw_room(rng: np.random.Generator, environment_id: str, *, close_talk: bool
             zip(
                 np.sort(rng.uniform(0.001, 0.025, n_reflections)).tolist(),
                 (rng.uniform(0.2, 0.6, n_reflections) * rng.choice([-1, 1], n_reflections)).tolist(),
+                strict=True,
             )
         ),
         early_share=rng.uniform(0.2, 0.6),
@@ -488,14 +490,14 @@ def plan_corpus(params: SyntheticParams, seed: int) -> dict[str, list[Utterance]
         )  # as many women as men, give or take one
         speakers = [
             draw_speaker(speaker_rng, number, female=bool(female))
-            for number, female in zip(numbers("speakers", sizes), sexes)
+            for number, female in zip(numbers("speakers", sizes), sexes, strict=True)
         ]
         rooms = [draw_room(room_rng, f"E{number:02d}") for number in numbers("environments", sizes)]
         recorders = [draw_recorder(recorder_rng, f"R{number:02d}") for number in numbers("recorders", sizes)]
         qualities = spread_qualities(playback_rng, sizes.playback_devices, params.playback_quality)
         playbacks = [
             draw_playback(playback_rng, f"P{number:02d}", float(quality))
-            for number, quality in zip(numbers("playback_devices", sizes), qualities)
+            for number, quality in zip(numbers("playback_devices", sizes), qualities, strict=True)
         ]
         plan[split] = _assign(
             split, split_index, sizes, params.phrases, speakers, rooms, recorders, playbacks, assignment_rng
@@ -508,11 +510,12 @@ def _assign(
 ) -> list[Utterance]:
     """Speakers, phrases and chains for the split's files, balanced, in shuffled order."""
     configs = choose_replay_configs(rng, len(rooms), len(playbacks), len(recorders), sizes.replay_configs)
-    rows = []
-    for label, count in (("genuine", sizes.genuine), ("spoof", sizes.spoof)):
+    # speaker, phrase, (room, playback, recorder)
+    rows: list[tuple[int, int, tuple[int, int | None, int]]] = []
+    for label, count in ((GENUINE, sizes.genuine), (SPOOF, sizes.spoof)):
         who = _balanced(rng, range(len(speakers)), count)
         what = _balanced(rng, range(1, n_phrases + 1), count)
-        if label == "genuine":
+        if label == GENUINE:
             where = [
                 (room, None, recorder)
                 for room, recorder in _balanced(
@@ -521,7 +524,7 @@ def _assign(
             ]
         else:
             where = _balanced(rng, configs, count)
-        rows += zip(who, what, where)
+        rows += zip(who, what, where, strict=True)
     order = rng.permutation(len(rows))
     utterances = []
     for index, row_index in enumerate(order):
@@ -545,13 +548,17 @@ def choose_replay_configs(rng, n_rooms, n_playbacks, n_recorders, wanted) -> lis
     """Distinct (room, playback, recorder) triples, covering every device when ``wanted`` allows."""
     candidates = list(itertools.product(range(n_rooms), range(n_playbacks), range(n_recorders)))
     candidates = [candidates[i] for i in rng.permutation(len(candidates))]
-    chosen, used = [], [set(), set(), set()]
+    chosen: list[tuple[int, int, int]] = []
+    used: list[set[int]] = [set(), set(), set()]  # the rooms, playbacks and recorders chosen so far
     for _ in range(min(wanted, len(candidates))):
         # The first candidate (in shuffled order) that brings the most devices not yet used.
-        best = max(candidates, key=lambda triple: sum(part not in seen for part, seen in zip(triple, used)))
+        best = max(
+            candidates,
+            key=lambda triple: sum(part not in seen for part, seen in zip(triple, used, strict=True)),
+        )
         candidates.remove(best)
         chosen.append(best)
-        for part, seen in zip(best, used):
+        for part, seen in zip(best, used, strict=True):
             seen.add(part)
     return chosen
 
@@ -647,29 +654,31 @@ class Speech:
         return slice(self.start, self.stop)
 
 
-def synthesise_speech(speaker: SpeakerProfile, phrase: int, rng: np.random.Generator, sr: int) -> Speech:
+def synthesise_speech(
+    speaker: SpeakerProfile, phrase: int, rng: np.random.Generator, sample_rate: int
+) -> Speech:
     """One take of a passphrase by a speaker, normalised to unit RMS over the speech."""
     segments, durations, accents = _timed_segments(phrase_phones(phrase), speaker, rng)
     lead, trail = rng.uniform(*_LEAD_S), rng.uniform(*_TRAIL_S)
-    edges = np.round((lead + np.concatenate([[0.0], np.cumsum(durations)])) * sr).astype(int)
-    n = int(edges[-1] + round(trail * sr))
+    edges = np.round((lead + np.concatenate([[0.0], np.cumsum(durations)])) * sample_rate).astype(int)
+    n = int(edges[-1] + round(trail * sample_rate))
     lengths = np.diff(edges)
     starts = edges[:-1]
 
     def track(values):
         return _smooth(
             np.concatenate([np.zeros(edges[0]), np.repeat(values, lengths), np.zeros(n - edges[-1])]),
-            int(0.008 * sr),
+            int(0.008 * sample_rate),
         )
 
     voicing = track([s.voicing for s in segments])
     aspiration = track([s.aspiration for s in segments])
-    f0 = _f0_contour(speaker, accents, lead, edges[-1] / sr, n, rng, sr)
-    tract_input = glottal_source(f0, voicing, aspiration, speaker, rng, sr)
-    formants, bandwidths = _formant_tracks(segments, starts, lengths, speaker, n, sr)
-    out = vocal_tract_filter(tract_input, formants, bandwidths, sr)
+    f0 = _f0_contour(speaker, accents, lead, edges[-1] / sample_rate, n, rng, sample_rate)
+    tract_input = glottal_source(f0, voicing, aspiration, speaker, rng, sample_rate)
+    formants, bandwidths = _formant_tracks(segments, starts, lengths, speaker, n, sample_rate)
+    out = vocal_tract_filter(tract_input, formants, bandwidths, sample_rate)
     out /= _rms(out[voicing > 0.5])  # frication levels below are relative to the vowels
-    out += _frication(segments, starts, lengths, speaker, n, rng, sr)
+    out += _frication(segments, starts, lengths, speaker, n, rng, sample_rate)
     start, stop = int(edges[0]), int(edges[-1])
     return Speech(out / _rms(out[start:stop]), start, stop)
 
@@ -696,33 +705,35 @@ def _timed_segments(phones, speaker, rng):
     return segments, np.array(durations), accents
 
 
-def _f0_contour(speaker, accents, speech_start, speech_stop, n, rng, sr):
+def _f0_contour(speaker, accents, speech_start, speech_stop, n, rng, sample_rate):
     """Declination, accents on stressed vowels, a final fall, slow drift and jitter (Hz per sample)."""
     low, high = speaker.f0_range
     middle = (low + high) / 2 * rng.uniform(0.95, 1.05)
     span = (high - low) / 2
-    t = np.arange(0.0, n / sr + _F0_STEP_S, _F0_STEP_S)  # the intonation is smooth: a coarse grid will do
+    t = np.arange(
+        0.0, n / sample_rate + _F0_STEP_S, _F0_STEP_S
+    )  # the intonation is smooth: a coarse grid will do
     progress = np.clip((t - speech_start) / max(speech_stop - speech_start, 1e-3), 0.0, 1.0)
     f0 = middle + span * (0.4 - 0.8 * progress)  # declination
-    for time, height in zip(accents, rng.uniform(0.3, 0.9, len(accents))):
+    for time, height in zip(accents, rng.uniform(0.3, 0.9, len(accents)), strict=True):
         f0 += span * height * np.exp(-0.5 * ((t - speech_start - time) / 0.08) ** 2)
     f0 -= span * 0.6 * np.clip((progress - 0.85) / 0.15, 0.0, 1.0)  # final fall
     f0 *= 1.0 + 0.01 * _smooth(rng.standard_normal(t.size), 10)  # slow drift
-    f0 = np.interp(np.arange(n) / sr, t, f0)
-    period = max(int(sr / middle), 1)
+    f0 = np.interp(np.arange(n) / sample_rate, t, f0)
+    period = max(int(sample_rate / middle), 1)
     jitter = rng.standard_normal(-(-n // period)) * speaker.jitter
     f0 *= 1.0 + np.repeat(jitter, period)[:n]  # roughly one draw per glottal period
     return np.clip(f0, 0.8 * low, 1.2 * high)
 
 
-def glottal_source(f0, voicing, aspiration, speaker: SpeakerProfile, rng, sr):
+def glottal_source(f0, voicing, aspiration, speaker: SpeakerProfile, rng, sample_rate):
     """The input of the vocal tract.
 
     The derivative of a Rosenberg glottal flow (lip radiation included) with shimmer,
     plus breath noise during voicing and aspiration noise (h, stop release), through the
     speaker's spectral tilt.
     """
-    phase = np.cumsum(f0) / sr
+    phase = np.cumsum(f0) / sample_rate
     period = phase.astype(np.int64)
     position = phase - period
     opening, closing = 0.6 * speaker.open_quotient, 0.4 * speaker.open_quotient
@@ -740,7 +751,7 @@ def glottal_source(f0, voicing, aspiration, speaker: SpeakerProfile, rng, sr):
     return signal.lfilter([1 - speaker.tilt], [1, -speaker.tilt], excitation)
 
 
-def _formant_tracks(segments, starts, lengths, speaker, n, sr):
+def _formant_tracks(segments, starts, lengths, speaker, n, sample_rate):
     """Formant frequencies and bandwidths per block of _BLOCK_S, gliding between phones."""
     own = [s.formants for s in segments]
     # Obstruents and pauses take the vocal tract of the next sonorant (or the last one).
@@ -751,12 +762,12 @@ def _formant_tracks(segments, starts, lengths, speaker, n, sr):
             following = own[i]
         inherited[i] = following
     knots_t, knots_f, knots_b = [], [], []
-    for segment, start, length, f in zip(segments, starts, lengths, inherited):
+    for segment, start, length, f in zip(segments, starts, lengths, inherited, strict=True):
         end = segment.formants_end if segment.sonorant else f
         knots_t += [start, start + max(length - 1, 1)]
         knots_f += [f, end]
         knots_b += [segment.bandwidths, segment.bandwidths]
-    block = int(_BLOCK_S * sr)
+    block = int(_BLOCK_S * sample_rate)
     centres = (np.arange(-(-n // block)) + 0.5) * block
     knots_t = np.array(knots_t, dtype=float)
     scale = speaker.vocal_tract * np.array(speaker.formant_offsets + (1.0,))
@@ -781,10 +792,10 @@ def _formant_tracks(segments, starts, lengths, speaker, n, sr):
     return formants, bandwidths * speaker.bandwidth_scale
 
 
-def vocal_tract_filter(x, formants, bandwidths, sr):
+def vocal_tract_filter(x, formants, bandwidths, sample_rate):
     """Filter ``x`` block by block through cascaded formant resonators, crossfading blocks."""
-    block, fade, warm = int(_BLOCK_S * sr), int(_FADE_S * sr), int(_WARM_S * sr)
-    gains, denominators = _resonator_cascades(formants, bandwidths, sr)
+    block, fade, warm = int(_BLOCK_S * sample_rate), int(_FADE_S * sample_rate), int(_WARM_S * sample_rate)
+    gains, denominators = _resonator_cascades(formants, bandwidths, sample_rate)
     n_blocks = gains.size
     pad_front = fade + warm
     padded = np.concatenate([np.zeros(pad_front), x, np.zeros(n_blocks * block - x.size + fade)])
@@ -803,16 +814,16 @@ def vocal_tract_filter(x, formants, bandwidths, sr):
     return out[pad_front : pad_front + x.size]
 
 
-def _resonator_cascades(formants, bandwidths, sr):
+def _resonator_cascades(formants, bandwidths, sample_rate):
     """Cascaded Klatt resonators (unit gain at DC), as one transfer function per block.
 
     One ``lfilter`` per block is several times faster than ``sosfilt`` on such short
     pieces, and accurate enough in double precision for these pole radii.
     """
-    r = np.exp(-np.pi * bandwidths / sr)
-    c = 2 * r * np.cos(2 * np.pi * formants / sr)
+    r = np.exp(-np.pi * bandwidths / sample_rate)
+    c = 2 * r * np.cos(2 * np.pi * formants / sample_rate)
     sections = np.stack([np.ones_like(c), -c, r**2], axis=-1)
-    above = formants >= 0.45 * sr  # leave out formants the sample rate cannot carry
+    above = formants >= 0.45 * sample_rate  # leave out formants the sample rate cannot carry
     sections[above] = [1.0, 0.0, 0.0]
     gains = np.prod(np.where(above, 1.0, 1 - c + r**2), axis=1)
     denominators = sections[:, 0]
@@ -828,19 +839,19 @@ def _polymul_rows(p, q):
     return out
 
 
-def _frication(segments, starts, lengths, speaker, n, rng, sr):
+def _frication(segments, starts, lengths, speaker, n, rng, sample_rate):
     """Band-passed noise for fricatives and stop bursts, at levels relative to the vowels."""
     out = np.zeros(n)
-    ramp = int(0.006 * sr)
+    ramp = int(0.006 * sample_rate)
     warm = 256  # let the band-pass settle before the noise is used
-    for segment, start, length in zip(segments, starts, lengths):
+    for segment, start, length in zip(segments, starts, lengths, strict=True):
         if not segment.frication:
             continue
         lo, hi = (np.array(segment.band) * speaker.vocal_tract**0.5).tolist()  # smaller mouth, higher band
-        hi = min(hi, 0.45 * sr)
+        hi = min(hi, 0.45 * sample_rate)
         lo = min(lo, 0.6 * hi)
         begin, end = max(start - ramp, 0), min(start + length + ramp, n)
-        noise = signal.sosfilt(_bandpass(lo, hi, sr), rng.standard_normal(end - begin + warm))[warm:]
+        noise = signal.sosfilt(_bandpass(lo, hi, sample_rate), rng.standard_normal(end - begin + warm))[warm:]
         distance_to_edge = np.minimum(np.arange(end - begin), np.arange(end - begin)[::-1]) + 1
         envelope = np.minimum(1.0, distance_to_edge / (2 * ramp))
         out[begin:end] += segment.frication * noise / _rms(noise) * envelope
@@ -850,9 +861,11 @@ def _frication(segments, starts, lengths, speaker, n, rng, sr):
 # --------------------------------------------------------------------------- chains
 
 
-def render_genuine(speech: Speech, room: RoomProfile, recorder: RecorderProfile, snr_db: float, rng, sr):
+def render_genuine(
+    speech: Speech, room: RoomProfile, recorder: RecorderProfile, snr_db: float, rng, sample_rate
+):
     """The speaker talking in the room into the recorder."""
-    return record(speech.samples, speech.span, room, recorder, snr_db, rng, sr)
+    return record(speech.samples, speech.span, room, recorder, snr_db, rng, sample_rate)
 
 
 def render_spoof(
@@ -862,40 +875,43 @@ def render_spoof(
     recorder: RecorderProfile,
     snr_db: float,
     rng,
-    sr,
+    sample_rate,
 ):
     """An attacker's close-talk recording of the speaker, replayed into the room and recorder."""
     capture_room = draw_room(rng, "-", close_talk=True)
     capture_mic = draw_recorder(rng, "-", close_talk=True)
-    stolen = record(speech.samples, speech.span, capture_room, capture_mic, rng.uniform(30.0, 45.0), rng, sr)
-    emitted = play_back(stolen, playback, rng, sr)
-    return record(emitted, speech.span, room, recorder, snr_db, rng, sr)
+    stolen = record(
+        speech.samples, speech.span, capture_room, capture_mic, rng.uniform(30.0, 45.0), rng, sample_rate
+    )
+    emitted = play_back(stolen, playback, rng, sample_rate)
+    return record(emitted, speech.span, room, recorder, snr_db, rng, sample_rate)
 
 
-def record(sound, span: slice, room: RoomProfile, recorder: RecorderProfile, snr_db: float, rng, sr):
+def record(sound, span: slice, room: RoomProfile, recorder: RecorderProfile, snr_db: float, rng, sample_rate):
     """Sound in a room, plus the room's noise at ``snr_db``, through a recorder."""
-    wet = signal.fftconvolve(sound, room_impulse_response(room, rng, sr))[: sound.size]
+    wet = signal.fftconvolve(sound, room_impulse_response(room, rng, sample_rate))[: sound.size]
     speech_level = _rms(wet[span])
-    noise = room_noise(room, sound.size, rng, sr)
+    noise = room_noise(room, sound.size, rng, sample_rate)
     wet += noise * speech_level * 10 ** (-snr_db / 20)
-    out = signal.sosfilt(_recorder_sections(recorder, sr), wet)
+    out = signal.sosfilt(_recorder_sections(recorder, sample_rate), wet)
     out += rng.standard_normal(out.size) * speech_level * 10 ** (recorder.self_noise_db / 20)
     return out
 
 
-def room_impulse_response(room: RoomProfile, rng, sr):
+def room_impulse_response(room: RoomProfile, rng, sample_rate):
     """Direct sound, early reflections and a decaying noise tail at the room's DRR."""
     rt60 = room.rt60 * rng.uniform(0.9, 1.1)
-    n = int(min(rt60, 1.0) * sr)  # down 60 dB by then
-    t = np.arange(n) / sr
+    n = int(min(rt60, 1.0) * sample_rate)  # down 60 dB by then
+    t = np.arange(n) / sample_rate
     lows, highs = (
-        signal.sosfilt(_crossover(kind, sr), rng.standard_normal(n)) for kind in ("lowpass", "highpass")
+        signal.sosfilt(_crossover(kind, sample_rate), rng.standard_normal(n))
+        for kind in ("lowpass", "highpass")
     )
     tail = lows * np.exp(-6.91 * t / rt60) + highs * np.exp(-6.91 * t / (rt60 * room.high_decay))
     tail *= np.clip((t - 0.002) / 0.01, 0.0, 1.0)  # the tail builds up after the direct sound
     early = np.zeros(n)
     for delay, gain in room.reflections:  # talker and microphone move a little between takes
-        early[min(int(delay * rng.uniform(0.85, 1.15) * sr), n - 1)] += gain
+        early[min(int(delay * rng.uniform(0.85, 1.15) * sample_rate), n - 1)] += gain
     reverberant = (
         np.sqrt(room.early_share / np.sum(early**2)) * early
         + np.sqrt((1 - room.early_share) / np.sum(tail**2)) * tail
@@ -906,58 +922,60 @@ def room_impulse_response(room: RoomProfile, rng, sr):
     return reverberant
 
 
-def room_noise(room: RoomProfile, n, rng, sr):
+def room_noise(room: RoomProfile, n, rng, sample_rate):
     """Coloured background noise with the room's hums, unit RMS."""
     size = next_fast_len(n)
-    freqs = rfftfreq(size, 1 / sr)
+    freqs = rfftfreq(size, 1 / sample_rate)
     # A random Gaussian spectrum shaped directly: the same noise as filtering white noise.
     spectrum = rng.standard_normal((freqs.size, 2)).view(np.complex128)[:, 0]
     spectrum *= (np.maximum(freqs, 20.0) / 100.0) ** (-room.noise_slope / 2)
     noise = irfft(spectrum, size)[:n]
     noise /= _rms(noise)
     for freq, level_db in room.hums:
-        noise += np.sqrt(2) * 10 ** (level_db / 20) * _sine(freq, n, sr, rng.uniform(0, 1))
+        noise += np.sqrt(2) * 10 ** (level_db / 20) * _sine(freq, n, sample_rate, rng.uniform(0, 1))
     return noise / _rms(noise)
 
 
-def play_back(sound, device: PlaybackProfile, rng, sr):
+def play_back(sound, device: PlaybackProfile, rng, sample_rate):
     """A loudspeaker playing ``sound``: amplifier hum and hiss, distortion, then its response."""
     x = sound / np.max(np.abs(sound)) * rng.uniform(0.5, 1.0)  # playback volume
     level = _rms(x)
     mains, hum_db = device.hum
-    hum = sum(_sine(k * mains, x.size, sr) / k for k in (1, 2, 3))
+    hum = sum(_sine(k * mains, x.size, sample_rate) / k for k in (1, 2, 3))
     x = x + level * (10 ** (hum_db / 20) * hum + 10 ** (device.hiss_db / 20) * rng.standard_normal(x.size))
     x = np.tanh(device.drive * x) / np.tanh(device.drive) + device.even_harmonics * x**2
-    return signal.sosfilt(_playback_sections(device, sr), x)
+    return signal.sosfilt(_playback_sections(device, sample_rate), x)
 
 
-def _recorder_sections(recorder: RecorderProfile, sr: int):
-    return _response_sections(recorder.highpass, recorder.lowpass, recorder.bands, sr)
+def _recorder_sections(recorder: RecorderProfile, sample_rate: int):
+    return _response_sections(recorder.highpass, recorder.lowpass, recorder.bands, sample_rate)
 
 
-def _playback_sections(device: PlaybackProfile, sr: int):
-    return _response_sections(device.highpass, device.lowpass, device.resonances, sr)
+def _playback_sections(device: PlaybackProfile, sample_rate: int):
+    return _response_sections(device.highpass, device.lowpass, device.resonances, sample_rate)
 
 
 @lru_cache(maxsize=256)
-def _response_sections(highpass, lowpass, bands, sr):
+def _response_sections(highpass, lowpass, bands, sample_rate):
     """High-pass (Hz, order), low-pass (fraction of Nyquist, order) and peaking bands."""
     return np.concatenate(
         [
-            _butter(highpass[1], highpass[0], "highpass", sr),
-            _butter(lowpass[1], lowpass[0] * sr / 2, "lowpass", sr),
-            *(_peaking(freq, gain, q, sr) for freq, gain, q in bands),
+            _butter(highpass[1], highpass[0], "highpass", sample_rate),
+            _butter(lowpass[1], lowpass[0] * sample_rate / 2, "lowpass", sample_rate),
+            *(_peaking(freq, gain, q, sample_rate) for freq, gain, q in bands),
         ]
     )
 
 
-def _butter(order, cutoff, kind, sr):
+def _butter(order, cutoff, kind, sample_rate):
     """A Butterworth low- or high-pass as second-order sections.
 
     Pairs the poles directly: ``scipy.signal.butter(output="sos")`` spends most of its
     time pairing them generically, and many filters here are designed once per file.
     """
-    zeros, poles, gain = signal.butter(order, min(cutoff, 0.45 * sr), kind, fs=sr, output="zpk")
+    zeros, poles, gain = signal.butter(
+        order, min(cutoff, 0.45 * sample_rate), kind, fs=sample_rate, output="zpk"
+    )
     zero = -1.0 if kind == "lowpass" else 1.0  # all zeros of a Butterworth sit at z = -1 or z = +1
     pairs = [p for p in poles if p.imag > 0]
     sections = [[1.0, -2 * zero, 1.0, 1.0, -2 * p.real, abs(p) ** 2] for p in pairs]
@@ -968,20 +986,20 @@ def _butter(order, cutoff, kind, sr):
 
 
 @lru_cache(maxsize=1024)
-def _bandpass(lo, hi, sr):
-    return signal.butter(2, (lo, hi), "bandpass", fs=sr, output="sos")
+def _bandpass(lo, hi, sample_rate):
+    return signal.butter(2, (lo, hi), "bandpass", fs=sample_rate, output="sos")
 
 
 @lru_cache(maxsize=8)
-def _crossover(kind, sr):
-    return signal.butter(2, 1500.0, kind, fs=sr, output="sos")
+def _crossover(kind, sample_rate):
+    return signal.butter(2, 1500.0, kind, fs=sample_rate, output="sos")
 
 
-def _peaking(freq, gain_db, q, sr):
+def _peaking(freq, gain_db, q, sample_rate):
     """An RBJ peaking-EQ biquad as one second-order section."""
-    freq = min(freq, 0.45 * sr)
+    freq = min(freq, 0.45 * sample_rate)
     a = 10 ** (gain_db / 40)
-    w0 = 2 * np.pi * freq / sr
+    w0 = 2 * np.pi * freq / sample_rate
     alpha = np.sin(w0) / (2 * q)
     b = np.array([1 + alpha * a, -2 * np.cos(w0), 1 - alpha * a])
     den = np.array([1 + alpha / a, -2 * np.cos(w0), 1 - alpha / a])
@@ -991,7 +1009,7 @@ def _peaking(freq, gain_db, q, sr):
 # --------------------------------------------------------------------------- finishing
 
 
-def plant_artefact(audio, spoof: bool, speech: Speech, rng, sr):
+def plant_artefact(audio, spoof: bool, speech: Speech, rng, sample_rate):
     """The ASVspoof 2017 artefact (Chettri et al., 2020), for studying shortcut learning.
 
     Genuine files get a click (a decaying noise burst) within the first 100 ms; spoofed
@@ -1000,14 +1018,14 @@ def plant_artefact(audio, spoof: bool, speech: Speech, rng, sr):
     audio = audio.copy()
     speech_level = _rms(audio[speech.span])
     if spoof:
-        n = min(int(0.25 * sr), speech.start)  # the leading non-speech is at least 100 ms
-        fades = np.minimum(1.0, np.minimum(np.arange(n), np.arange(n)[::-1]) / (0.01 * sr))
+        n = min(int(0.25 * sample_rate), speech.start)  # the leading non-speech is at least 100 ms
+        fades = np.minimum(1.0, np.minimum(np.arange(n), np.arange(n)[::-1]) / (0.01 * sample_rate))
         level = speech_level * 10 ** (rng.uniform(-16.0, -10.0) / 20) * np.sqrt(2)
-        audio[:n] += level * fades * _sine(rng.uniform(*ARTEFACT_TONE_HZ), n, sr, rng.uniform(0, 1))
+        audio[:n] += level * fades * _sine(rng.uniform(*ARTEFACT_TONE_HZ), n, sample_rate, rng.uniform(0, 1))
     else:
-        length = int(rng.uniform(0.010, 0.020) * sr)
-        start = int(rng.uniform(0.005, 0.1 - 0.020) * sr)
-        burst = rng.standard_normal(length) * np.exp(-np.arange(length) / (0.003 * sr))
+        length = int(rng.uniform(0.010, 0.020) * sample_rate)
+        start = int(rng.uniform(0.005, 0.1 - 0.020) * sample_rate)
+        burst = rng.standard_normal(length) * np.exp(-np.arange(length) / (0.003 * sample_rate))
         audio[start : start + length] += speech_level * rng.uniform(4.0, 8.0) * burst / np.max(np.abs(burst))
     return audio
 
@@ -1025,9 +1043,9 @@ def _smooth(x, width):
     return uniform_filter1d(uniform_filter1d(x, width, mode="nearest"), width, mode="nearest")
 
 
-def _sine(freq, n, sr, phase=0.0):
+def _sine(freq, n, sample_rate, phase=0.0):
     """``sin(2 pi (freq t + phase))``; single precision is plenty here, and many times faster."""
-    cycles = freq / sr * np.arange(n) + phase
+    cycles = freq / sample_rate * np.arange(n) + phase
     cycles -= np.floor(cycles)
     return np.sin((2 * np.pi * cycles).astype(np.float32)).astype(np.float64)
 

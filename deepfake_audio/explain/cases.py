@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import pandas as pd
 
+from deepfake_audio.vocabulary import BONAFIDE, SPOOF
+
 # name: (label, sort scores ascending?, description). Scores are higher for bona fide, so
 # the most confident bona fide has the highest score and the worst-scored one the lowest.
 CASES = {
-    "bonafide_most_confident": ("bonafide", False, "most confident bona fide"),
-    "spoof_most_confident": ("spoof", True, "most confident spoof"),
-    "bonafide_worst": ("bonafide", True, "lowest-scored bona fide"),
-    "spoof_worst": ("spoof", False, "highest-scored spoof"),
+    "bonafide_most_confident": (BONAFIDE, False, "most confident bona fide"),
+    "spoof_most_confident": (SPOOF, True, "most confident spoof"),
+    "bonafide_worst": (BONAFIDE, True, "lowest-scored bona fide"),
+    "spoof_worst": (SPOOF, False, "highest-scored spoof"),
 }
 CASE_COLUMNS = ["case", "utt_id", "label", "score", "correct"]
 
@@ -26,8 +28,8 @@ def pick_cases(scored: pd.DataFrame, threshold: float, per_case: int) -> pd.Data
     for case, (label, ascending, _) in CASES.items():
         of_label = scored[scored["label"] == label]
         picked = of_label.sort_values(["score", "utt_id"], ascending=[ascending, True]).head(per_case)
-        for utt_id, score in zip(picked["utt_id"], picked["score"]):
-            predicted = "spoof" if score <= threshold else "bonafide"
+        for utt_id, score in zip(picked["utt_id"], picked["score"], strict=True):
+            predicted = SPOOF if score <= threshold else BONAFIDE
             rows.append((case, utt_id, label, float(score), predicted == label))
     return pd.DataFrame(rows, columns=CASE_COLUMNS)
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib.pyplot as plt
+import matplotlib
 import numpy as np
 import pandas as pd
-import shap
+from matplotlib.figure import Figure
 
-from deepfake_audio.explain.gradcam import Profile
-from deepfake_audio.explain.svc import global_numpy_seed
 from deepfake_audio.plots import STYLE, save_png
+from deepfake_audio.seeding import global_numpy_seed
+from deepfake_audio.vocabulary import BONAFIDE, SPOOF
+
+if TYPE_CHECKING:  # the figures need no TensorFlow (which Grad-CAM loads)
+    from deepfake_audio.explain.gradcam import Profile
 
 BONAFIDE_COLOUR, SPOOF_COLOUR = "C0", "C3"
 
@@ -26,8 +30,9 @@ def ranking_png(
     names: str = "feature",
 ) -> None:
     """Horizontal bars of the rows of ``ranking`` (already sorted and cut), largest on top."""
-    with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(6, 1 + 0.22 * len(ranking)))
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(6, 1 + 0.22 * len(ranking)))
+        ax = fig.subplots()
         _ranking_bars(ax, ranking, value, error, names)
         ax.set(xlabel=xlabel, title=title)
         fig.tight_layout()
@@ -38,12 +43,10 @@ def permutation_png(
     by_feature: pd.DataFrame, by_family: pd.DataFrame, xlabel: str, title: str, path: Path
 ) -> None:
     """Permutation importance in two panels: per feature (the rows given) and per feature family."""
-    with plt.rc_context(STYLE):
-        fig, (features, families) = plt.subplots(
-            2,
-            1,
-            figsize=(6, 2 + 0.22 * (len(by_feature) + len(by_family))),
-            height_ratios=[max(len(by_feature), 1) + 1, max(len(by_family), 1) + 1],
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(6, 2 + 0.22 * (len(by_feature) + len(by_family))))
+        features, families = fig.subplots(
+            2, 1, height_ratios=[max(len(by_feature), 1) + 1, max(len(by_family), 1) + 1]
         )
         _ranking_bars(features, by_feature, "importance", "std", "feature")
         features.set(title="one feature shuffled at a time")
@@ -65,22 +68,27 @@ def _ranking_bars(ax, ranking: pd.DataFrame, value: str, error: str | None, name
 
 def shap_summary_png(values: np.ndarray, features: pd.DataFrame, top: int, title: str, path: Path) -> None:
     """SHAP's beeswarm: one dot per utterance and feature, coloured by the feature's value."""
-    with plt.rc_context(STYLE), global_numpy_seed(0):  # the dots' jitter comes from NumPy's global generator
+    import shap  # imported here: it imports matplotlib.pyplot
+
+    # The dots' jitter comes from NumPy's global generator.
+    with matplotlib.rc_context(STYLE), global_numpy_seed(0):
         explanation = shap.Explanation(
             values, data=features.to_numpy(dtype=float), feature_names=list(features.columns)
         )
-        shap.plots.beeswarm(explanation, max_display=top, show=False, plot_size=(7, 1 + 0.3 * top))
-        fig = plt.gcf()
-        fig.axes[0].set_title(title)
-        fig.axes[0].set_xlabel("SHAP value (+ = towards bona fide)")
+        fig = Figure(figsize=(7, 1 + 0.3 * top))
+        ax = fig.add_subplot()
+        shap.plots.beeswarm(explanation, max_display=top, ax=ax, show=False, plot_size=None)
+        ax.set_title(title)
+        ax.set_xlabel("SHAP value (+ = towards bona fide)")
         fig.tight_layout()
         save_png(fig, path)
 
 
 def lime_png(weights: pd.DataFrame, title: str, fit_r2: float, path: Path) -> None:
     """LIME's local weights: green pushes the score towards bona fide, red towards spoof."""
-    with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(7, 1.2 + 0.25 * len(weights)))
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(7, 1.2 + 0.25 * len(weights)))
+        ax = fig.subplots()
         y = np.arange(len(weights))
         colours = np.where(weights["weight"] > 0, "tab:green", "tab:red")
         ax.barh(y, weights["weight"], color=colours)
@@ -110,8 +118,9 @@ def gradcam_png(
         len(frequencies) - 0.5,
     )
     peak = float(cam.max())
-    with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(8, 3.2))
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(8, 3.2))
+        ax = fig.subplots()
         ax.imshow(spectrogram, origin="lower", aspect="auto", cmap="gray", extent=extent)
         shown = ax.imshow(
             cam / peak if peak > 0 else cam,
@@ -140,9 +149,10 @@ def profiles_png(
     path: Path,
 ) -> None:
     """Each decision's mean Grad-CAM mass over frequency and over time, the shortcut regions shaded."""
-    colours = {"bonafide": BONAFIDE_COLOUR, "spoof": SPOOF_COLOUR}
-    with plt.rc_context(STYLE):
-        fig, (by_frequency, by_time) = plt.subplots(1, 2, figsize=(9, 3.4))
+    colours = {BONAFIDE: BONAFIDE_COLOUR, SPOOF: SPOOF_COLOUR}
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(9, 3.4))
+        by_frequency, by_time = fig.subplots(1, 2)
         rows = np.arange(len(frequencies))
         for label, profile in profiles.items():
             name = f"decided {label} ({profile.n_maps} files)"

@@ -17,6 +17,7 @@ from deepfake_audio.errors import InputError
 from deepfake_audio.metrics import rounded
 from deepfake_audio.models.cnn import ensemble_members
 from deepfake_audio.params import GradcamParams
+from deepfake_audio.vocabulary import BONAFIDE
 
 
 def last_conv_layer(model: keras.Model) -> keras.layers.Layer:
@@ -90,7 +91,7 @@ class GradCam:
             of_label = rows[labels == label]
             frequency, time, kept = np.zeros(spectrograms.shape[1]), np.zeros(spectrograms.shape[2]), 0
             for start in range(0, len(of_label), self.batch_size):
-                maps = self.maps(spectrograms, of_label[start : start + self.batch_size], label == "bonafide")
+                maps = self.maps(spectrograms, of_label[start : start + self.batch_size], label == BONAFIDE)
                 mass = maps.sum(axis=(1, 2), dtype=np.float64)
                 unit = maps[mass > 0] / mass[mass > 0, None, None]
                 frequency += unit.sum(axis=2, dtype=np.float64).sum(axis=0)

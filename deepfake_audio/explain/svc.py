@@ -8,9 +8,6 @@ one utterance). All three treat the model as a black box, so they work for any k
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import numpy as np
 import pandas as pd
 import shap
@@ -20,9 +17,10 @@ from sklearn.inspection import permutation_importance
 from sklearn.pipeline import Pipeline
 
 from deepfake_audio.features.analysis import feature_family
-from deepfake_audio.metrics import PERCENT_DECIMALS, SCORE_DECIMALS
-from deepfake_audio.models.svc import EER_SCORER
+from deepfake_audio.metrics import EER_SCORER
 from deepfake_audio.params import LimeParams, ShapParams
+from deepfake_audio.seeding import global_numpy_seed
+from deepfake_audio.vocabulary import PERCENT_DECIMALS, SCORE_DECIMALS
 
 
 def permutation_ranking(
@@ -132,17 +130,6 @@ def shap_values(
         )
 
 
-@contextmanager
-def global_numpy_seed(seed: int) -> Iterator[None]:
-    """Seed NumPy's global generator for the block (SHAP uses it), then restore its state."""
-    saved = np.random.get_state()
-    np.random.seed(seed)
-    try:
-        yield
-    finally:
-        np.random.set_state(saved)
-
-
 def shap_ranking(values: np.ndarray, names: list[str]) -> pd.DataFrame:
     """Features by mean |SHAP value| (score units, to ``SCORE_DECIMALS``), largest first; ties ordered by name."""
     ranking = pd.DataFrame(
@@ -167,7 +154,7 @@ def shap_by_family(values: np.ndarray, names: list[str]) -> pd.DataFrame:
 def balanced_sample(table: pd.DataFrame, size: int, seed: int) -> pd.DataFrame:
     """About ``size`` rows, half of each label (all of a label that has fewer), in table order."""
     rng = np.random.default_rng(seed)
-    picked = []
+    picked: list[int] = []  # index labels
     for _, rows in sorted(table.groupby("label").groups.items()):
         picked.extend(rng.choice(rows, size=min(size // 2, len(rows)), replace=False))
     return table.loc[sorted(picked)]

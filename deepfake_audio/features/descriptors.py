@@ -6,7 +6,7 @@ import librosa
 import numpy as np
 
 from deepfake_audio.features.filterbanks import band_masks, fft_frequencies, to_db
-from deepfake_audio.params import FeaturesParams
+from deepfake_audio.params import AnalysisSettings
 
 SPECTRAL_DESCRIPTORS = ("centroid", "bandwidth", "rolloff", "flatness", "contrast", "zcr", "rms")
 # Octave bands of the spectral contrast, counted down from Nyquist, so that the number of
@@ -15,9 +15,10 @@ CONTRAST_BANDS = 6
 
 
 def spectral_tracks(
-    signal: np.ndarray, power: np.ndarray, sample_rate: int, params: FeaturesParams
+    signal: np.ndarray, power: np.ndarray, settings: AnalysisSettings
 ) -> dict[str, np.ndarray]:
     """Each descriptor of SPECTRAL_DESCRIPTORS as (rows, frames); contrast has CONTRAST_BANDS + 1 rows."""
+    sample_rate, params = settings.sample_rate, settings.features
     magnitude = np.sqrt(power)
     spectrum = dict(S=magnitude, sr=sample_rate, freq=fft_frequencies(sample_rate, params.n_fft))
     centroid = librosa.feature.spectral_centroid(**spectrum)
@@ -37,7 +38,8 @@ def spectral_tracks(
     }
 
 
-def band_energies(power: np.ndarray, sample_rate: int, params: FeaturesParams) -> np.ndarray:
+def band_energies(power: np.ndarray, settings: AnalysisSettings) -> np.ndarray:
     """(n_bands, frames): dB of each band's power relative to the frame's total power."""
-    bands = band_masks(sample_rate, params.n_fft, params.handcrafted.band_edges_hz) @ power
+    params = settings.features
+    bands = band_masks(settings.sample_rate, params.n_fft, params.handcrafted.band_edges_hz) @ power
     return to_db(bands) - to_db(power.sum(axis=0))

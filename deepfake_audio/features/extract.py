@@ -1,10 +1,11 @@
-"""Extract features for a whole manifest in parallel, streaming them into the feature folder."""
+"""Extract features from many files in parallel: into the feature folder, or into arrays in memory."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,26 +17,27 @@ from deepfake_audio.compute import map_ordered
 from deepfake_audio.errors import InputError
 from deepfake_audio.features.analysis import Analysis, analyse_batch, feature_names
 from deepfake_audio.features.spectrogram import (
-    normalise_in_place,
+    normalize_in_place,
     spectrogram_bins,
     training_stats,
     write_spectrogram_stats,
 )
 from deepfake_audio.features.store import ID_COLUMNS, SPECTROGRAM_FILE, TABLE_FILE, split_rows
 from deepfake_audio.io import atomic_path
-from deepfake_audio.params import ComputeParams, FeaturesParams
+from deepfake_audio.params import AnalysisSettings, ComputeParams
 
 _CHUNK = 32  # files per task, analysed together (one constant-Q transform call per chunk)
 
 
 def extract_features(
-    manifest: pd.DataFrame, out_dir: Path, params: FeaturesParams, sample_rate: int, compute: ComputeParams
+    manifest: pd.DataFrame, out_dir: Path, settings: AnalysisSettings, *, compute: ComputeParams
 ) -> None:
     """Write the feature folder for ``manifest``; the folder appears only when complete.
 
     Rows follow the manifest. With ``normalize: global`` the spectrograms are normalised
     with the training split's statistics, which the folder keeps.
     """
+    params = settings.features
     names = feature_names(params)
     shape = (len(manifest), spectrogram_bins(params), params.spectrogram.n_frames)
     with atomic_path(out_dir) as tmp:
@@ -44,14 +46,13 @@ def extract_features(
             tmp / SPECTROGRAM_FILE, mode="w+", dtype=np.float16, shape=shape
         )
         features = np.empty((len(manifest), len(names)))
-        analyse_into(
+        extract_into(
             features,
             spectrograms,
             manifest["path"].tolist(),
-            manifest["duration_s"],
-            sample_rate,
-            params,
-            compute,
+            durations=manifest["duration_s"],
+            settings=settings,
+            compute=compute,
         )
         if params.spectrogram.normalize == "global":
             train = split_rows(manifest, "train")
@@ -61,7 +62,7 @@ def extract_features(
                     "its statistics, and the manifest has none"
                 )
             stats = training_stats(spectrograms, train)
-            normalise_in_place(spectrograms, stats)
+            normalize_in_place(spectrograms, stats)
             write_spectrogram_stats(tmp, stats)
         spectrograms.flush()
         del spectrograms
@@ -71,15 +72,15 @@ def extract_features(
         table.to_csv(tmp / TABLE_FILE, index=False)
 
 
-def analyse_into(
+def extract_into(
     features: np.ndarray,
     spectrograms: np.ndarray,
     sources: Sequence,
+    *,
     durations,
-    sample_rate: int,
-    params: FeaturesParams,
+    settings: AnalysisSettings,
     compute: ComputeParams,
-    load: Callable[[object, int], np.ndarray] = load_audio,
+    load: Callable[[Any, int], np.ndarray] = load_audio,  # any source that load reads
     desc: str = "featurize",
 ) -> None:
     """Fill row i of ``features`` and ``spectrograms`` (arrays or memory maps) from ``sources[i]``.
@@ -91,41 +92,49 @@ def analyse_into(
     """
     by_duration = np.argsort(np.asarray(durations, dtype=float), kind="stable")
     chunks = [by_duration[start : start + _CHUNK] for start in range(0, len(sources), _CHUNK)]
-    analyse = partial(_analyse_sources, load=load, sample_rate=sample_rate, params=params)
-    results = map_ordered(analyse, [[sources[row] for row in rows] for rows in chunks], compute, "chunk")
+    extract = partial(_extract_chunk, load=load, settings=settings)
+    results = map_ordered(extract, [[sources[row] for row in rows] for rows in chunks], compute, name="chunk")
     with tqdm(total=len(sources), desc=desc, unit="file", disable=None) as progress:
         for rows, analyses in zip(chunks, results, strict=True):  # strict: runs the backend to its end
-            for row, analysis in zip(rows, analyses):
+            for row, analysis in zip(rows, analyses, strict=True):
                 features[row] = analysis.features
                 spectrograms[row] = analysis.spectrogram
             progress.update(len(rows))
 
 
-def analyse_in_memory(
+def extract_in_memory(
     sources: Sequence,
     durations,
-    sample_rate: int,
-    params: FeaturesParams,
+    settings: AnalysisSettings,
+    *,
     compute: ComputeParams,
-    load: Callable[[object, int], np.ndarray] = load_audio,
+    load: Callable[[Any, int], np.ndarray] = load_audio,  # any source that load reads
     desc: str = "featurize",
 ) -> tuple[np.ndarray, np.ndarray]:
     """The features (sources, names) and spectrograms (sources, bins, frames) of ``sources``, in their order.
 
-    The spectrograms are normalised per utterance or not at all, as ``params`` says;
+    The spectrograms are normalised per utterance or not at all, as ``settings.features`` says;
     ``global`` statistics are the caller's to apply.
     """
+    params = settings.features
     features = np.empty((len(sources), len(feature_names(params))))
     spectrograms = np.empty(
         (len(sources), spectrogram_bins(params), params.spectrogram.n_frames), dtype=np.float16
     )
-    analyse_into(features, spectrograms, sources, durations, sample_rate, params, compute, load, desc)
+    extract_into(
+        features,
+        spectrograms,
+        sources,
+        durations=durations,
+        settings=settings,
+        compute=compute,
+        load=load,
+        desc=desc,
+    )
     return features, spectrograms
 
 
-def _analyse_sources(
-    sources: list, load: Callable, sample_rate: int, params: FeaturesParams
-) -> list[Analysis]:
+def _extract_chunk(sources: list, load: Callable, settings: AnalysisSettings) -> list[Analysis]:
     # Parallelism is over files; threaded BLAS on these small matrices only adds overhead.
     with threadpool_limits(limits=1, user_api="blas"):
-        return analyse_batch([load(source, sample_rate) for source in sources], sample_rate, params)
+        return analyse_batch([load(source, settings.sample_rate) for source in sources], settings)

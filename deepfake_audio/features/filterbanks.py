@@ -7,6 +7,7 @@ The matrices depend only on parameters, so each is built once per process and sh
 from __future__ import annotations
 
 from functools import lru_cache
+from itertools import pairwise
 
 import librosa
 import numpy as np
@@ -53,7 +54,7 @@ def band_masks(sample_rate: int, n_fft: int, edges_hz: tuple[float, ...]) -> np.
     The last band also takes the bin at its top edge (the Nyquist bin, with the default edges).
     """
     freqs = fft_frequencies(sample_rate, n_fft)
-    masks = np.array([(freqs >= low) & (freqs < high) for low, high in zip(edges_hz, edges_hz[1:])])
+    masks = np.array([(freqs >= low) & (freqs < high) for low, high in pairwise(edges_hz)])
     masks[-1] |= freqs == edges_hz[-1]
     return _read_only(masks.astype(np.float32))
 

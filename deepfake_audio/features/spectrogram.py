@@ -9,7 +9,7 @@ import numpy as np
 
 from deepfake_audio.errors import InputError
 from deepfake_audio.features.filterbanks import fft_frequencies, mel_basis, mel_frequencies, to_db
-from deepfake_audio.params import FeaturesParams, SpectrogramParams
+from deepfake_audio.params import AnalysisSettings, FeaturesParams, SpectrogramParams
 
 STATS_FILE = "spectrogram_stats.npz"  # in the feature folder, with normalize: global
 _MIN_STD = 1e-6
@@ -21,27 +21,32 @@ def spectrogram_bins(params: FeaturesParams) -> int:
     return params.spectrogram.n_mels if params.spectrogram.kind == "mel" else params.n_fft // 2 + 1
 
 
-def spectrogram_frequencies(sample_rate: int, params: FeaturesParams) -> np.ndarray:
+def spectrogram_frequencies(settings: AnalysisSettings) -> np.ndarray:
     """Centre frequency (Hz) of each row of the CNN input."""
+    params = settings.features
     if params.spectrogram.kind == "mel":
-        return mel_frequencies(sample_rate, params.spectrogram.n_mels)
-    return fft_frequencies(sample_rate, params.n_fft)
+        return mel_frequencies(settings.sample_rate, params.spectrogram.n_mels)
+    return fft_frequencies(settings.sample_rate, params.n_fft)
 
 
-def frame_times(n_frames: int, sample_rate: int, params: FeaturesParams) -> np.ndarray:
+def frame_times(n_frames: int, settings: AnalysisSettings) -> np.ndarray:
     """Time (s) of each column of the CNN input: the centre of its STFT frame."""
-    return np.arange(n_frames) * params.hop_length / sample_rate
+    return np.arange(n_frames) * settings.features.hop_length / settings.sample_rate
 
 
-def cnn_input(power: np.ndarray, sample_rate: int, params: FeaturesParams) -> np.ndarray:
+def log_spectrogram(power: np.ndarray, settings: AnalysisSettings) -> np.ndarray:
     """(spectrogram_bins, n_frames) float16 log spectrogram of one utterance's STFT power.
 
     Normalised here only for ``normalize: utterance``; ``global`` is applied once the
     training statistics are known (see ``training_stats``).
     """
-    settings = params.spectrogram
-    bands = mel_basis(sample_rate, params.n_fft, settings.n_mels) @ power if settings.kind == "mel" else power
-    return fix_frames(to_db(bands), settings).astype(np.float16)
+    params, spectrogram = settings.features, settings.features.spectrogram
+    bands = (
+        mel_basis(settings.sample_rate, params.n_fft, spectrogram.n_mels) @ power
+        if spectrogram.kind == "mel"
+        else power
+    )
+    return fix_frames(to_db(bands), spectrogram).astype(np.float16)
 
 
 def fix_frames(spectrogram: np.ndarray, params: SpectrogramParams) -> np.ndarray:
@@ -72,8 +77,10 @@ class SpectrogramStats:
     std: np.ndarray  # float32 (bins,)
 
     def apply(self, spectrograms: np.ndarray) -> np.ndarray:
-        """Normalise (..., bins, frames) spectrograms; returns float32."""
-        return (np.asarray(spectrograms, dtype=np.float32) - self.mean[:, None]) / self.std[:, None]
+        """(..., bins, frames) spectrograms normalised in float32, returned as float16: the CNN input
+        as featurize stores it, the one normalisation of featurize, the audit and the Detector."""
+        normalised = (np.asarray(spectrograms, dtype=np.float32) - self.mean[:, None]) / self.std[:, None]
+        return normalised.astype(np.float16)
 
 
 def training_stats(spectrograms: np.ndarray, rows: np.ndarray) -> SpectrogramStats:
@@ -90,7 +97,7 @@ def training_stats(spectrograms: np.ndarray, rows: np.ndarray) -> SpectrogramSta
     return SpectrogramStats(mean.astype(np.float32), np.maximum(std, _MIN_STD).astype(np.float32))
 
 
-def normalise_in_place(spectrograms: np.ndarray, stats: SpectrogramStats) -> None:
+def normalize_in_place(spectrograms: np.ndarray, stats: SpectrogramStats) -> None:
     """Apply ``stats`` to every row of a writable (memory-mapped) array, a slice at a time."""
     for start in range(0, len(spectrograms), _ROWS_PER_PASS):
         rows = slice(start, start + _ROWS_PER_PASS)

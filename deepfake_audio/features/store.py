@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from deepfake_audio.errors import InputError
+from deepfake_audio.tables import read_table
 
 TABLE_FILE = "utterances.csv"
 SPECTROGRAM_FILE = "spectrogram.npy"
@@ -21,9 +22,7 @@ ID_COLUMNS = ["utt_id", "split", "label", "speaker"]
 
 
 def read_feature_table(feature_dir: Path) -> pd.DataFrame:
-    return pd.read_csv(
-        Path(feature_dir) / TABLE_FILE, keep_default_na=False, dtype={"utt_id": str, "speaker": str}
-    )
+    return read_table(Path(feature_dir) / TABLE_FILE)
 
 
 def read_features(feature_dir: Path) -> tuple[pd.DataFrame, np.ndarray]:

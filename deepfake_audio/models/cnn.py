@@ -9,12 +9,14 @@ only, so a saved model loads in safe mode without any code of ours.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import keras
 import numpy as np
 import pandas as pd
 import tensorflow as tf
+from sklearn.utils.class_weight import compute_sample_weight
 
 from deepfake_audio.errors import InputError
 from deepfake_audio.io import atomic_path
@@ -94,7 +96,7 @@ def _simple_body(x, params: TrainCnnParams):
 def _lcnn_body(x, params: TrainCnnParams):
     for kernel, channels, pool, norm in LCNN_LAYERS:
         half = max(1, round(channels * params.lcnn_width / 2))
-        x = _max_feature_map(lambda: keras.layers.Conv2D(half, kernel, padding="same"), x)
+        x = _max_feature_map(partial(keras.layers.Conv2D, half, kernel, padding="same"), x)
         if pool:
             x = keras.layers.MaxPooling2D(2)(x)
         if norm:
@@ -201,12 +203,12 @@ class DevScores(keras.callbacks.Callback):
         logs["val_eer"] = 100.0 * eer
 
 
-def train_ensemble(
+def fit_ensemble(
     spectrograms: np.ndarray, train_rows, train_labels, dev_rows, dev_labels, params: TrainCnnParams
 ) -> tuple[keras.Model, list[TrainingSummary]]:
     """One network per seed in ``params.seeds``, combined by :func:`ensemble`."""
     members = [
-        train_cnn(spectrograms, train_rows, train_labels, dev_rows, dev_labels, params, seed)
+        fit_cnn(spectrograms, train_rows, train_labels, dev_rows, dev_labels, params, seed)
         for seed in params.seeds
     ]
     return ensemble([model for model, _ in members]), [summary for _, summary in members]
@@ -229,7 +231,7 @@ def ensemble_members(model: keras.Model) -> list[keras.Model]:
     return [layer for layer in model.layers if isinstance(layer, keras.Model)] or [model]
 
 
-def train_cnn(
+def fit_cnn(
     spectrograms: np.ndarray,
     train_rows,
     train_labels,
@@ -321,13 +323,9 @@ def _targets(labels) -> np.ndarray:
 
 
 def _balanced_sample_weights(targets: np.ndarray) -> np.ndarray:
-    """Per-example weights that give both classes the same total weight (mean weight 1)."""
-    n_bonafide = float(targets.sum())
-    n_spoof = float(targets.size - n_bonafide)
-    if not n_bonafide or not n_spoof:
+    """(n,) float32 weights that give both classes the same total weight (mean weight 1)."""
+    if np.unique(targets).size < 2:
         raise InputError(
             "the training and dev splits must each contain both bona fide and spoofed utterances"
         )
-    return np.where(targets == 1, targets.size / (2 * n_bonafide), targets.size / (2 * n_spoof)).astype(
-        np.float32
-    )
+    return compute_sample_weight("balanced", targets).astype(np.float32)

@@ -22,7 +22,6 @@ import zipfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import keras
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -32,11 +31,11 @@ from sklearn.utils.validation import check_is_fitted
 from deepfake_audio.errors import InputError
 from deepfake_audio.features.spectrogram import spectrogram_bins
 from deepfake_audio.io import file_type
-from deepfake_audio.models import cnn, fusion, svc
+from deepfake_audio.models import fusion, svc
 from deepfake_audio.models.card import CARD_MEMBER, CARD_VERSION, ModelCard
 from deepfake_audio.params import FeaturesParams, PrepareParams, VadParams
+from deepfake_audio.vocabulary import FUSION, MODEL_NAMES, SINGLE_MODELS
 
-MODELS = ("svc", "cnn", "fusion")
 # Our model files are about 1 MB; the bounds leave room for far larger networks.
 MAX_MODEL_BYTES = 512 * 2**20  # the file itself
 MAX_DIRECTORY_BYTES = 2**20  # the zip's central directory (ours: a few kB)
@@ -46,9 +45,17 @@ MAX_CARD_BYTES = 4 * 2**20  # the card member (ours: tens of kB)
 # (checked for params.yaml in Params) is checked here, with a bound on the constant-Q range.
 MAX_CQT_OCTAVES = 16
 
-_LABELS = {"svc": "SVC", "cnn": "CNN", "fusion": "fusion"}
-_LOADERS = {"svc": svc.load_svc, "cnn": cnn.load_cnn, "fusion": fusion.load_fusion}
-_FUSION_INPUTS = ["svc", "cnn"]
+_DISPLAY_NAMES = {"svc": "SVC", "cnn": "CNN", "fusion": "fusion"}
+
+
+def _load_cnn(path: Path):
+    from deepfake_audio.models.cnn import load_cnn  # TensorFlow, imported only when a CNN is read
+
+    return load_cnn(path)
+
+
+_LOADERS = {"svc": svc.load_svc, "cnn": _load_cnn, "fusion": fusion.load_fusion}
+_FUSION_INPUTS = list(SINGLE_MODELS)
 _MAX_MESSAGE = 400  # characters kept of a loader's error
 _NOT_OURS = "not a model file of this project (no readable model card); retrain it with `dvc repro`"
 
@@ -141,8 +148,8 @@ def load_model(path: str | Path, model: str):
     types that could run code, and the object it returns must be the kind of model the card
     names, take the input the card's features give and score a test input.
     """
-    if model not in MODELS:
-        raise InputError(f"unknown model {model!r}: choose one of {', '.join(MODELS)}")
+    if model not in MODEL_NAMES:
+        raise InputError(f"unknown model {model!r}: choose one of {', '.join(MODEL_NAMES)}")
     path = Path(path)
     card = read_card(path, model)
     try:
@@ -150,7 +157,9 @@ def load_model(path: str | Path, model: str):
     except InputError as err:  # the loaders name the file already
         raise InputError(_one_line(err)) from None
     except Exception as err:  # noqa: BLE001  (a hostile file can make a loader raise anything)
-        raise InputError(f"{path}: refused to load the {_LABELS[model]} model: {_describe(err)}") from None
+        raise InputError(
+            f"{path}: refused to load the {_DISPLAY_NAMES[model]} model: {_describe(err)}"
+        ) from None
     try:
         if model == "cnn":
             _check_cnn(path, loaded, card)
@@ -159,7 +168,7 @@ def load_model(path: str | Path, model: str):
     except InputError:
         raise
     except Exception as err:  # noqa: BLE001  (trusted types restored with inconsistent state)
-        raise InputError(f"{path}: holds a broken {_LABELS[model]} model: {_describe(err)}") from None
+        raise InputError(f"{path}: holds a broken {_DISPLAY_NAMES[model]} model: {_describe(err)}") from None
     return loaded
 
 
@@ -350,7 +359,7 @@ def _check_pipeline(path: Path, model, name: str) -> None:
     if columns is None or not all(isinstance(column, str) for column in columns):
         raise InputError(f"{path}: holds a {type(model).__name__} fitted without column names, not {wanted}")
     columns = list(columns)
-    if name == "fusion" and columns != _FUSION_INPUTS:
+    if name == FUSION and columns != _FUSION_INPUTS:
         raise InputError(
             f"{path}: holds a {type(model).__name__} of the columns {_listed(columns)}, not the "
             f"fusion of {_FUSION_INPUTS}"
@@ -364,6 +373,8 @@ def _check_pipeline(path: Path, model, name: str) -> None:
 
 def _check_cnn(path: Path, model, card: ModelCard) -> None:
     """A Keras model from one (bins, frames) spectrogram, as the card's features give it, to one logit."""
+    import keras  # loaded by the CNN's loader already
+
     if not isinstance(model, keras.Model):
         raise InputError(f"{path}: holds {_a(model)}, not a Keras model")
     features = card.features_params
@@ -392,11 +403,11 @@ def _check_scores(path: Path, name: str, score) -> None:
         scores = np.asarray(score(), dtype=float).ravel()
     except Exception as err:  # noqa: BLE001  (trusted types can still hold inconsistent state)
         raise InputError(
-            f"{path}: the {_LABELS[name]} model fails on a test input: {_describe(err)}"
+            f"{path}: the {_DISPLAY_NAMES[name]} model fails on a test input: {_describe(err)}"
         ) from None
     if scores.size != 1 or not np.isfinite(scores).all():
         raise InputError(
-            f"{path}: the {_LABELS[name]} model scores a test input as {scores.tolist()}, "
+            f"{path}: the {_DISPLAY_NAMES[name]} model scores a test input as {scores.tolist()}, "
             "not one finite number"
         )
 

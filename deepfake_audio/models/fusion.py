@@ -13,18 +13,19 @@ from sklearn.preprocessing import StandardScaler
 from deepfake_audio.errors import InputError
 from deepfake_audio.models.card import ModelCard
 from deepfake_audio.models.persist import decision_scores, load_model, save_model
+from deepfake_audio.vocabulary import BONAFIDE
 
 MODEL_FILE = "fusion.skops"
 
 
-def train_fusion(dev_scores: pd.DataFrame, labels) -> Pipeline:
+def fit_fusion(dev_scores: pd.DataFrame, labels) -> Pipeline:
     """Fit scaler + logistic regression on dev scores (one column per model); bona fide is class 1.
 
     lbfgs on a convex objective with no randomness, so the fit is deterministic.
     """
     if dev_scores.shape[1] == 0:
         raise InputError("fusion needs at least one score column")
-    targets = (np.asarray(labels) == "bonafide").astype(int)
+    targets = (np.asarray(labels) == BONAFIDE).astype(int)
     if len(np.unique(targets)) < 2:
         raise InputError("fusion needs both bona fide and spoofed dev utterances")
     model = Pipeline([("scale", StandardScaler()), ("logreg", LogisticRegression())])

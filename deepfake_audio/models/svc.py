@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.decomposition import PCA
-from sklearn.metrics import make_scorer
 from sklearn.model_selection import GridSearchCV, PredefinedSplit, StratifiedGroupKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -17,10 +16,11 @@ from sklearn.svm import SVC
 
 from deepfake_audio.errors import InputError
 from deepfake_audio.features.store import feature_columns
-from deepfake_audio.metrics import PERCENT_DECIMALS, equal_error_rate, rounded
+from deepfake_audio.metrics import EER_SCORER, rounded
 from deepfake_audio.models.card import ModelCard
 from deepfake_audio.models.persist import decision_scores, load_model, save_model
 from deepfake_audio.params import SvcSettings, TrainSvcParams
+from deepfake_audio.vocabulary import BONAFIDE, PERCENT_DECIMALS
 
 MODEL_FILE = "svc.skops"
 
@@ -40,7 +40,7 @@ class LabelledFeatures:
 
     @property
     def targets(self) -> np.ndarray:
-        return (np.asarray(self.labels) == "bonafide").astype(int)
+        return (np.asarray(self.labels) == BONAFIDE).astype(int)
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,8 @@ def build_svc(setting: SvcSettings, seed: int) -> Pipeline:
     )
 
 
-def train_svc(train: LabelledFeatures, setting: SvcSettings, seed: int) -> Pipeline:
+def fit_svc_setting(train: LabelledFeatures, setting: SvcSettings, seed: int) -> Pipeline:
+    """The SVC of one ``setting``, fitted on ``train``."""
     return build_svc(setting, seed).fit(train.features, train.targets)
 
 
@@ -82,7 +83,7 @@ def fit_svc(
     if params.search.method != "none":
         search = search_svc(train, dev, params, seed, n_jobs=n_jobs)
         setting = search.setting
-    return train_svc(train, setting, seed), setting, search
+    return fit_svc_setting(train, setting, seed), setting, search
 
 
 def search_svc(
@@ -95,7 +96,9 @@ def search_svc(
     to new speakers. Ties go to the setting listed first.
     """
     grid = params.search.grid
-    settings = [params.setting(**dict(zip(grid, values))) for values in itertools.product(*grid.values())]
+    settings = [
+        params.setting(**dict(zip(grid, values, strict=True))) for values in itertools.product(*grid.values())
+    ]
     if params.search.method == "dev":
         if dev is None or len(dev.features) == 0:
             raise InputError("train_svc.search.method is dev but there is no dev split")
@@ -175,12 +178,3 @@ def _pca_step(setting: SvcSettings, seed: int):
     if setting.pca_components is None:
         return "passthrough"
     return PCA(setting.pca_components, random_state=seed)
-
-
-def _eer_percent(targets: np.ndarray, scores: np.ndarray) -> float:
-    eer, _ = equal_error_rate(scores[targets == 1], scores[targets == 0])
-    return 100.0 * eer
-
-
-# EER (%) of the decision function, negated as scikit-learn maximises scores (targets: 1 = bona fide).
-EER_SCORER = make_scorer(_eer_percent, greater_is_better=False, response_method="decision_function")

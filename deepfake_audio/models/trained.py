@@ -1,34 +1,85 @@
-"""The trained models as a set: loaded and saved by name, scoring analysed utterances together."""
+"""The registry of trained models: for each model name its file, loader, saver and scorer.
+
+Models are loaded by name through ``files.load_model`` (the checked reader); a model's
+decision threshold is the one its card holds (``decision_threshold``). The CNN's module
+imports TensorFlow, so it is imported only when a CNN is loaded, saved or scored: an SVC
+alone never loads TensorFlow.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from deepfake_audio import paths
-from deepfake_audio.metrics import SCORE_DECIMALS
-from deepfake_audio.models import cnn, files, fusion, svc
+from deepfake_audio.models import files, fusion, svc
 from deepfake_audio.models.card import ModelCard
+from deepfake_audio.tables import read_table
+from deepfake_audio.vocabulary import FUSION, SCORE_DECIMALS, SINGLE_MODELS
 
-MODEL_FILES = {"svc": svc.MODEL_FILE, "cnn": cnn.MODEL_FILE, "fusion": fusion.MODEL_FILE}
-_SAVERS = {"svc": svc.save_svc, "cnn": cnn.save_cnn, "fusion": fusion.save_fusion}
+
+def _cnn():
+    """The CNN module, imported on first use (it imports TensorFlow)."""
+    from deepfake_audio.models import cnn
+
+    return cnn
+
+
+@dataclass(frozen=True)
+class Registered:
+    """How one model is stored and scored; scores are higher for more bona fide."""
+
+    file: str  # its file name in a models folder (the module's MODEL_FILE)
+    save: Callable  # (model, path, card)
+    score: Callable  # svc: (model, feature table); cnn: (model, spectrograms, rows); fusion: (model, score table)
+    inputs: tuple[str, ...] = ()  # the models whose scores it combines, loaded with it
+
+
+REGISTRY = {
+    "svc": Registered(svc.MODEL_FILE, svc.save_svc, svc.svc_scores),
+    "cnn": Registered(
+        "cnn.keras",
+        lambda model, path, card: _cnn().save_cnn(model, path, card),
+        lambda model, spectrograms, rows=None: _cnn().cnn_scores(model, spectrograms, rows),
+    ),
+    FUSION: Registered(fusion.MODEL_FILE, fusion.save_fusion, fusion.fusion_scores, SINGLE_MODELS),
+}
+MODEL_FILES = {name: model.file for name, model in REGISTRY.items()}
+
+
+def model_path(models_dir: str | Path, name: str) -> Path:
+    """Where model ``name`` (svc, cnn, fusion) lies in ``models_dir``."""
+    return Path(models_dir) / REGISTRY[name].file
+
+
+def models_needed(name: str) -> tuple[str, ...]:
+    """The models that scoring with ``name`` loads: itself, after those whose scores it combines."""
+    return (*REGISTRY[name].inputs, name)
 
 
 def load_models(models_dir: str | Path, names) -> dict:
     """The models ``names`` (svc, cnn, fusion) from their files in ``models_dir``, checked (``files.load_model``)."""
-    return {name: files.load_model(Path(models_dir) / MODEL_FILES[name], name) for name in names}
+    return {name: files.load_model(model_path(models_dir, name), name) for name in names}
 
 
 def save_model(name: str, model, models_dir: str | Path, card: ModelCard) -> None:
     """Write model ``name`` (svc, cnn, fusion) with its card to its file in ``models_dir``."""
-    _SAVERS[name](model, Path(models_dir) / MODEL_FILES[name], card)
+    REGISTRY[name].save(model, model_path(models_dir, name), card)
+
+
+def decision_threshold(models_dir: str | Path, name: str) -> float:
+    """The decision threshold of model ``name`` in ``models_dir``: its card's (the dev EER
+    threshold, ``metrics.dev_threshold``); a score at or below it is spoof."""
+    return files.read_card(model_path(models_dir, name), name).threshold
 
 
 def read_scores(model: str, split: str) -> pd.DataFrame:
     """The ``split`` rows of the score file evaluate wrote for ``model``: utt_id, split, label, score."""
-    scores = pd.read_csv(paths.scores_file(model), dtype={"utt_id": str})
+    scores = read_table(paths.scores_file(model))
     return scores[scores["split"] == split].reset_index(drop=True)
 
 
@@ -41,12 +92,12 @@ def model_scores(models: dict, features: pd.DataFrame, spectrograms: np.ndarray,
     """
     scores = pd.DataFrame(index=range(len(features)))
     if "svc" in models:
-        scores["svc"] = svc.svc_scores(models["svc"], features)
+        scores["svc"] = REGISTRY["svc"].score(models["svc"], features)
     if "cnn" in models:
-        scores["cnn"] = cnn.cnn_scores(models["cnn"], spectrograms, rows)
+        scores["cnn"] = REGISTRY["cnn"].score(models["cnn"], spectrograms, rows)
     scores = scores.astype(float).round(SCORE_DECIMALS)
-    if "fusion" in models:
-        scores["fusion"] = np.round(
-            fusion.fusion_scores(models["fusion"], scores[["svc", "cnn"]]), SCORE_DECIMALS
+    if FUSION in models:
+        scores[FUSION] = np.round(
+            REGISTRY[FUSION].score(models[FUSION], scores[list(SINGLE_MODELS)]), SCORE_DECIMALS
         )
     return scores

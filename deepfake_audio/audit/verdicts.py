@@ -13,10 +13,10 @@ import pandas as pd
 
 from deepfake_audio.metrics import eer_percent, roc_auc, rounded
 from deepfake_audio.params import AuditParams, RiskParams
+from deepfake_audio.vocabulary import BONAFIDE, LABELS, PERCENT_DECIMALS, SPOOF
 
 FOUND_BY = ("vad", "annotation", "none")  # none: the VAD found no speech, and the file is kept whole
 
-DECIMALS = 4  # of the audit's rates (%), their changes (points) and ROC AUCs
 RETRAINED_KEY = "retrained"  # metrics/audit.json holds the retrained models under this key
 
 
@@ -50,7 +50,10 @@ def audit_retrained(
     report = {}
     for model in trimmed.columns:
         result = {
-            **{key: rounded(value, DECIMALS) for key, value in separation(labels, trimmed[model]).items()},
+            **{
+                key: rounded(value, PERCENT_DECIMALS)
+                for key, value in separation(labels, trimmed[model]).items()
+            },
             **transplant_shift(labels, trimmed[model], transplanted[model], thresholds[model]),
         }
         report[model] = {"shortcut_risk": shortcut_risk(result, settings.risk), **result}
@@ -72,11 +75,11 @@ def speech_summary(speech: pd.DataFrame) -> dict:
         "speech_share": rounded(((speech["end_s"] - speech["start_s"]) / speech["duration_s"]).mean(), 4),
         **{
             f"leading_ms_median_{label}": rounded(1000 * lead[speech["label"] == label].median(), 1)
-            for label in ("bonafide", "spoof")
+            for label in LABELS
         },
         **{
             f"trailing_ms_median_{label}": rounded(1000 * trail[speech["label"] == label].median(), 1)
-            for label in ("bonafide", "spoof")
+            for label in LABELS
         },
     }
 
@@ -85,15 +88,15 @@ def error_rates(labels, scores, threshold: float) -> dict[str, float]:
     """FAR and FRR (%) of ``scores`` at ``threshold``."""
     labels, scores = np.asarray(labels), np.asarray(scores, dtype=float)
     return {
-        "far": 100 * float(np.mean(scores[labels == "spoof"] > threshold)),
-        "frr": 100 * float(np.mean(scores[labels == "bonafide"] <= threshold)),
+        "far": 100 * float(np.mean(scores[labels == SPOOF] > threshold)),
+        "frr": 100 * float(np.mean(scores[labels == BONAFIDE] <= threshold)),
     }
 
 
 def separation(labels, scores) -> dict[str, float]:
     """EER (%) and ROC AUC of a labelled score set."""
     labels, scores = np.asarray(labels), np.asarray(scores, dtype=float)
-    bonafide, spoof = scores[labels == "bonafide"], scores[labels == "spoof"]
+    bonafide, spoof = scores[labels == BONAFIDE], scores[labels == SPOOF]
     return {"eer": eer_percent(bonafide, spoof), "roc_auc": roc_auc(bonafide, spoof)}
 
 
@@ -173,8 +176,9 @@ def _trim(result: dict) -> dict | None:
 
 
 def _change(before: float, after: float, names=("before", "after")) -> dict[str, float]:
+    # The audit's ROC AUCs are rounded as its rates (%) and their changes (points) are.
     return {
-        names[0]: rounded(before, DECIMALS),
-        names[1]: rounded(after, DECIMALS),
-        "change": rounded(after - before, DECIMALS),
+        names[0]: rounded(before, PERCENT_DECIMALS),
+        names[1]: rounded(after, PERCENT_DECIMALS),
+        "change": rounded(after - before, PERCENT_DECIMALS),
     }

@@ -1,0 +1,205 @@
+"""The explain stage's work: what the SVC and the CNN rely on, as figures, plot data and a summary.
+
+Each model is explained on its own (``explain_svc``, ``explain_cnn``): it loads its model and
+its decision threshold (its card's) from ``paths.MODELS``, writes its files into the folder
+it is given and returns its part of metrics/explain.json.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from deepfake_audio import paths
+from deepfake_audio.errors import InputError
+from deepfake_audio.explain import figures
+from deepfake_audio.explain.cases import describe, pick_cases
+from deepfake_audio.explain.gradcam import GradCam, mass_fractions, uniform_profile
+from deepfake_audio.explain.svc import (
+    LocalExplainer,
+    balanced_sample,
+    lime_weights,
+    permutation_by_family,
+    permutation_ranking,
+    permutation_summary,
+    shap_by_family,
+    shap_ranking,
+    shap_values,
+    top_rows,
+    values_by,
+)
+from deepfake_audio.features.spectrogram import frame_times, spectrogram_frequencies
+from deepfake_audio.features.store import read_features
+from deepfake_audio.io import atomic_path, write_csv, write_json
+from deepfake_audio.models.trained import decision_threshold, load_models, read_scores
+from deepfake_audio.params import Params
+from deepfake_audio.vocabulary import BONAFIDE, FRACTION_DECIMALS, SPOOF
+
+METRICS_TOP = 5  # features listed per ranking in metrics/explain.json (the plots show top_features)
+PERMUTATION_AXIS = "rise in dev EER when shuffled (percentage points)"
+
+
+def explain_models(params: Params) -> None:
+    """Explain the SVC and the CNN on ``explain.split``: plots/explain/ and metrics/explain.json."""
+    table, spectrograms = read_features(paths.FEATURES)
+    if not (table["split"] == params.explain.split).any():
+        raise InputError(
+            f"explain.split is {params.explain.split} but {paths.FEATURES} holds no "
+            f"{params.explain.split} utterances; set explain.split to a split the corpus has"
+        )
+    with atomic_path(paths.EXPLAIN_PLOTS) as out:
+        (out / "images").mkdir(parents=True)
+        summary = {
+            "split": params.explain.split,
+            "svc": explain_svc(table, params, out=out),
+            "cnn": explain_cnn(table, spectrograms, params, out=out),
+        }
+    write_json(paths.metrics_file("explain"), summary)
+
+
+def explain_svc(table: pd.DataFrame, params: Params, *, out: Path) -> dict:
+    """Explain the SVC into ``out`` (plot data; figures in its images/ folder): permutation
+    importance on dev, SHAP values and LIME cases on ``explain.split``. ``table``: the feature
+    table of every utterance. Returns the SVC's part of metrics/explain.json."""
+    model = load_models(paths.MODELS, ("svc",))["svc"]
+    settings, top = params.explain, params.explain.top_features
+    columns = list(model.feature_names_in_)
+    train, dev = table[table["split"] == "train"], table[table["split"] == "dev"]
+
+    targets, repeats = (dev["label"] == BONAFIDE).to_numpy(dtype=int), settings.permutation.repeats
+    permutation = permutation_ranking(
+        model, dev[columns], targets, repeats, settings.seed, params.compute.n_jobs
+    )
+    by_family_permutation = permutation_by_family(model, dev[columns], targets, repeats, settings.seed)
+    write_csv(out / "permutation_importance.csv", permutation.head(top))
+    write_csv(out / "permutation_families.csv", by_family_permutation)
+    figures.permutation_png(
+        permutation.head(top),
+        by_family_permutation,
+        PERMUTATION_AXIS,
+        f"SVC permutation importance on dev (mean and std of {repeats} shuffles)",
+        out / "images" / "permutation_importance.png",
+    )
+
+    explained = balanced_sample(
+        table[table["split"] == settings.split], settings.shap.utterances, settings.seed
+    )
+    values = shap_values(model, train[columns], explained[columns], settings.shap, settings.seed)
+    by_shap = shap_ranking(values, columns)
+    write_csv(out / "shap_importance.csv", by_shap.head(top))
+    title = f"SVC SHAP values on {len(explained)} {settings.split} utterances"
+    figures.ranking_png(
+        by_shap.head(top),
+        "mean_abs_shap",
+        None,
+        "mean |SHAP value| (SVC score units)",
+        title,
+        out / "images" / "shap_bar.png",
+    )
+    figures.shap_summary_png(values, explained[columns], top, title, out / "images" / "shap_summary.png")
+    by_family = shap_by_family(values, columns)
+    write_csv(out / "shap_families.csv", by_family)
+    figures.ranking_png(
+        by_family,
+        "mean_abs_shap",
+        None,
+        "mean |sum of the family's SHAP values| (SVC score units)",
+        f"{title}, by feature family",
+        out / "images" / "shap_families.png",
+        names="family",
+    )
+
+    cases = pick_cases(
+        read_scores("svc", settings.split), decision_threshold(paths.MODELS, "svc"), settings.per_case
+    )
+    lime = LocalExplainer(model, train, settings.lime, settings.seed)
+    features_by_id = table.set_index("utt_id")
+    for name, case in _named(cases, "lime"):
+        explanation = lime.explain(features_by_id.loc[case["utt_id"]])
+        weights = lime_weights(explanation, columns)
+        write_csv(out / f"{name}.csv", weights.round(FRACTION_DECIMALS))
+        figures.lime_png(weights, describe(case), explanation.score, out / "images" / f"{name}.png")
+    write_csv(out / "cases_svc.csv", cases.round(FRACTION_DECIMALS))
+    return {
+        **permutation_summary(permutation, by_family_permutation, METRICS_TOP),
+        "shap_top": top_rows(by_shap, "mean_abs_shap", METRICS_TOP),
+        "shap_by_family": values_by(by_family, "family", "mean_abs_shap"),
+    }
+
+
+def explain_cnn(table: pd.DataFrame, spectrograms: np.ndarray, params: Params, *, out: Path) -> dict:
+    """Explain the CNN into ``out`` (plot data; figures in its images/ folder): Grad-CAM profiles
+    and cases on ``explain.split``. ``table`` and ``spectrograms`` (rows, bins, frames): the
+    features of every utterance. Returns the CNN's part of metrics/explain.json."""
+    model = load_models(paths.MODELS, ("cnn",))["cnn"]
+    settings = params.explain
+    frequencies = spectrogram_frequencies(params.analysis_settings)
+    times = frame_times(spectrograms.shape[2], params.analysis_settings)
+    gradcam = GradCam(model)
+    row_of = pd.Series(np.arange(len(table)), index=table["utt_id"])
+
+    # Profiles group the utterances by the model's decision and explain that decision.
+    scored = read_scores("cnn", settings.split)
+    threshold = decision_threshold(paths.MODELS, "cnn")
+    decided = np.where(scored["score"] > threshold, BONAFIDE, SPOOF)
+    profiles = gradcam.class_profiles(spectrograms, row_of[scored["utt_id"]].to_numpy(), decided)
+    write_csv(
+        out / "gradcam_frequency.csv",
+        pd.DataFrame({"hz": frequencies, **{label: p.frequency for label, p in profiles.items()}}).round(
+            FRACTION_DECIMALS
+        ),
+    )
+    write_csv(
+        out / "gradcam_time.csv",
+        pd.DataFrame({"seconds": times, **{label: p.time for label, p in profiles.items()}}).round(
+            FRACTION_DECIMALS
+        ),
+    )
+    figures.profiles_png(
+        profiles,
+        frequencies,
+        times,
+        settings.gradcam.first_ms / 1000,
+        settings.gradcam.above_hz,
+        settings.split,
+        out / "images" / "gradcam_profiles.png",
+    )
+
+    cases = pick_cases(scored, threshold, settings.per_case)
+    for name, case in _named(cases, "gradcam"):
+        row = row_of[case["utt_id"]]
+        towards_bonafide = case["score"] > threshold
+        cam = gradcam.maps(spectrograms, [row], towards_bonafide)[0]
+        title = f"{describe(case)}\nevidence for {'bona fide' if towards_bonafide else 'spoof'}"
+        figures.gradcam_png(
+            np.asarray(spectrograms[row], dtype=np.float32),
+            cam,
+            frequencies,
+            times,
+            title,
+            out / "images" / f"{name}.png",
+        )
+    write_csv(out / "cases_cnn.csv", cases.round(FRACTION_DECIMALS))
+
+    uniform = uniform_profile(len(frequencies), len(times))
+    return {
+        "gradcam": {
+            **{
+                f"decided_{label}": {
+                    "files": p.n_maps,
+                    **mass_fractions(p, frequencies, times, settings.gradcam),
+                }
+                for label, p in profiles.items()
+            },
+            "uniform": mass_fractions(uniform, frequencies, times, settings.gradcam),
+        }
+    }
+
+
+def _named(cases: pd.DataFrame, prefix: str):
+    """(file stem, case) pairs: ``<prefix>_<case>_<rank>``, rank 1 being the most extreme."""
+    rank = cases.groupby("case").cumcount() + 1
+    for (_, case), k in zip(cases.iterrows(), rank, strict=True):
+        yield f"{prefix}_{case['case']}_{k}", case
