@@ -80,10 +80,10 @@ def main(argv: list[str] | None = None) -> int:
                 spectrograms,
                 rows["train"],
                 labels["train"],
-                rows["dev"],
-                labels["dev"],
-                params.train_cnn,
-                seed,
+                dev_rows=rows["dev"],
+                dev_labels=labels["dev"],
+                params=params.train_cnn,
+                seed=seed,
             )
             seconds.append(time.perf_counter() - started)
             how = f"best epoch {summary.best_epoch}/{summary.epochs_run}, {seconds[-1]:.0f} s"

@@ -81,7 +81,7 @@ def open_audio(path: str | Path) -> Iterator[sf.SoundFile]:
 
 
 def decoded_blocks(
-    path: str | Path, audio: sf.SoundFile, block_frames: int, min_duration_s: float = 0.0
+    path: str | Path, audio: sf.SoundFile, block_frames: int, *, min_duration_s: float = 0.0
 ) -> Iterator[np.ndarray]:
     """The decoded samples of ``audio`` (the file ``path``, from ``open_audio``) as float32 mono
     at its own rate, ``block_frames`` at a time.
@@ -98,7 +98,7 @@ def decoded_blocks(
     decoded = heard = 0
     try:
         while True:
-            block = _read_mono(path, audio, block_frames, chunk)
+            block = _read_mono(path, audio, block_frames, chunk=chunk)
             if block.size == 0 or (decoded and block.size < min_frames):
                 decoded += block.size
                 break
@@ -155,7 +155,7 @@ def _check_header(path, audio: sf.SoundFile) -> None:
     _check_complete(path, audio.extra_info)
 
 
-def _read_mono(path, audio: sf.SoundFile, frames: int, chunk: int) -> np.ndarray:
+def _read_mono(path, audio: sf.SoundFile, frames: int, *, chunk: int) -> np.ndarray:
     """Up to ``frames`` decoded frames, downmixed; shorter only at the end of the decodable data.
 
     Reads go into zeroed buffers and are kept only up to the count the decoder returns; on
@@ -184,7 +184,7 @@ def _read_mono(path, audio: sf.SoundFile, frames: int, chunk: int) -> np.ndarray
 def _drain(path, audio: sf.SoundFile, chunk: int) -> int:
     """Frames left after the last block read (decoded, not kept), so the total can be checked."""
     left = 0
-    while count := _read_mono(path, audio, chunk, chunk).size:
+    while count := _read_mono(path, audio, chunk, chunk=chunk).size:
         left += count
     return left
 
@@ -232,7 +232,7 @@ def load_audio(path: str | Path, sample_rate: int) -> np.ndarray:
 
 
 def audio_windows(
-    path: str | Path, sample_rate: int, window_s: float, min_duration_s: float
+    path: str | Path, sample_rate: int, *, window_s: float, min_duration_s: float
 ) -> Iterator[np.ndarray]:
     """The file as float32 mono at ``sample_rate``, one window of ``window_s`` at a time.
 
@@ -244,7 +244,9 @@ def audio_windows(
     part way is refused, not scored on what came before.
     """
     with open_audio(path) as audio:
-        for signal in decoded_blocks(path, audio, max(1, round(window_s * audio.samplerate)), min_duration_s):
+        for signal in decoded_blocks(
+            path, audio, max(1, round(window_s * audio.samplerate)), min_duration_s=min_duration_s
+        ):
             yield _resample(signal, audio.samplerate, sample_rate)
 
 

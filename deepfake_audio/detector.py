@@ -89,7 +89,7 @@ class Detector:
         Length (s) of the windows a file is scored in; its score is their mean.
     """
 
-    def __init__(self, model: str, card: ModelCard, models: dict, window_s: float = DEFAULT_WINDOW_S):
+    def __init__(self, model: str, card: ModelCard, models: dict, *, window_s: float = DEFAULT_WINDOW_S):
         self.model, self.card, self.models, self.window_s = model, card, models, window_s
         self.settings = AnalysisSettings(card.sample_rate, card.features_params)
         self.stats = card.stats
@@ -145,7 +145,7 @@ class Detector:
                 f"the window ({window_s:g} s) must be at least the model's minimum duration "
                 f"({shortest:g} s) and at most {MAX_WINDOW_S:g} s"
             )
-        return cls(model, cards[model], load_models(models_dir, needed), window_s)
+        return cls(model, cards[model], load_models(models_dir, needed), window_s=window_s)
 
     @property
     def threshold(self) -> float:
@@ -179,7 +179,9 @@ class Detector:
         scores: list[float] = []
         samples = 0
         first: Analysis | None = None
-        for signal in audio_windows(path, self.card.sample_rate, self.window_s, self.card.min_duration_s):
+        for signal in audio_windows(
+            path, self.card.sample_rate, window_s=self.window_s, min_duration_s=self.card.min_duration_s
+        ):
             samples += signal.size
             if not self.has_sound(signal):  # a stretch of silence in a long file is not evidence either way
                 continue
@@ -313,9 +315,9 @@ class Detector:
         gradcam_png(
             spectrogram,
             cam,
-            spectrogram_frequencies(self.settings),
-            frame_times(spectrogram.shape[1], self.settings),
-            title,
-            out_png,
+            frequencies=spectrogram_frequencies(self.settings),
+            times=frame_times(spectrogram.shape[1], self.settings),
+            title=title,
+            path=out_png,
         )
         return prediction

@@ -40,7 +40,7 @@ def evaluate_models(params: Params) -> None:
     rows = split_rows(table, "dev", "eval")
     scored = table.iloc[rows][["utt_id", "split", "label"]].reset_index(drop=True)
     # Scores are rounded as written, so the score files reproduce every metric.
-    single = model_scores(load_models(paths.MODELS, SINGLE_MODELS), table.iloc[rows], spectrograms, rows)
+    single = model_scores(load_models(paths.MODELS, SINGLE_MODELS), table.iloc[rows], spectrograms, rows=rows)
     is_dev = (scored["split"] == "dev").to_numpy()
     fused = fit_fusion_on_dev(single, scored["label"], is_dev, models_dir=paths.MODELS)
     scores_by_model = {**single, FUSION: fused}
@@ -70,7 +70,7 @@ def fit_fusion_on_dev(single: pd.DataFrame, labels: pd.Series, is_dev, *, models
     model = fusion.fit_fusion(single[is_dev], labels[is_dev])
     fused = pd.Series(fusion.fusion_scores(model, single)).round(SCORE_DECIMALS)
     save_model(
-        FUSION, model, models_dir, fusion_card(models_dir, dev_threshold(labels[is_dev], fused[is_dev]))
+        FUSION, model, models_dir, card=fusion_card(models_dir, dev_threshold(labels[is_dev], fused[is_dev]))
     )
     return fused
 

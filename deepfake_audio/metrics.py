@@ -179,7 +179,7 @@ def min_dcf(bonafide: np.ndarray, spoof: np.ndarray, params: MinDcfParams) -> fl
 
 
 def bootstrap_ci(
-    bonafide, spoof, statistic: Callable[[np.ndarray, np.ndarray], float], resamples: int, seed: int
+    bonafide, spoof, statistic: Callable[[np.ndarray, np.ndarray], float], *, resamples: int, seed: int
 ) -> tuple[float, float]:
     """95 % percentile interval of ``statistic``, each class resampled with replacement.
 
@@ -245,7 +245,7 @@ def roc_auc(bonafide, spoof) -> float:
     )
 
 
-def countermeasure_metrics(labels, scores, threshold: float, params: EvaluateParams) -> dict:
+def countermeasure_metrics(labels, scores, threshold: float, *, params: EvaluateParams) -> dict:
     """The metrics of one split, as ``docs/metrics.md`` describes them.
 
     Parameters
@@ -275,8 +275,8 @@ def countermeasure_metrics(labels, scores, threshold: float, params: EvaluatePar
     # Spoof is the positive class; a rate with nothing to count (no spoof flagged, none present) is 0.
     decisions = {"y_true": is_spoof, "y_pred": predicted_spoof}
     boot = params.bootstrap
-    eer_ci = bootstrap_ci(bonafide, spoof, eer_percent, boot.resamples, boot.seed)
-    auc_ci = bootstrap_ci(bonafide, spoof, roc_auc, boot.resamples, boot.seed)
+    eer_ci = bootstrap_ci(bonafide, spoof, eer_percent, resamples=boot.resamples, seed=boot.seed)
+    auc_ci = bootstrap_ci(bonafide, spoof, roc_auc, resamples=boot.resamples, seed=boot.seed)
     return {
         "eer": rounded(100 * eer, PERCENT_DECIMALS),
         "eer_threshold": eer_threshold,  # rounded by equal_error_rate
@@ -365,7 +365,7 @@ def evaluate_scores(
     if threshold is None:
         threshold = dev_threshold(splits["dev"]["label"], splits["dev"]["score"])
     result = {
-        name: countermeasure_metrics(part["label"], part["score"], threshold, params)
+        name: countermeasure_metrics(part["label"], part["score"], threshold, params=params)
         for name, part in splits.items()
     }
     by_condition = {name: condition_eers(part, condition_columns) for name, part in splits.items()}

@@ -162,7 +162,7 @@ def _score_all(files: list[Path], detector: Detector | None, args) -> Iterator[O
     if detector is not None:
         images = explain_images(files, args.explain) if args.explain else [None] * len(files)
         for path, image in zip(files, images, strict=True):
-            yield score_one(detector, path, args.threshold, image)
+            yield score_one(detector, path, args.threshold, image=image)
         return
     task = partial(
         score_files,
@@ -180,7 +180,7 @@ def _score_all(files: list[Path], detector: Detector | None, args) -> Iterator[O
             yield from outcomes
 
 
-def score_files(paths: list[str], models_dir: str, model: str, window_s: float, threshold: float | None):
+def score_files(paths: list[str], *, models_dir: str, model: str, window_s: float, threshold: float | None):
     """A cluster task: score ``paths`` with the worker's cached Detector."""
     detector = _cached_detector(models_dir, model, window_s)
     return [score_one(detector, Path(path), threshold) for path in paths]
@@ -191,11 +191,13 @@ def _cached_detector(models_dir: str, model: str, window_s: float) -> Detector:
     return Detector.load(models_dir, model, window_s=window_s)
 
 
-def score_one(detector: Detector, path: Path, threshold: float | None, image: Path | None = None) -> Outcome:
+def score_one(
+    detector: Detector, path: Path, threshold: float | None, *, image: Path | None = None
+) -> Outcome:
     """Score one file (and draw its Grad-CAM image to ``image``); any failure becomes the file's
     reason, never an exception."""
     try:
-        return _score_one(detector, path, threshold, image)
+        return _score_one(detector, path, threshold, image=image)
     except Exception as err:  # decoder, resampler, features or model: a bug to report, not a crash
         return Outcome(
             str(path),
@@ -204,7 +206,7 @@ def score_one(detector: Detector, path: Path, threshold: float | None, image: Pa
         )
 
 
-def _score_one(detector: Detector, path: Path, threshold: float | None, image: Path | None) -> Outcome:
+def _score_one(detector: Detector, path: Path, threshold: float | None, *, image: Path | None) -> Outcome:
     try:
         if image is None:
             return Outcome(str(path), detector.score(path, threshold))

@@ -23,14 +23,20 @@ def main() -> None:
     table, spectrograms = read_features(paths.FEATURES)
     train, dev = split_rows(table, "train"), split_rows(table, "dev")
     model, members = fit_ensemble(
-        spectrograms, train, table["label"].iloc[train], dev, table["label"].iloc[dev], params.train_cnn
+        spectrograms,
+        train,
+        table["label"].iloc[train],
+        dev_rows=dev,
+        dev_labels=table["label"].iloc[dev],
+        params=params.train_cnn,
     )
     dev_scores = cnn_scores(model, spectrograms, dev)
     threshold = dev_threshold(table["label"].iloc[dev], dev_scores)
     stats = (
         read_spectrogram_stats(paths.FEATURES) if params.features.spectrogram.normalize == "global" else None
     )
-    save_cnn(model, paths.MODELS / MODEL_FILE, make_card("cnn", params, threshold, ("train_cnn",), stats))
+    card = make_card("cnn", params, threshold, sections=("train_cnn",), stats=stats)
+    save_cnn(model, paths.MODELS / MODEL_FILE, card)
     with atomic_path(paths.TRAIN_CNN_PLOTS) as curves_dir:
         curves_dir.mkdir()
         pd.concat([member.curves.assign(seed=member.seed) for member in members]).to_csv(

@@ -19,9 +19,11 @@ def main() -> None:
     train, dev = (
         LabelledFeatures.from_table(table.iloc[split_rows(table, split)]) for split in ("train", "dev")
     )
-    model, setting, search = fit_svc(train, dev, params.train_svc, params.seed, n_jobs=params.compute.n_jobs)
+    model, setting, search = fit_svc(
+        train, dev, params.train_svc, seed=params.seed, n_jobs=params.compute.n_jobs
+    )
     threshold = dev_threshold(dev.labels, svc_scores(model, dev.features))
-    save_svc(model, paths.MODELS / MODEL_FILE, make_card("svc", params, threshold, ("train_svc",)))
+    save_svc(model, paths.MODELS / MODEL_FILE, make_card("svc", params, threshold, sections=("train_svc",)))
 
     scores = svc_scores(model, train.features)
     is_spoof = (train.labels == "spoof").to_numpy()

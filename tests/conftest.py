@@ -29,14 +29,14 @@ def models_dir(tmp_path_factory):
     names = feature_names(params.features)
     features = pd.DataFrame(rng.standard_normal((40, len(names))), columns=names)
     svc_model = svc.build_svc(params.train_svc.setting(), seed=0).fit(features, np.tile([0, 1], 20))
-    svc.save_svc(svc_model, folder / svc.MODEL_FILE, make_card("svc", params, 0.0, ("train_svc",)))
+    svc.save_svc(svc_model, folder / svc.MODEL_FILE, make_card("svc", params, 0.0, sections=("train_svc",)))
     keras.utils.set_random_seed(0)
     cnn_model = cnn.build_cnn(64, 400, TrainCnnParams(arch="simple", filters=(4, 8)))
-    cnn.save_cnn(cnn_model, folder / cnn.MODEL_FILE, make_card("cnn", params, 0.0, ("train_cnn",)))
+    cnn.save_cnn(cnn_model, folder / cnn.MODEL_FILE, make_card("cnn", params, 0.0, sections=("train_cnn",)))
     scores = pd.DataFrame({"svc": rng.standard_normal(40), "cnn": rng.standard_normal(40)})
     fusion.save_fusion(
         fusion.fit_fusion(scores, np.tile(["spoof", "bonafide"], 20)),
         folder / fusion.MODEL_FILE,
-        make_card("fusion", params, 0.0, ()),
+        make_card("fusion", params, 0.0, sections=()),
     )
     return folder

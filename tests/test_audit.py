@@ -216,8 +216,17 @@ def test_the_report_holds_numbers_and_the_risk_and_the_verdicts_go_to_markdown()
     # The svc accepts three spoofs once a bona fide start is put in front; the cnn does not move.
     transplanted = untrimmed.assign(svc=[1.0, 0.9, 1.0, 1.0, 1.0, -1.3])
     settings = AuditParams()
-    report = audit_models(labels, untrimmed, trimmed, transplanted, {"svc": 0.0, "cnn": 0.0}, settings)
-    retrained = audit_retrained(labels, trimmed[["svc"]], trimmed[["svc"]], {"svc": 0.0}, settings)
+    report = audit_models(
+        labels,
+        untrimmed,
+        trimmed,
+        transplanted=transplanted,
+        thresholds={"svc": 0.0, "cnn": 0.0},
+        settings=settings,
+    )
+    retrained = audit_retrained(
+        labels, trimmed[["svc"]], transplanted=trimmed[["svc"]], thresholds={"svc": 0.0}, settings=settings
+    )
     assert {model: result["shortcut_risk"] for model, result in report.items()} == {
         "svc": "high",
         "cnn": "low",
@@ -332,9 +341,9 @@ def audit_svc_on_synthetic(root: Path, raw: dict, artefact: bool) -> dict:
         audited["label"],
         model_scores(models, test.features, None),
         model_scores(models, trimmed.table, None),
-        model_scores(models, transplanted.table, None),
-        {"svc": threshold},
-        params.audit,
+        transplanted=model_scores(models, transplanted.table, None),
+        thresholds={"svc": threshold},
+        settings=params.audit,
     )["svc"]
 
 

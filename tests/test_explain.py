@@ -155,12 +155,12 @@ def test_shap_values_are_finite_for_every_feature_and_find_the_planted_one(tiny_
     model, features, targets = tiny_svc
     explained = features.iloc[:10]
     settings = ShapParams(background=5, utterances=10, samples=100)
-    values = shap_values(model, features, explained, settings, seed=1)
+    values = shap_values(model, features, explained, params=settings, seed=1)
     assert values.shape == (10, len(NAMES)) and np.isfinite(values).all()
     ranking = shap_ranking(values, NAMES)
     assert sorted(ranking["feature"]) == sorted(NAMES)
     assert ranking["feature"].iloc[0] == "lfcc_3_delta_std"
-    np.testing.assert_array_equal(values, shap_values(model, features, explained, settings, seed=1))
+    np.testing.assert_array_equal(values, shap_values(model, features, explained, params=settings, seed=1))
 
 
 def test_shap_families_add_the_values_of_their_features():
@@ -263,10 +263,10 @@ def test_mass_fractions_read_the_first_milliseconds_and_the_top_band():
     frequencies = np.array([100.0, 1000.0, 3000.0, 5000.0])
     times = np.arange(10) * 0.1  # 100 ms frames
     profile = Profile(frequency=np.array([0.1, 0.2, 0.3, 0.4]), time=np.full(10, 0.1), n_maps=3)
-    shares = mass_fractions(profile, frequencies, times, GradcamParams(first_ms=300, above_hz=4000))
+    shares = mass_fractions(profile, frequencies, times, params=GradcamParams(first_ms=300, above_hz=4000))
     assert shares == {"first_300ms": pytest.approx(0.3), "above_4000hz": pytest.approx(0.4)}
     uniform = mass_fractions(
-        uniform_profile(4, 10), frequencies, times, GradcamParams(first_ms=300, above_hz=4000)
+        uniform_profile(4, 10), frequencies, times, params=GradcamParams(first_ms=300, above_hz=4000)
     )
     assert uniform == {"first_300ms": pytest.approx(0.3), "above_4000hz": pytest.approx(0.25)}
 
@@ -278,25 +278,33 @@ def test_figures_are_byte_identical_across_runs(tmp_path, tiny_svc):
     from deepfake_audio.explain import figures
 
     model, features, _ = tiny_svc
-    values = shap_values(model, features, features.iloc[:6], ShapParams(background=3, samples=40), seed=0)
+    values = shap_values(
+        model, features, features.iloc[:6], params=ShapParams(background=3, samples=40), seed=0
+    )
     for name in ("a", "b"):
-        figures.shap_summary_png(values, features.iloc[:6], 5, "SHAP", tmp_path / f"summary_{name}.png")
+        figures.shap_summary_png(
+            values, features.iloc[:6], 5, title="SHAP", path=tmp_path / f"summary_{name}.png"
+        )
         profile = Profile(np.linspace(0, 1, BINS) / 8, np.full(FRAMES, 1 / FRAMES), 4)
         figures.profiles_png(
             {"bonafide": profile, "spoof": profile},
             np.linspace(0, 8000, BINS),
             np.arange(FRAMES) * 0.01,
-            0.3,
-            4000,
-            "eval",
-            tmp_path / f"profiles_{name}.png",
+            first_s=0.3,
+            above_hz=4000,
+            split="eval",
+            path=tmp_path / f"profiles_{name}.png",
         )
         by_feature = pd.DataFrame(
             {"feature": NAMES, "importance": [9.0, 2.0, 1.0, 0.0, -0.5], "std": [0.5] * 5}
         )
         by_family = pd.DataFrame({"family": ["lfcc", "mfcc"], "importance": [9.5, 1.0], "std": [0.2, 0.1]})
         figures.permutation_png(
-            by_feature, by_family, "EER rise", "permutation", tmp_path / f"permutation_{name}.png"
+            by_feature,
+            by_family,
+            xlabel="EER rise",
+            title="permutation",
+            path=tmp_path / f"permutation_{name}.png",
         )
     for kind in ("summary", "profiles", "permutation"):
         first, second = (tmp_path / f"{kind}_{name}.png" for name in ("a", "b"))

@@ -132,11 +132,11 @@ def test_eer_agrees_with_the_organisers_code_on_random_scores_with_ties(seed):
 
 def test_f1_is_the_harmonic_mean_of_precision_and_recall():
     metrics = countermeasure_metrics(
-        ["bonafide", "spoof", "spoof", "spoof"], [0.1, 0.2, 0.9, 0.3], 0.5, PARAMS
+        ["bonafide", "spoof", "spoof", "spoof"], [0.1, 0.2, 0.9, 0.3], 0.5, params=PARAMS
     )
     # flagged: 0.1 (wrong), 0.2, 0.3 -> precision 2/3; recall 2/3
     assert metrics["f1"] == pytest.approx(2 / 3, abs=1e-6)
-    assert countermeasure_metrics(["bonafide", "spoof"], [0.1, 0.9], 0.5, PARAMS)["f1"] == 0.0
+    assert countermeasure_metrics(["bonafide", "spoof"], [0.1, 0.9], 0.5, params=PARAMS)["f1"] == 0.0
 
 
 def test_a_corpus_without_eval_gets_dev_metrics_only():
@@ -196,9 +196,9 @@ def test_bootstrap_interval_contains_the_estimate_narrows_and_is_reproducible():
     for n in (50, 2000):
         bonafide, spoof = rng.normal(1.0, 1.0, n), rng.normal(-1.0, 1.0, n)
         for statistic in (eer_percent, roc_auc):
-            low, high = bootstrap_ci(bonafide, spoof, statistic, 200, 7)
+            low, high = bootstrap_ci(bonafide, spoof, statistic, resamples=200, seed=7)
             assert low <= statistic(bonafide, spoof) <= high
-            assert bootstrap_ci(bonafide, spoof, statistic, 200, 7) == (low, high)
+            assert bootstrap_ci(bonafide, spoof, statistic, resamples=200, seed=7) == (low, high)
         widths.append(high - low)
     assert widths[1] < widths[0] / 3
 
@@ -206,7 +206,7 @@ def test_bootstrap_interval_contains_the_estimate_narrows_and_is_reproducible():
 def test_countermeasure_metrics_carry_the_new_keys_as_dicts():
     rng = np.random.default_rng(0)
     scores = np.concatenate([rng.normal(1, 1, 30), rng.normal(-1, 1, 30)])
-    metrics = countermeasure_metrics(["bonafide"] * 30 + ["spoof"] * 30, scores, 0.0, PARAMS)
+    metrics = countermeasure_metrics(["bonafide"] * 30 + ["spoof"] * 30, scores, 0.0, params=PARAMS)
     assert metrics["eer_rocch"] <= 100 * np.min(np.maximum(*det_curve(scores[:30], scores[30:])[:2]))
     assert 0.0 <= metrics["min_dcf"] <= 1.0
     assert metrics["eer_ci95"]["low"] <= metrics["eer"] <= metrics["eer_ci95"]["high"]
@@ -384,8 +384,12 @@ def test_the_metrics_writers_put_no_sentence_in_metrics():
             table, [{"utt_id": "T_1", "path": "a b.wav", "reason": "silent: every sample is zero"}]
         ),
         "audit": {
-            **audit_models(labels, scores, scores, scores, {"svc": 1.0}, AuditParams()),
-            "retrained": audit_retrained(labels, scores, scores, {"svc": 1.0}, AuditParams()),
+            **audit_models(
+                labels, scores, scores, transplanted=scores, thresholds={"svc": 1.0}, settings=AuditParams()
+            ),
+            "retrained": audit_retrained(
+                labels, scores, transplanted=scores, thresholds={"svc": 1.0}, settings=AuditParams()
+            ),
         },
         "explain": permutation_summary(
             ranking, pd.DataFrame({"family": ["mfcc"], "importance": [0.0], "std": [0.0]}), 5

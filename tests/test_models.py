@@ -176,7 +176,9 @@ def test_cnn_learns_a_separable_set_deterministically(tmp_path, arch):
     train, dev, test = spectrogram_set(96, seed=0), spectrogram_set(32, seed=1), spectrogram_set(64, seed=2)
     x, (train_rows, dev_rows, test_rows) = stacked(train, dev, test)
     params = CNN_PARAMS[arch]
-    model, summary = fit_cnn(x, train_rows, train[1], dev_rows, dev[1], params, seed=3)
+    model, summary = fit_cnn(
+        x, train_rows, train[1], dev_rows=dev_rows, dev_labels=dev[1], params=params, seed=3
+    )
     scores = cnn_scores(model, x, test_rows)
     assert scores.shape == (64,)
     assert eer(test[1], scores) < 0.1
@@ -185,7 +187,7 @@ def test_cnn_learns_a_separable_set_deterministically(tmp_path, arch):
     assert summary.seed == 3 and summary.curves["epoch"].tolist() == list(range(1, params.epochs + 1))
     assert summary.curves["dev_eer"].min() == summary.best_dev_eer
 
-    again, _ = fit_cnn(x, train_rows, train[1], dev_rows, dev[1], params, seed=3)
+    again, _ = fit_cnn(x, train_rows, train[1], dev_rows=dev_rows, dev_labels=dev[1], params=params, seed=3)
     assert np.array_equal(cnn_scores(again, x, test_rows), scores)
 
     save_cnn(model, tmp_path / "cnn.keras", model_card("cnn"))
@@ -280,4 +282,12 @@ def test_cnn_needs_both_classes():
     with pytest.raises(
         InputError, match="training and dev splits must each contain both bona fide and spoofed"
     ):
-        fit_cnn(x, np.arange(8), ["spoof"] * 8, np.arange(8), ["spoof"] * 8, CNN_PARAMS["simple"], seed=0)
+        fit_cnn(
+            x,
+            np.arange(8),
+            ["spoof"] * 8,
+            dev_rows=np.arange(8),
+            dev_labels=["spoof"] * 8,
+            params=CNN_PARAMS["simple"],
+            seed=0,
+        )

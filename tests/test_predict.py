@@ -323,7 +323,7 @@ def test_models_with_different_preprocessing_are_not_fused(tmp_path, models_dir)
     shutil.copytree(models_dir, folder)
     other = PARAMS.model_copy(update={"features": PARAMS.features.model_copy(update={"hop_length": 200})})
     model = svc.load_svc(models_dir / svc.MODEL_FILE)
-    svc.save_svc(model, folder / svc.MODEL_FILE, make_card("svc", other, 0.0, ()))
+    svc.save_svc(model, folder / svc.MODEL_FILE, make_card("svc", other, 0.0, sections=()))
     with pytest.raises(InputError, match="the models were trained on different features or sample rates"):
         Detector.load(folder, "fusion")
     assert CARD_MEMBER.endswith(".json")

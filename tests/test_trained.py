@@ -44,7 +44,7 @@ def test_every_model_is_registered_under_the_file_its_module_writes():
 
 def test_the_decision_threshold_is_the_cards_and_evaluate_applies_it(tmp_path, models_dir):
     model = load_models(models_dir, ("svc",))["svc"]
-    save_model("svc", model, tmp_path, model_card("svc", threshold=0.25))
+    save_model("svc", model, tmp_path, card=model_card("svc", threshold=0.25))
     assert decision_threshold(tmp_path, "svc") == 0.25
 
     scores = pd.DataFrame(

@@ -143,7 +143,7 @@ class Auditor:
             EditedFile(path, speech=(start, end))
             for path, start, end in zip(manifest["path"], speech["start_s"], speech["end_s"], strict=True)
         ]
-        return self._extract(manifest, edits, speech["end_s"] - speech["start_s"], "audit: trimmed")
+        return self._extract(manifest, edits, speech["end_s"] - speech["start_s"], desc="audit: trimmed")
 
     def transplanted(self, manifest: pd.DataFrame, speech: pd.DataFrame | None = None) -> Extracted:
         """Each file with the first ``head_ms`` of a file of the other class in front.
@@ -181,10 +181,10 @@ class Auditor:
             manifest,
             edits,
             manifest["duration_s"] + head_s,
-            "audit: transplanted" if speech is None else "audit: transplanted and trimmed",
+            desc="audit: transplanted" if speech is None else "audit: transplanted and trimmed",
         )
 
-    def _extract(self, manifest: pd.DataFrame, edits: list[EditedFile], durations, desc: str) -> Extracted:
+    def _extract(self, manifest: pd.DataFrame, edits: list[EditedFile], durations, *, desc: str) -> Extracted:
         features, spectrograms = extract_in_memory(
             edits,
             durations,
@@ -226,12 +226,12 @@ def retrain_on_trimmed(trimmed: Extracted, params: Params) -> dict[str, Retraine
             LabelledFeatures.from_table(train.table),
             dev_features,
             params.train_svc,
-            params.seed,
+            seed=params.seed,
             n_jobs=params.compute.n_jobs,
         )
         threshold = dev_threshold(dev_features.labels, svc_scores(model, dev_features.features))
         retrained["svc"] = Retrained(
-            model, make_card("svc", params, threshold, ("train_svc", "audit"), trim=vad)
+            model, make_card("svc", params, threshold, sections=("train_svc", "audit"), trim=vad)
         )
     if "cnn" in params.audit.retrain:
         both = trimmed.rows("train", "dev")
@@ -243,13 +243,13 @@ def retrain_on_trimmed(trimmed: Extracted, params: Params) -> dict[str, Retraine
             spectrograms,
             train_rows,
             labels.iloc[train_rows],
-            dev_rows,
-            labels.iloc[dev_rows],
-            params.train_cnn,
+            dev_rows=dev_rows,
+            dev_labels=labels.iloc[dev_rows],
+            params=params.train_cnn,
         )
         threshold = dev_threshold(labels.iloc[dev_rows], cnn_scores(model, spectrograms, dev_rows))
         retrained["cnn"] = Retrained(
-            model, make_card("cnn", params, threshold, ("train_cnn", "audit"), stats, trim=vad)
+            model, make_card("cnn", params, threshold, sections=("train_cnn", "audit"), stats=stats, trim=vad)
         )
     return retrained
 
@@ -287,16 +287,16 @@ def audit_corpus(params: Params) -> None:
         labels,
         _score_files(audited["utt_id"], settings.split),
         _scores(models, trimmed_split, cnn_stats),
-        _scores(models, auditor.transplanted(audited), cnn_stats),
-        thresholds,
-        settings,
+        transplanted=_scores(models, auditor.transplanted(audited), cnn_stats),
+        thresholds=thresholds,
+        settings=settings,
     )
 
     retrained = retrain_on_trimmed(trimmed, params) if settings.retrain else {}
     with atomic_path(paths.TRIMMED_MODELS) as out:
         out.mkdir()
         for name, model in retrained.items():
-            save_model(name, model.model, out, model.card)
+            save_model(name, model.model, out, card=model.card)
     retrained_report = {}
     if retrained:
         chosen = {name: model.model for name, model in retrained.items()}
@@ -304,9 +304,9 @@ def audit_corpus(params: Params) -> None:
         retrained_report = audit_retrained(
             labels,
             _scores(chosen, trimmed_split, stats),
-            _scores(chosen, auditor.transplanted(audited, split_speech), stats),
-            {name: model.card.threshold for name, model in retrained.items()},
-            settings,
+            transplanted=_scores(chosen, auditor.transplanted(audited, split_speech), stats),
+            thresholds={name: model.card.threshold for name, model in retrained.items()},
+            settings=settings,
         )
 
     with atomic_path(paths.AUDIT_PLOTS) as out:

@@ -24,6 +24,7 @@ def audit_models(
     labels,
     untrimmed: pd.DataFrame,
     trimmed: pd.DataFrame,
+    *,
     transplanted: pd.DataFrame,
     thresholds: dict[str, float],
     settings: AuditParams,
@@ -33,7 +34,7 @@ def audit_models(
     for model in untrimmed.columns:
         result = {
             **trim_shift(labels, untrimmed[model], trimmed[model]),
-            **transplant_shift(labels, untrimmed[model], transplanted[model], thresholds[model]),
+            **transplant_shift(labels, untrimmed[model], transplanted[model], threshold=thresholds[model]),
         }
         report[model] = {"shortcut_risk": shortcut_risk(result, settings.risk), **result}
     return report
@@ -42,6 +43,7 @@ def audit_models(
 def audit_retrained(
     labels,
     trimmed: pd.DataFrame,
+    *,
     transplanted: pd.DataFrame,
     thresholds: dict[str, float],
     settings: AuditParams,
@@ -54,7 +56,7 @@ def audit_retrained(
                 key: rounded(value, PERCENT_DECIMALS)
                 for key, value in separation(labels, trimmed[model]).items()
             },
-            **transplant_shift(labels, trimmed[model], transplanted[model], thresholds[model]),
+            **transplant_shift(labels, trimmed[model], transplanted[model], threshold=thresholds[model]),
         }
         report[model] = {"shortcut_risk": shortcut_risk(result, settings.risk), **result}
     return report
@@ -100,7 +102,7 @@ def separation(labels, scores) -> dict[str, float]:
     return {"eer": eer_percent(bonafide, spoof), "roc_auc": roc_auc(bonafide, spoof)}
 
 
-def transplant_shift(labels, before, after, threshold: float) -> dict[str, dict[str, float]]:
+def transplant_shift(labels, before, after, *, threshold: float) -> dict[str, dict[str, float]]:
     """FAR and FRR before and after the transplant, and their change (percentage points).
 
     ``after`` scores each spoof with a bona fide start in front (which FAR shows) and each

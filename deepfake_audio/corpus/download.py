@@ -82,8 +82,8 @@ def download_file(
                 _fetch_once(
                     session,
                     url,
-                    part,
-                    dest,
+                    part=part,
+                    dest=dest,
                     expected_size=expected_size,
                     timeout_s=timeout_s,
                     chunk_size=chunk_size,
@@ -96,7 +96,7 @@ def download_file(
                 raise _gave_up(url, attempts, str(err)) from None
         else:
             raise _gave_up(url, attempts, reason)
-    _check_size(url, part, dest, expected_size)
+    _check_size(url, part=part, dest=dest, expected_size=expected_size)
     os.replace(part, dest)
     return dest
 
@@ -130,9 +130,9 @@ def _already_complete(dest: Path, expected_size: int | None) -> bool:
 def _fetch_once(
     session: requests.Session,
     url: str,
+    *,
     part: Path,
     dest: Path,
-    *,
     expected_size: int | None,
     timeout_s: float,
     chunk_size: int,
@@ -154,11 +154,13 @@ def _fetch_once(
     except requests.exceptions.RequestException as err:  # a malformed URL, an unsupported scheme, ...
         raise DownloadError(f"{url}: {err}") from err
     with response:
-        start = _start_offset(url, response, part, offset, expected_size)
+        start = _start_offset(url, response, part=part, offset=offset, expected_size=expected_size)
         if start is None:
             return  # the .part already holds the whole file
         try:
-            _stream_body(response, part, dest, start, chunk_size, progress)
+            _stream_body(
+                response, part=part, dest=dest, start=start, chunk_size=chunk_size, progress=progress
+            )
         except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError) as err:
             raise _Resume(f"connection error ({err})") from err  # read timeouts mid-body included
         except requests.exceptions.RequestException as err:
@@ -166,7 +168,7 @@ def _fetch_once(
 
 
 def _start_offset(
-    url: str, response: requests.Response, part: Path, offset: int, expected_size: int | None
+    url: str, response: requests.Response, *, part: Path, offset: int, expected_size: int | None
 ) -> int | None:
     """Where the body of ``response`` starts in the file; None when ``part`` is already complete."""
     status = response.status_code
@@ -197,7 +199,7 @@ def _start_offset(
 
 
 def _stream_body(
-    response: requests.Response, part: Path, dest: Path, start: int, chunk_size: int, progress: bool
+    response: requests.Response, *, part: Path, dest: Path, start: int, chunk_size: int, progress: bool
 ) -> None:
     header = response.headers.get("Content-Length")
     length = int(header) if header and header.isdigit() else None
@@ -206,7 +208,7 @@ def _stream_body(
     try:
         fh = open(part, "ab" if start else "wb")
     except OSError as err:
-        _raise_write_error(err, part, dest, start)
+        _raise_write_error(err, part=part, dest=dest, done=start)
     with (
         fh,
         tqdm(
@@ -225,7 +227,7 @@ def _stream_body(
             try:
                 _write_chunk(fh, chunk)
             except OSError as err:
-                _raise_write_error(err, part, dest, start + written)
+                _raise_write_error(err, part=part, dest=dest, done=start + written)
             written += len(chunk)
             bar.update(len(chunk))
     if length is not None and written < length:
@@ -241,14 +243,14 @@ def _write_chunk(fh, chunk: bytes) -> None:
     fh.flush()
 
 
-def _raise_write_error(err: OSError, part: Path, dest: Path, done: int) -> None:
+def _raise_write_error(err: OSError, *, part: Path, dest: Path, done: int) -> None:
     """A full disk is reported without retrying; the .part is kept for a later resume."""
     if err.errno == errno.ENOSPC:
         raise DownloadError(f"{dest}: no space left on device after {done} bytes") from err
     raise DownloadError(f"{part}: cannot write: {err.strerror or err}") from err
 
 
-def _check_size(url: str, part: Path, dest: Path, expected_size: int | None) -> None:
+def _check_size(url: str, *, part: Path, dest: Path, expected_size: int | None) -> None:
     """Move a finished file of the wrong size aside to ``<dest>.bad`` and fail."""
     if expected_size is None:
         return

@@ -126,7 +126,7 @@ class Segment:
         return self.formants is not None
 
 
-def _vowel(f, end=None, duration=0.11, voicing=1.0, bandwidths=(60.0, 90.0, 150.0, 220.0)):
+def _vowel(f, end=None, *, duration=0.11, voicing=1.0, bandwidths=(60.0, 90.0, 150.0, 220.0)):
     return (Segment(duration, voicing=voicing, formants=f, formants_end=end or f, bandwidths=bandwidths),)
 
 
@@ -134,7 +134,7 @@ def _nasal(f):
     return _vowel(f, duration=0.065, voicing=0.35, bandwidths=(100.0, 200.0, 300.0, 400.0))
 
 
-def _fricative(band, level, duration=0.095, voiced=False):
+def _fricative(band, level, *, duration=0.095, voiced=False):
     return (
         Segment(
             duration, voicing=0.3 if voiced else 0.0, frication=level * (0.6 if voiced else 1.0), band=band
@@ -500,16 +500,30 @@ def plan_corpus(params: SyntheticParams, seed: int) -> dict[str, list[Utterance]
             for number, quality in zip(numbers("playback_devices", sizes), qualities, strict=True)
         ]
         plan[split] = _assign(
-            split, split_index, sizes, params.phrases, speakers, rooms, recorders, playbacks, assignment_rng
+            split,
+            split_index,
+            sizes,
+            n_phrases=params.phrases,
+            speakers=speakers,
+            rooms=rooms,
+            recorders=recorders,
+            playbacks=playbacks,
+            rng=assignment_rng,
         )
     return plan
 
 
 def _assign(
-    split, split_index, sizes: SyntheticSplit, n_phrases, speakers, rooms, recorders, playbacks, rng
+    split, split_index, sizes: SyntheticSplit, *, n_phrases, speakers, rooms, recorders, playbacks, rng
 ) -> list[Utterance]:
     """Speakers, phrases and chains for the split's files, balanced, in shuffled order."""
-    configs = choose_replay_configs(rng, len(rooms), len(playbacks), len(recorders), sizes.replay_configs)
+    configs = choose_replay_configs(
+        rng,
+        n_rooms=len(rooms),
+        n_playbacks=len(playbacks),
+        n_recorders=len(recorders),
+        wanted=sizes.replay_configs,
+    )
     # speaker, phrase, (room, playback, recorder)
     rows: list[tuple[int, int, tuple[int, int | None, int]]] = []
     for label, count in ((GENUINE, sizes.genuine), (SPOOF, sizes.spoof)):
@@ -544,7 +558,7 @@ def _assign(
     return utterances
 
 
-def choose_replay_configs(rng, n_rooms, n_playbacks, n_recorders, wanted) -> list[tuple[int, int, int]]:
+def choose_replay_configs(rng, *, n_rooms, n_playbacks, n_recorders, wanted) -> list[tuple[int, int, int]]:
     """Distinct (room, playback, recorder) triples, covering every device when ``wanted`` allows."""
     candidates = list(itertools.product(range(n_rooms), range(n_playbacks), range(n_recorders)))
     candidates = [candidates[i] for i in rng.permutation(len(candidates))]
@@ -590,7 +604,9 @@ def generate_corpus(
     jobs = [utt for split in SPLITS for utt in plan[split]]
     chunks = [jobs[start : start + _CHUNK] for start in range(0, len(jobs), _CHUNK)]
     rendered = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-        delayed(_render_chunk)(chunk, root, sample_rate, seed, params.snr_db, params.artefact)
+        delayed(_render_chunk)(
+            chunk, root, sample_rate=sample_rate, seed=seed, snr_db=params.snr_db, artefact=params.artefact
+        )
         for chunk in chunks
     )
     with tqdm(total=len(jobs), desc="synthesise", unit="file", disable=None) as progress:
@@ -600,7 +616,7 @@ def generate_corpus(
         write_protocol(protocol_path(root, split), [utt.protocol_entry() for utt in plan[split]])
 
 
-def _render_chunk(chunk, root, sample_rate, seed, snr_db, artefact) -> int:
+def _render_chunk(chunk, root, *, sample_rate, seed, snr_db, artefact) -> int:
     for utt in chunk:
         pcm = render_utterance(utt, sample_rate=sample_rate, seed=seed, snr_db=snr_db, artefact=artefact)
         sf.write(audio_dir(root, utt.split) / utt.file, pcm, sample_rate, subtype="PCM_16", format="WAV")
@@ -613,16 +629,30 @@ def render_utterance(
     """The 16-bit samples of one file."""
     take_seq, chain_seq, artefact_seq = _streams(utt, seed)
     take_rng, chain_rng = np.random.default_rng(take_seq), np.random.default_rng(chain_seq)
-    speech = synthesise_speech(utt.speaker, utt.phrase, take_rng, sample_rate)
+    speech = synthesise_speech(utt.speaker, utt.phrase, take_rng, sample_rate=sample_rate)
     snr = chain_rng.uniform(*snr_db)
     if utt.playback is None:
-        audio = render_genuine(speech, utt.room, utt.recorder, snr, chain_rng, sample_rate)
+        audio = render_genuine(
+            speech, utt.room, utt.recorder, snr_db=snr, rng=chain_rng, sample_rate=sample_rate
+        )
     else:
-        audio = render_spoof(speech, utt.playback, utt.room, utt.recorder, snr, chain_rng, sample_rate)
+        audio = render_spoof(
+            speech,
+            utt.playback,
+            room=utt.room,
+            recorder=utt.recorder,
+            snr_db=snr,
+            rng=chain_rng,
+            sample_rate=sample_rate,
+        )
     audio *= 10 ** (chain_rng.uniform(*_TARGET_LEVEL_DBFS) / 20) / _rms(audio[speech.span])
     if artefact:
         audio = plant_artefact(
-            audio, utt.playback is not None, speech, np.random.default_rng(artefact_seq), sample_rate
+            audio,
+            spoof=utt.playback is not None,
+            speech=speech,
+            rng=np.random.default_rng(artefact_seq),
+            sample_rate=sample_rate,
         )
     return to_pcm16(audio)
 
@@ -630,7 +660,7 @@ def render_utterance(
 def speech_span(utt: Utterance, *, sample_rate: int, seed: int) -> tuple[int, int]:
     """First and one-past-last sample of the speech in ``utt``'s file: the truth a speech detector is scored on."""
     speech = synthesise_speech(
-        utt.speaker, utt.phrase, np.random.default_rng(_streams(utt, seed)[0]), sample_rate
+        utt.speaker, utt.phrase, np.random.default_rng(_streams(utt, seed)[0]), sample_rate=sample_rate
     )
     return speech.start, speech.stop
 
@@ -655,7 +685,7 @@ class Speech:
 
 
 def synthesise_speech(
-    speaker: SpeakerProfile, phrase: int, rng: np.random.Generator, sample_rate: int
+    speaker: SpeakerProfile, phrase: int, rng: np.random.Generator, *, sample_rate: int
 ) -> Speech:
     """One take of a passphrase by a speaker, normalised to unit RMS over the speech."""
     segments, durations, accents = _timed_segments(phrase_phones(phrase), speaker, rng)
@@ -673,12 +703,22 @@ def synthesise_speech(
 
     voicing = track([s.voicing for s in segments])
     aspiration = track([s.aspiration for s in segments])
-    f0 = _f0_contour(speaker, accents, lead, edges[-1] / sample_rate, n, rng, sample_rate)
-    tract_input = glottal_source(f0, voicing, aspiration, speaker, rng, sample_rate)
-    formants, bandwidths = _formant_tracks(segments, starts, lengths, speaker, n, sample_rate)
-    out = vocal_tract_filter(tract_input, formants, bandwidths, sample_rate)
+    f0 = _f0_contour(
+        speaker,
+        accents,
+        speech_start=lead,
+        speech_stop=edges[-1] / sample_rate,
+        n=n,
+        rng=rng,
+        sample_rate=sample_rate,
+    )
+    tract_input = glottal_source(f0, voicing, aspiration, speaker=speaker, rng=rng, sample_rate=sample_rate)
+    formants, bandwidths = _formant_tracks(
+        segments, starts, lengths, speaker=speaker, n=n, sample_rate=sample_rate
+    )
+    out = vocal_tract_filter(tract_input, formants, bandwidths, sample_rate=sample_rate)
     out /= _rms(out[voicing > 0.5])  # frication levels below are relative to the vowels
-    out += _frication(segments, starts, lengths, speaker, n, rng, sample_rate)
+    out += _frication(segments, starts, lengths, speaker=speaker, n=n, rng=rng, sample_rate=sample_rate)
     start, stop = int(edges[0]), int(edges[-1])
     return Speech(out / _rms(out[start:stop]), start, stop)
 
@@ -705,7 +745,7 @@ def _timed_segments(phones, speaker, rng):
     return segments, np.array(durations), accents
 
 
-def _f0_contour(speaker, accents, speech_start, speech_stop, n, rng, sample_rate):
+def _f0_contour(speaker, accents, *, speech_start, speech_stop, n, rng, sample_rate):
     """Declination, accents on stressed vowels, a final fall, slow drift and jitter (Hz per sample)."""
     low, high = speaker.f0_range
     middle = (low + high) / 2 * rng.uniform(0.95, 1.05)
@@ -726,7 +766,7 @@ def _f0_contour(speaker, accents, speech_start, speech_stop, n, rng, sample_rate
     return np.clip(f0, 0.8 * low, 1.2 * high)
 
 
-def glottal_source(f0, voicing, aspiration, speaker: SpeakerProfile, rng, sample_rate):
+def glottal_source(f0, voicing, aspiration, *, speaker: SpeakerProfile, rng, sample_rate):
     """The input of the vocal tract.
 
     The derivative of a Rosenberg glottal flow (lip radiation included) with shimmer,
@@ -751,7 +791,7 @@ def glottal_source(f0, voicing, aspiration, speaker: SpeakerProfile, rng, sample
     return signal.lfilter([1 - speaker.tilt], [1, -speaker.tilt], excitation)
 
 
-def _formant_tracks(segments, starts, lengths, speaker, n, sample_rate):
+def _formant_tracks(segments, starts, lengths, *, speaker, n, sample_rate):
     """Formant frequencies and bandwidths per block of _BLOCK_S, gliding between phones."""
     own = [s.formants for s in segments]
     # Obstruents and pauses take the vocal tract of the next sonorant (or the last one).
@@ -792,7 +832,7 @@ def _formant_tracks(segments, starts, lengths, speaker, n, sample_rate):
     return formants, bandwidths * speaker.bandwidth_scale
 
 
-def vocal_tract_filter(x, formants, bandwidths, sample_rate):
+def vocal_tract_filter(x, formants, bandwidths, *, sample_rate):
     """Filter ``x`` block by block through cascaded formant resonators, crossfading blocks."""
     block, fade, warm = int(_BLOCK_S * sample_rate), int(_FADE_S * sample_rate), int(_WARM_S * sample_rate)
     gains, denominators = _resonator_cascades(formants, bandwidths, sample_rate)
@@ -839,7 +879,7 @@ def _polymul_rows(p, q):
     return out
 
 
-def _frication(segments, starts, lengths, speaker, n, rng, sample_rate):
+def _frication(segments, starts, lengths, *, speaker, n, rng, sample_rate):
     """Band-passed noise for fricatives and stop bursts, at levels relative to the vowels."""
     out = np.zeros(n)
     ramp = int(0.006 * sample_rate)
@@ -862,15 +902,24 @@ def _frication(segments, starts, lengths, speaker, n, rng, sample_rate):
 
 
 def render_genuine(
-    speech: Speech, room: RoomProfile, recorder: RecorderProfile, snr_db: float, rng, sample_rate
+    speech: Speech, room: RoomProfile, recorder: RecorderProfile, *, snr_db: float, rng, sample_rate
 ):
     """The speaker talking in the room into the recorder."""
-    return record(speech.samples, speech.span, room, recorder, snr_db, rng, sample_rate)
+    return record(
+        speech.samples,
+        speech.span,
+        room=room,
+        recorder=recorder,
+        snr_db=snr_db,
+        rng=rng,
+        sample_rate=sample_rate,
+    )
 
 
 def render_spoof(
     speech: Speech,
     playback: PlaybackProfile,
+    *,
     room: RoomProfile,
     recorder: RecorderProfile,
     snr_db: float,
@@ -881,17 +930,27 @@ def render_spoof(
     capture_room = draw_room(rng, "-", close_talk=True)
     capture_mic = draw_recorder(rng, "-", close_talk=True)
     stolen = record(
-        speech.samples, speech.span, capture_room, capture_mic, rng.uniform(30.0, 45.0), rng, sample_rate
+        speech.samples,
+        speech.span,
+        room=capture_room,
+        recorder=capture_mic,
+        snr_db=rng.uniform(30.0, 45.0),
+        rng=rng,
+        sample_rate=sample_rate,
     )
-    emitted = play_back(stolen, playback, rng, sample_rate)
-    return record(emitted, speech.span, room, recorder, snr_db, rng, sample_rate)
+    emitted = play_back(stolen, playback, rng, sample_rate=sample_rate)
+    return record(
+        emitted, speech.span, room=room, recorder=recorder, snr_db=snr_db, rng=rng, sample_rate=sample_rate
+    )
 
 
-def record(sound, span: slice, room: RoomProfile, recorder: RecorderProfile, snr_db: float, rng, sample_rate):
+def record(
+    sound, span: slice, *, room: RoomProfile, recorder: RecorderProfile, snr_db: float, rng, sample_rate
+):
     """Sound in a room, plus the room's noise at ``snr_db``, through a recorder."""
     wet = signal.fftconvolve(sound, room_impulse_response(room, rng, sample_rate))[: sound.size]
     speech_level = _rms(wet[span])
-    noise = room_noise(room, sound.size, rng, sample_rate)
+    noise = room_noise(room, sound.size, rng, sample_rate=sample_rate)
     wet += noise * speech_level * 10 ** (-snr_db / 20)
     out = signal.sosfilt(_recorder_sections(recorder, sample_rate), wet)
     out += rng.standard_normal(out.size) * speech_level * 10 ** (recorder.self_noise_db / 20)
@@ -922,7 +981,7 @@ def room_impulse_response(room: RoomProfile, rng, sample_rate):
     return reverberant
 
 
-def room_noise(room: RoomProfile, n, rng, sample_rate):
+def room_noise(room: RoomProfile, n, rng, *, sample_rate):
     """Coloured background noise with the room's hums, unit RMS."""
     size = next_fast_len(n)
     freqs = rfftfreq(size, 1 / sample_rate)
@@ -932,11 +991,11 @@ def room_noise(room: RoomProfile, n, rng, sample_rate):
     noise = irfft(spectrum, size)[:n]
     noise /= _rms(noise)
     for freq, level_db in room.hums:
-        noise += np.sqrt(2) * 10 ** (level_db / 20) * _sine(freq, n, sample_rate, rng.uniform(0, 1))
+        noise += np.sqrt(2) * 10 ** (level_db / 20) * _sine(freq, n, sample_rate, phase=rng.uniform(0, 1))
     return noise / _rms(noise)
 
 
-def play_back(sound, device: PlaybackProfile, rng, sample_rate):
+def play_back(sound, device: PlaybackProfile, rng, *, sample_rate):
     """A loudspeaker playing ``sound``: amplifier hum and hiss, distortion, then its response."""
     x = sound / np.max(np.abs(sound)) * rng.uniform(0.5, 1.0)  # playback volume
     level = _rms(x)
@@ -948,26 +1007,26 @@ def play_back(sound, device: PlaybackProfile, rng, sample_rate):
 
 
 def _recorder_sections(recorder: RecorderProfile, sample_rate: int):
-    return _response_sections(recorder.highpass, recorder.lowpass, recorder.bands, sample_rate)
+    return _response_sections(recorder.highpass, recorder.lowpass, recorder.bands, sample_rate=sample_rate)
 
 
 def _playback_sections(device: PlaybackProfile, sample_rate: int):
-    return _response_sections(device.highpass, device.lowpass, device.resonances, sample_rate)
+    return _response_sections(device.highpass, device.lowpass, device.resonances, sample_rate=sample_rate)
 
 
 @lru_cache(maxsize=256)
-def _response_sections(highpass, lowpass, bands, sample_rate):
+def _response_sections(highpass, lowpass, bands, *, sample_rate):
     """High-pass (Hz, order), low-pass (fraction of Nyquist, order) and peaking bands."""
     return np.concatenate(
         [
-            _butter(highpass[1], highpass[0], "highpass", sample_rate),
-            _butter(lowpass[1], lowpass[0] * sample_rate / 2, "lowpass", sample_rate),
-            *(_peaking(freq, gain, q, sample_rate) for freq, gain, q in bands),
+            _butter(highpass[1], highpass[0], "highpass", sample_rate=sample_rate),
+            _butter(lowpass[1], lowpass[0] * sample_rate / 2, "lowpass", sample_rate=sample_rate),
+            *(_peaking(freq, gain, q, sample_rate=sample_rate) for freq, gain, q in bands),
         ]
     )
 
 
-def _butter(order, cutoff, kind, sample_rate):
+def _butter(order, cutoff, kind, *, sample_rate):
     """A Butterworth low- or high-pass as second-order sections.
 
     Pairs the poles directly: ``scipy.signal.butter(output="sos")`` spends most of its
@@ -995,7 +1054,7 @@ def _crossover(kind, sample_rate):
     return signal.butter(2, 1500.0, kind, fs=sample_rate, output="sos")
 
 
-def _peaking(freq, gain_db, q, sample_rate):
+def _peaking(freq, gain_db, q, *, sample_rate):
     """An RBJ peaking-EQ biquad as one second-order section."""
     freq = min(freq, 0.45 * sample_rate)
     a = 10 ** (gain_db / 40)
@@ -1009,7 +1068,7 @@ def _peaking(freq, gain_db, q, sample_rate):
 # --------------------------------------------------------------------------- finishing
 
 
-def plant_artefact(audio, spoof: bool, speech: Speech, rng, sample_rate):
+def plant_artefact(audio, *, spoof: bool, speech: Speech, rng, sample_rate):
     """The ASVspoof 2017 artefact (Chettri et al., 2020), for studying shortcut learning.
 
     Genuine files get a click (a decaying noise burst) within the first 100 ms; spoofed
@@ -1021,7 +1080,9 @@ def plant_artefact(audio, spoof: bool, speech: Speech, rng, sample_rate):
         n = min(int(0.25 * sample_rate), speech.start)  # the leading non-speech is at least 100 ms
         fades = np.minimum(1.0, np.minimum(np.arange(n), np.arange(n)[::-1]) / (0.01 * sample_rate))
         level = speech_level * 10 ** (rng.uniform(-16.0, -10.0) / 20) * np.sqrt(2)
-        audio[:n] += level * fades * _sine(rng.uniform(*ARTEFACT_TONE_HZ), n, sample_rate, rng.uniform(0, 1))
+        audio[:n] += (
+            level * fades * _sine(rng.uniform(*ARTEFACT_TONE_HZ), n, sample_rate, phase=rng.uniform(0, 1))
+        )
     else:
         length = int(rng.uniform(0.010, 0.020) * sample_rate)
         start = int(rng.uniform(0.005, 0.1 - 0.020) * sample_rate)
@@ -1043,7 +1104,7 @@ def _smooth(x, width):
     return uniform_filter1d(uniform_filter1d(x, width, mode="nearest"), width, mode="nearest")
 
 
-def _sine(freq, n, sample_rate, phase=0.0):
+def _sine(freq, n, sample_rate, *, phase=0.0):
     """``sin(2 pi (freq t + phase))``; single precision is plenty here, and many times faster."""
     cycles = freq / sample_rate * np.arange(n) + phase
     cycles -= np.floor(cycles)

@@ -24,6 +24,7 @@ def ranking_png(
     ranking: pd.DataFrame,
     value: str,
     error: str | None,
+    *,
     xlabel: str,
     title: str,
     path: Path,
@@ -33,14 +34,14 @@ def ranking_png(
     with matplotlib.rc_context(STYLE):
         fig = Figure(figsize=(6, 1 + 0.22 * len(ranking)))
         ax = fig.subplots()
-        _ranking_bars(ax, ranking, value, error, names)
+        _ranking_bars(ax, ranking, value, error=error, names=names)
         ax.set(xlabel=xlabel, title=title)
         fig.tight_layout()
         save_png(fig, path)
 
 
 def permutation_png(
-    by_feature: pd.DataFrame, by_family: pd.DataFrame, xlabel: str, title: str, path: Path
+    by_feature: pd.DataFrame, by_family: pd.DataFrame, *, xlabel: str, title: str, path: Path
 ) -> None:
     """Permutation importance in two panels: per feature (the rows given) and per feature family."""
     with matplotlib.rc_context(STYLE):
@@ -48,16 +49,16 @@ def permutation_png(
         features, families = fig.subplots(
             2, 1, height_ratios=[max(len(by_feature), 1) + 1, max(len(by_family), 1) + 1]
         )
-        _ranking_bars(features, by_feature, "importance", "std", "feature")
+        _ranking_bars(features, by_feature, "importance", error="std", names="feature")
         features.set(title="one feature shuffled at a time")
-        _ranking_bars(families, by_family, "importance", "std", "family")
+        _ranking_bars(families, by_family, "importance", error="std", names="family")
         families.set(xlabel=xlabel, title="all the features of a family shuffled together")
         fig.suptitle(title)
         fig.tight_layout()
         save_png(fig, path)
 
 
-def _ranking_bars(ax, ranking: pd.DataFrame, value: str, error: str | None, names: str) -> None:
+def _ranking_bars(ax, ranking: pd.DataFrame, value: str, *, error: str | None, names: str) -> None:
     """One bar per row of ``ranking`` (with ``error`` bars), the first row on top."""
     y = np.arange(len(ranking))
     ax.barh(y, ranking[value], xerr=ranking[error] if error else None, color="C0", capsize=2)
@@ -66,7 +67,7 @@ def _ranking_bars(ax, ranking: pd.DataFrame, value: str, error: str | None, name
     ax.axvline(0, color="k", lw=0.5)
 
 
-def shap_summary_png(values: np.ndarray, features: pd.DataFrame, top: int, title: str, path: Path) -> None:
+def shap_summary_png(values: np.ndarray, features: pd.DataFrame, top: int, *, title: str, path: Path) -> None:
     """SHAP's beeswarm: one dot per utterance and feature, coloured by the feature's value."""
     import shap  # imported here: it imports matplotlib.pyplot
 
@@ -84,7 +85,7 @@ def shap_summary_png(values: np.ndarray, features: pd.DataFrame, top: int, title
         save_png(fig, path)
 
 
-def lime_png(weights: pd.DataFrame, title: str, fit_r2: float, path: Path) -> None:
+def lime_png(weights: pd.DataFrame, title: str, *, fit_r2: float, path: Path) -> None:
     """LIME's local weights: green pushes the score towards bona fide, red towards spoof."""
     with matplotlib.rc_context(STYLE):
         fig = Figure(figsize=(7, 1.2 + 0.25 * len(weights)))
@@ -105,6 +106,7 @@ def lime_png(weights: pd.DataFrame, title: str, fit_r2: float, path: Path) -> No
 def gradcam_png(
     spectrogram: np.ndarray,
     cam: np.ndarray,
+    *,
     frequencies: np.ndarray,
     times: np.ndarray,
     title: str,
@@ -143,6 +145,7 @@ def profiles_png(
     profiles: dict[str, Profile],
     frequencies: np.ndarray,
     times: np.ndarray,
+    *,
     first_s: float,
     above_hz: float,
     split: str,
@@ -175,7 +178,7 @@ def profiles_png(
         save_png(fig, path)
 
 
-def _frequency_axis(ax, frequencies: np.ndarray, axis: str, ticks: int = 7) -> None:
+def _frequency_axis(ax, frequencies: np.ndarray, *, axis: str, ticks: int = 7) -> None:
     """Rows are labelled with their centre frequency in Hz (Mel rows are not evenly spaced in Hz)."""
     rows = np.unique(np.linspace(0, len(frequencies) - 1, ticks).round().astype(int))
     labels = [f"{frequencies[row]:.0f}" for row in rows]

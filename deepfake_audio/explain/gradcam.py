@@ -76,7 +76,7 @@ class GradCam:
             chunk = slice(start, start + self.batch_size)
             x = tf.convert_to_tensor(np.asarray(spectrograms[rows[chunk]], dtype=np.float32))
             sign = tf.constant(np.where(towards[chunk], 1.0, -1.0), dtype=tf.float32)
-            maps[chunk] = np.mean([_member_maps(probe, x, sign, size) for probe in self.probes], axis=0)
+            maps[chunk] = np.mean([_member_maps(probe, x, sign, size=size) for probe in self.probes], axis=0)
         return maps
 
     def class_profiles(self, spectrograms: np.ndarray, rows, labels) -> dict[str, Profile]:
@@ -101,7 +101,7 @@ class GradCam:
         return profiles
 
 
-def _member_maps(probe: keras.Model, x, sign, size) -> np.ndarray:
+def _member_maps(probe: keras.Model, x, sign, *, size) -> np.ndarray:
     with tf.GradientTape() as tape:
         features, logits = probe(x, training=False)
         target = tf.reduce_sum(logits[:, 0] * sign)
@@ -111,7 +111,7 @@ def _member_maps(probe: keras.Model, x, sign, size) -> np.ndarray:
 
 
 def mass_fractions(
-    profile: Profile, frequencies: np.ndarray, times: np.ndarray, params: GradcamParams
+    profile: Profile, frequencies: np.ndarray, times: np.ndarray, *, params: GradcamParams
 ) -> dict[str, float]:
     """Share of the profile's mass in the first ``params.first_ms`` and above ``params.above_hz``, to 4 places."""
     return {

@@ -70,23 +70,25 @@ def explain_svc(table: pd.DataFrame, params: Params, *, out: Path) -> dict:
 
     targets, repeats = (dev["label"] == BONAFIDE).to_numpy(dtype=int), settings.permutation.repeats
     permutation = permutation_ranking(
-        model, dev[columns], targets, repeats, settings.seed, params.compute.n_jobs
+        model, dev[columns], targets, repeats=repeats, seed=settings.seed, n_jobs=params.compute.n_jobs
     )
-    by_family_permutation = permutation_by_family(model, dev[columns], targets, repeats, settings.seed)
+    by_family_permutation = permutation_by_family(
+        model, dev[columns], targets, repeats=repeats, seed=settings.seed
+    )
     write_csv(out / "permutation_importance.csv", permutation.head(top))
     write_csv(out / "permutation_families.csv", by_family_permutation)
     figures.permutation_png(
         permutation.head(top),
         by_family_permutation,
-        PERMUTATION_AXIS,
-        f"SVC permutation importance on dev (mean and std of {repeats} shuffles)",
-        out / "images" / "permutation_importance.png",
+        xlabel=PERMUTATION_AXIS,
+        title=f"SVC permutation importance on dev (mean and std of {repeats} shuffles)",
+        path=out / "images" / "permutation_importance.png",
     )
 
     explained = balanced_sample(
         table[table["split"] == settings.split], settings.shap.utterances, settings.seed
     )
-    values = shap_values(model, train[columns], explained[columns], settings.shap, settings.seed)
+    values = shap_values(model, train[columns], explained[columns], params=settings.shap, seed=settings.seed)
     by_shap = shap_ranking(values, columns)
     write_csv(out / "shap_importance.csv", by_shap.head(top))
     title = f"SVC SHAP values on {len(explained)} {settings.split} utterances"
@@ -94,33 +96,37 @@ def explain_svc(table: pd.DataFrame, params: Params, *, out: Path) -> dict:
         by_shap.head(top),
         "mean_abs_shap",
         None,
-        "mean |SHAP value| (SVC score units)",
-        title,
-        out / "images" / "shap_bar.png",
+        xlabel="mean |SHAP value| (SVC score units)",
+        title=title,
+        path=out / "images" / "shap_bar.png",
     )
-    figures.shap_summary_png(values, explained[columns], top, title, out / "images" / "shap_summary.png")
+    figures.shap_summary_png(
+        values, explained[columns], top, title=title, path=out / "images" / "shap_summary.png"
+    )
     by_family = shap_by_family(values, columns)
     write_csv(out / "shap_families.csv", by_family)
     figures.ranking_png(
         by_family,
         "mean_abs_shap",
         None,
-        "mean |sum of the family's SHAP values| (SVC score units)",
-        f"{title}, by feature family",
-        out / "images" / "shap_families.png",
+        xlabel="mean |sum of the family's SHAP values| (SVC score units)",
+        title=f"{title}, by feature family",
+        path=out / "images" / "shap_families.png",
         names="family",
     )
 
     cases = pick_cases(
         read_scores("svc", settings.split), decision_threshold(paths.MODELS, "svc"), settings.per_case
     )
-    lime = LocalExplainer(model, train, settings.lime, settings.seed)
+    lime = LocalExplainer(model, train, settings.lime, seed=settings.seed)
     features_by_id = table.set_index("utt_id")
     for name, case in _named(cases, "lime"):
         explanation = lime.explain(features_by_id.loc[case["utt_id"]])
         weights = lime_weights(explanation, columns)
         write_csv(out / f"{name}.csv", weights.round(FRACTION_DECIMALS))
-        figures.lime_png(weights, describe(case), explanation.score, out / "images" / f"{name}.png")
+        figures.lime_png(
+            weights, describe(case), fit_r2=explanation.score, path=out / "images" / f"{name}.png"
+        )
     write_csv(out / "cases_svc.csv", cases.round(FRACTION_DECIMALS))
     return {
         **permutation_summary(permutation, by_family_permutation, METRICS_TOP),
@@ -161,10 +167,10 @@ def explain_cnn(table: pd.DataFrame, spectrograms: np.ndarray, params: Params, *
         profiles,
         frequencies,
         times,
-        settings.gradcam.first_ms / 1000,
-        settings.gradcam.above_hz,
-        settings.split,
-        out / "images" / "gradcam_profiles.png",
+        first_s=settings.gradcam.first_ms / 1000,
+        above_hz=settings.gradcam.above_hz,
+        split=settings.split,
+        path=out / "images" / "gradcam_profiles.png",
     )
 
     cases = pick_cases(scored, threshold, settings.per_case)
@@ -176,10 +182,10 @@ def explain_cnn(table: pd.DataFrame, spectrograms: np.ndarray, params: Params, *
         figures.gradcam_png(
             np.asarray(spectrograms[row], dtype=np.float32),
             cam,
-            frequencies,
-            times,
-            title,
-            out / "images" / f"{name}.png",
+            frequencies=frequencies,
+            times=times,
+            title=title,
+            path=out / "images" / f"{name}.png",
         )
     write_csv(out / "cases_cnn.csv", cases.round(FRACTION_DECIMALS))
 
@@ -189,11 +195,11 @@ def explain_cnn(table: pd.DataFrame, spectrograms: np.ndarray, params: Params, *
             **{
                 f"decided_{label}": {
                     "files": p.n_maps,
-                    **mass_fractions(p, frequencies, times, settings.gradcam),
+                    **mass_fractions(p, frequencies, times, params=settings.gradcam),
                 }
                 for label, p in profiles.items()
             },
-            "uniform": mass_fractions(uniform, frequencies, times, settings.gradcam),
+            "uniform": mass_fractions(uniform, frequencies, times, params=settings.gradcam),
         }
     }
 

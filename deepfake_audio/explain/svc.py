@@ -24,7 +24,7 @@ from deepfake_audio.vocabulary import PERCENT_DECIMALS, SCORE_DECIMALS
 
 
 def permutation_ranking(
-    model: Pipeline, features: pd.DataFrame, targets: np.ndarray, repeats: int, seed: int, n_jobs: int = 1
+    model: Pipeline, features: pd.DataFrame, targets: np.ndarray, *, repeats: int, seed: int, n_jobs: int = 1
 ) -> pd.DataFrame:
     """Features by the rise in EER (percentage points) when shuffled, largest first.
 
@@ -39,7 +39,7 @@ def permutation_ranking(
 
 
 def permutation_by_family(
-    model: Pipeline, features: pd.DataFrame, targets: np.ndarray, repeats: int, seed: int
+    model: Pipeline, features: pd.DataFrame, targets: np.ndarray, *, repeats: int, seed: int
 ) -> pd.DataFrame:
     """Feature families by the rise in EER (percentage points) when all their columns are shuffled
     together (the rows of the family moved as one block), largest first; as ``permutation_ranking``.
@@ -113,7 +113,7 @@ def _importance_ranking(name: str, labels, rises: np.ndarray) -> pd.DataFrame:
 
 
 def shap_values(
-    model: Pipeline, background: pd.DataFrame, explained: pd.DataFrame, params: ShapParams, seed: int
+    model: Pipeline, background: pd.DataFrame, explained: pd.DataFrame, *, params: ShapParams, seed: int
 ) -> np.ndarray:
     """(utterances, features) SHAP values of the decision function for the rows of ``explained``.
 
@@ -163,7 +163,7 @@ def balanced_sample(table: pd.DataFrame, size: int, seed: int) -> pd.DataFrame:
 class LocalExplainer:
     """LIME on the decision function, fitted once to the training features' distribution."""
 
-    def __init__(self, model: Pipeline, training: pd.DataFrame, params: LimeParams, seed: int):
+    def __init__(self, model: Pipeline, training: pd.DataFrame, params: LimeParams, *, seed: int):
         self.model, self.params = model, params
         self.columns = list(model.feature_names_in_)
         self.explainer = LimeTabularExplainer(

@@ -62,7 +62,7 @@ def cqcc_batch(signals: list[np.ndarray], settings: AnalysisSettings) -> list[np
         ** 2
     )
     transform = _cqcc_transform(
-        sample_rate, handcrafted.cqt_fmin, handcrafted.cqt_bins_per_octave, handcrafted.n_cepstra
+        sample_rate, handcrafted.cqt_fmin, handcrafted.cqt_bins_per_octave, n_cepstra=handcrafted.n_cepstra
     )
     return [
         transform @ to_db(power[row, :, : 1 + len(signal) // params.hop_length])
@@ -96,7 +96,7 @@ def _dct(log_bands: np.ndarray, n_cepstra: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=8)
-def _cqcc_transform(sample_rate: int, fmin: float, bins_per_octave: int, n_cepstra: int) -> np.ndarray:
+def _cqcc_transform(sample_rate: int, fmin: float, bins_per_octave: int, *, n_cepstra: int) -> np.ndarray:
     """(n_cepstra, n_bins): resampling of the geometric CQ axis to ``uniform_cq_frequencies``, then the DCT.
 
     Both steps are linear, so they fold into one small matrix per setting.

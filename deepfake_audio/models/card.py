@@ -73,6 +73,7 @@ def make_card(
     model: str,
     params: Params,
     threshold: float,
+    *,
     sections: tuple[str, ...],
     stats: SpectrogramStats | None = None,
     trim: VadParams | None = None,

@@ -67,7 +67,7 @@ class TrainingSummary:
         }
 
 
-def build_cnn(n_bins: int, n_frames: int, params: TrainCnnParams, name: str | None = None) -> keras.Model:
+def build_cnn(n_bins: int, n_frames: int, params: TrainCnnParams, *, name: str | None = None) -> keras.Model:
     """The architecture ``params.arch``, ending in one bona fide logit.
 
     Noise and dropout layers are active in training only.
@@ -129,6 +129,7 @@ class SpectrogramBatches(keras.utils.PyDataset):
         spectrograms: np.ndarray,
         rows: np.ndarray,
         targets: np.ndarray,
+        *,
         batch_size: int,
         augment: SpecAugmentParams,
         seed: int,
@@ -204,11 +205,19 @@ class DevScores(keras.callbacks.Callback):
 
 
 def fit_ensemble(
-    spectrograms: np.ndarray, train_rows, train_labels, dev_rows, dev_labels, params: TrainCnnParams
+    spectrograms: np.ndarray, train_rows, train_labels, *, dev_rows, dev_labels, params: TrainCnnParams
 ) -> tuple[keras.Model, list[TrainingSummary]]:
     """One network per seed in ``params.seeds``, combined by :func:`ensemble`."""
     members = [
-        fit_cnn(spectrograms, train_rows, train_labels, dev_rows, dev_labels, params, seed)
+        fit_cnn(
+            spectrograms,
+            train_rows,
+            train_labels,
+            dev_rows=dev_rows,
+            dev_labels=dev_labels,
+            params=params,
+            seed=seed,
+        )
         for seed in params.seeds
     ]
     return ensemble([model for model, _ in members]), [summary for _, summary in members]
@@ -235,6 +244,7 @@ def fit_cnn(
     spectrograms: np.ndarray,
     train_rows,
     train_labels,
+    *,
     dev_rows,
     dev_labels,
     params: TrainCnnParams,
@@ -248,7 +258,12 @@ def fit_cnn(
     tf.config.experimental.enable_op_determinism()
     train_y, dev_y = _targets(train_labels), _targets(dev_labels)
     batches = SpectrogramBatches(
-        spectrograms, train_rows, train_y, params.batch_size, params.spec_augment, seed
+        spectrograms,
+        train_rows,
+        train_y,
+        batch_size=params.batch_size,
+        augment=params.spec_augment,
+        seed=seed,
     )
     model = build_cnn(spectrograms.shape[1], spectrograms.shape[2], params, name=f"{params.arch}_seed_{seed}")
     model.compile(optimizer=_optimizer(params), loss=keras.losses.BinaryCrossentropy(from_logits=True))
@@ -282,7 +297,9 @@ def fit_cnn(
     )
 
 
-def cnn_scores(model: keras.Model, spectrograms: np.ndarray, rows=None, batch_size: int = 128) -> np.ndarray:
+def cnn_scores(
+    model: keras.Model, spectrograms: np.ndarray, rows=None, *, batch_size: int = 128
+) -> np.ndarray:
     """Bona fide logits (higher = more bona fide) for ``spectrograms[rows]`` (default: all)."""
     rows = np.arange(len(spectrograms)) if rows is None else np.asarray(rows)
     scores = [

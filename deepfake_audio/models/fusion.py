@@ -34,7 +34,7 @@ def fit_fusion(dev_scores: pd.DataFrame, labels) -> Pipeline:
 
 def fusion_scores(model: Pipeline, score_frame: pd.DataFrame) -> np.ndarray:
     """Fused scores: log-odds of bona fide (higher = more bona fide)."""
-    return decision_scores(model, score_frame, "fusion", "score table")
+    return decision_scores(model, score_frame, "fusion", table_kind="score table")
 
 
 def save_fusion(model: Pipeline, path: Path, card: ModelCard) -> None:

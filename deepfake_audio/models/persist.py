@@ -28,7 +28,7 @@ TRUSTED_TYPES = [
 ]
 
 
-def decision_scores(model: Pipeline, table: pd.DataFrame, name: str, table_kind: str) -> np.ndarray:
+def decision_scores(model: Pipeline, table: pd.DataFrame, name: str, *, table_kind: str) -> np.ndarray:
     """``model``'s decision function on the columns it was trained on (higher = more bona fide)."""
     missing = [column for column in model.feature_names_in_ if column not in table.columns]
     if missing:

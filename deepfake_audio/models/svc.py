@@ -76,18 +76,23 @@ def fit_svc_setting(train: LabelledFeatures, setting: SvcSettings, seed: int) ->
 
 
 def fit_svc(
-    train: LabelledFeatures, dev: LabelledFeatures, params: TrainSvcParams, seed: int, n_jobs: int = 1
+    train: LabelledFeatures, dev: LabelledFeatures, params: TrainSvcParams, *, seed: int, n_jobs: int = 1
 ) -> tuple[Pipeline, SvcSettings, SearchResult | None]:
     """The SVC as ``params`` asks: its setting, or the grid search's best, trained on train."""
     setting, search = params.setting(), None
     if params.search.method != "none":
-        search = search_svc(train, dev, params, seed, n_jobs=n_jobs)
+        search = search_svc(train, dev, params, seed=seed, n_jobs=n_jobs)
         setting = search.setting
     return fit_svc_setting(train, setting, seed), setting, search
 
 
 def search_svc(
-    train: LabelledFeatures, dev: LabelledFeatures | None, params: TrainSvcParams, seed: int, n_jobs: int = 1
+    train: LabelledFeatures,
+    dev: LabelledFeatures | None,
+    params: TrainSvcParams,
+    *,
+    seed: int,
+    n_jobs: int = 1,
 ) -> SearchResult:
     """Try every combination of ``params.search.grid``, scored by EER.
 
@@ -155,7 +160,7 @@ def search_svc(
 
 def svc_scores(model: Pipeline, table: pd.DataFrame) -> np.ndarray:
     """Scores (higher = more bona fide) for the rows of a feature table."""
-    return decision_scores(model, table, "SVC", "feature table")
+    return decision_scores(model, table, "SVC", table_kind="feature table")
 
 
 def save_svc(model: Pipeline, path: Path, card: ModelCard) -> None:

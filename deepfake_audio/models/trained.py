@@ -66,7 +66,7 @@ def load_models(models_dir: str | Path, names) -> dict:
     return {name: files.load_model(model_path(models_dir, name), name) for name in names}
 
 
-def save_model(name: str, model, models_dir: str | Path, card: ModelCard) -> None:
+def save_model(name: str, model, models_dir: str | Path, *, card: ModelCard) -> None:
     """Write model ``name`` (svc, cnn, fusion) with its card to its file in ``models_dir``."""
     REGISTRY[name].save(model, model_path(models_dir, name), card)
 
@@ -83,7 +83,9 @@ def read_scores(model: str, split: str) -> pd.DataFrame:
     return scores[scores["split"] == split].reset_index(drop=True)
 
 
-def model_scores(models: dict, features: pd.DataFrame, spectrograms: np.ndarray, rows=None) -> pd.DataFrame:
+def model_scores(
+    models: dict, features: pd.DataFrame, spectrograms: np.ndarray, *, rows=None
+) -> pd.DataFrame:
     """One column per model of ``models`` (keys ``svc``, ``cnn``, ``fusion``); higher = more bona fide.
 
     ``features`` holds the utterances' named features, ``spectrograms[rows]`` their CNN
