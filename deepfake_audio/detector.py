@@ -25,7 +25,7 @@ from deepfake_audio.models.files import read_card
 from deepfake_audio.models.trained import load_models, model_path, model_scores, models_needed
 from deepfake_audio.params import AnalysisSettings, VadParams
 from deepfake_audio.speech import Vad
-from deepfake_audio.vocabulary import MODEL_NAMES, SCORE_DECIMALS
+from deepfake_audio.vocabulary import BONAFIDE, MODEL_NAMES, SCORE_DECIMALS, SPOOF
 
 if TYPE_CHECKING:  # imported when first used: it loads Keras
     from deepfake_audio.explain.gradcam import GradCam
@@ -204,7 +204,7 @@ class Detector:
             self.model,
             score,
             threshold,
-            "spoof" if score <= threshold else "bonafide",
+            SPOOF if score <= threshold else BONAFIDE,
             round(samples / self.card.sample_rate, 3),
             len(scores),
         )
@@ -306,7 +306,7 @@ class Detector:
             self._gradcam = GradCam(self.models["cnn"])
         prediction, first = self._score(path, threshold)
         spectrogram = first.spectrogram.astype(np.float32)
-        towards_bonafide = prediction.decision == "bonafide"
+        towards_bonafide = prediction.decision == BONAFIDE
         cam = self._gradcam.maps(spectrogram[None], [0], towards_bonafide)[0]
         title = (
             f"{Path(path).name}: {self.model} score {prediction.score:.3f}, {prediction.decision}\n"

@@ -62,7 +62,7 @@ def det_curve(bonafide: np.ndarray, spoof: np.ndarray) -> tuple[np.ndarray, np.n
     ValueError
         When a class has no scores or a score is NaN or infinite.
     """
-    bonafide, spoof = _as_scores(bonafide, "bonafide"), _as_scores(spoof, "spoof")
+    bonafide, spoof = _as_scores(bonafide, BONAFIDE), _as_scores(spoof, SPOOF)
     scores = np.concatenate([bonafide, spoof])
     is_bonafide = np.concatenate([np.ones(bonafide.size), np.zeros(spoof.size)])
     order = np.argsort(scores, kind="stable")
@@ -113,7 +113,7 @@ def rocch(bonafide: np.ndarray, spoof: np.ndarray) -> tuple[np.ndarray, np.ndarr
     violators; each pooled block is one hull segment. Block means are compared exactly
     as fractions of integers, so the hull does not depend on rounding.
     """
-    bonafide, spoof = _as_scores(bonafide, "bonafide"), _as_scores(spoof, "spoof")
+    bonafide, spoof = _as_scores(bonafide, BONAFIDE), _as_scores(spoof, SPOOF)
     is_bonafide = np.concatenate([np.ones(bonafide.size, int), np.zeros(spoof.size, int)])
     labels = is_bonafide[np.argsort(np.concatenate([bonafide, spoof]), kind="stable")]
     blocks: list[list[int]] = []  # [bona fide count, width]
@@ -199,7 +199,7 @@ def bootstrap_ci(
     low, high : float
         The 2.5th and 97.5th percentiles of the resampled statistic, in its units.
     """
-    bonafide, spoof = _as_scores(bonafide, "bonafide"), _as_scores(spoof, "spoof")
+    bonafide, spoof = _as_scores(bonafide, BONAFIDE), _as_scores(spoof, SPOOF)
     rng = np.random.default_rng(seed)
     values = [
         statistic(rng.choice(bonafide, bonafide.size), rng.choice(spoof, spoof.size))
@@ -237,7 +237,7 @@ def roc_auc(bonafide, spoof) -> float:
     float
         A fraction in [0, 1]; a tie between a bona fide and a spoof score counts one half.
     """
-    bonafide, spoof = _as_scores(bonafide, "bonafide"), _as_scores(spoof, "spoof")
+    bonafide, spoof = _as_scores(bonafide, BONAFIDE), _as_scores(spoof, SPOOF)
     ranks = rankdata(np.concatenate([bonafide, spoof]))  # ties get their mean rank: count as half
     return float(
         (ranks[: bonafide.size].sum() - bonafide.size * (bonafide.size + 1) / 2)

@@ -23,6 +23,7 @@ from deepfake_audio.io import atomic_path
 from deepfake_audio.metrics import equal_error_rate
 from deepfake_audio.models.card import ModelCard, attach_card
 from deepfake_audio.params import SpecAugmentParams, TrainCnnParams
+from deepfake_audio.vocabulary import BONAFIDE
 
 MODEL_FILE = "cnn.keras"
 INPUT_NAME = "spectrogram"
@@ -336,7 +337,7 @@ def _optimizer(params: TrainCnnParams) -> keras.optimizers.Optimizer:
 
 
 def _targets(labels) -> np.ndarray:
-    return (np.asarray(labels) == "bonafide").astype(np.float32)
+    return (np.asarray(labels) == BONAFIDE).astype(np.float32)
 
 
 def _balanced_sample_weights(targets: np.ndarray) -> np.ndarray:
