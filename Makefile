@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # dvc.yaml's commands call `python`: make it the one in .venv.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install repro test lint bench bench-scale bench-vad bench-seeds lock report clean
+.PHONY: install repro test lint bench bench-cnn bench-startup bench-scale bench-vad bench-seeds lock report clean
 
 install: $(STAMP)
 
@@ -38,6 +38,15 @@ lint: $(STAMP)
 BENCH_FILES ?= 250 1000
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_featurize.py --files $(BENCH_FILES)
+
+# CNN training speed: seconds per epoch, user/system CPU split and page faults, malloc kept vs glibc's.
+EPOCHS ?= 4
+bench-cnn: $(STAMP)
+	$(BIN)/python benchmarks/bench_cnn.py --epochs $(EPOCHS)
+
+# Time to first score of `deepfake-audio predict` on one file, per model (needs `make repro` first).
+bench-startup: $(STAMP)
+	$(BIN)/python benchmarks/bench_startup.py --repeats 5
 
 # Feature extraction throughput: local processes vs a Dask LocalCluster with 1 and 2 workers.
 N ?= 500

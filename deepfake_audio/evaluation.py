@@ -1,5 +1,6 @@
-"""The evaluate stage's work: score dev and eval with every model, fuse the single models'
-scores, and write the score files, the metrics and the plots.
+"""The evaluate stages' work: score dev and eval with each single model (``evaluate_model``,
+one stage per model), then fuse the single models' scores (``evaluate_fusion``), writing each
+model's score file, metrics and plots.
 
 Every model's metrics apply its decision threshold, the one its card holds: the fusion's
 is chosen here, on the dev scores it was trained on.
@@ -14,8 +15,9 @@ import pandas as pd
 
 from deepfake_audio import paths
 from deepfake_audio.corpus.manifest import read_manifest
+from deepfake_audio.errors import InputError
 from deepfake_audio.features.store import read_features, split_rows
-from deepfake_audio.io import write_csv, write_json
+from deepfake_audio.io import read_json, write_csv, write_json
 from deepfake_audio.metrics import CONDITION_COLUMNS, dev_threshold, evaluate_scores
 from deepfake_audio.models import fusion
 from deepfake_audio.models.card import ModelCard
@@ -29,38 +31,74 @@ from deepfake_audio.models.trained import (
 )
 from deepfake_audio.params import Params
 from deepfake_audio.plots import write_model_plots, write_summary_images
+from deepfake_audio.tables import read_table
 from deepfake_audio.vocabulary import FUSION, SCORE_DECIMALS, SINGLE_MODELS
 
 
-def evaluate_models(params: Params) -> None:
-    """Score the dev and eval utterances of ``paths.FEATURES`` with the single models of
-    ``paths.MODELS``, train and save the fusion, then write each model's score file, metrics
-    and plots, and the summary images."""
+def evaluate_model(name: str, params: Params) -> None:
+    """Stage ``evaluate@<name>``: score the dev and eval utterances of ``paths.FEATURES`` with the
+    single model ``name`` of ``paths.MODELS``; write its score file, metrics and plots."""
     table, spectrograms = read_features(paths.FEATURES)
     rows = split_rows(table, "dev", "eval")
     scored = table.iloc[rows][["utt_id", "split", "label"]].reset_index(drop=True)
     # Scores are rounded as written, so the score files reproduce every metric.
-    single = model_scores(load_models(paths.MODELS, SINGLE_MODELS), table.iloc[rows], spectrograms, rows=rows)
-    is_dev = (scored["split"] == "dev").to_numpy()
-    fused = fit_fusion_on_dev(single, scored["label"], is_dev, models_dir=paths.MODELS)
-    scores_by_model = {**single, FUSION: fused}
+    values = model_scores(load_models(paths.MODELS, (name,)), table.iloc[rows], spectrograms, rows=rows)[name]
+    write_evaluation(name, scored.assign(score=values.to_numpy()), params)
 
-    manifest = read_manifest(paths.MANIFEST)
-    conditions = manifest.set_index("utt_id")[[c for c in CONDITION_COLUMNS if c in manifest.columns]]
+
+def evaluate_fusion(params: Params) -> None:
+    """Stage ``evaluate_fusion``: train the fusion on the single models' dev scores (their score
+    files), save it, write its score file, metrics and plots, and the images comparing all models."""
+    single = [read_table(paths.scores_file(name)) for name in SINGLE_MODELS]
+    scored = single[0][["utt_id", "split", "label"]]
+    for name, scores in zip(SINGLE_MODELS[1:], single[1:], strict=True):
+        if not scores["utt_id"].equals(scored["utt_id"]):
+            raise InputError(
+                f"{paths.scores_file(name)} and {paths.scores_file(SINGLE_MODELS[0])} score different "
+                "utterances; rerun the evaluate stages (dvc repro evaluate)"
+            )
+    by_model = pd.DataFrame(
+        {name: scores["score"].astype(float) for name, scores in zip(SINGLE_MODELS, single, strict=True)}
+    )
+    fused = fit_fusion_on_dev(
+        by_model, scored["label"], (scored["split"] == "dev").to_numpy(), models_dir=paths.MODELS
+    )
     scored_by_model, metrics_by_model = {}, {}
-    for name, values in scores_by_model.items():
-        scores = scored.assign(score=values.to_numpy())
-        write_csv(paths.scores_file(name), scores)
-        with_conditions = scores.join(conditions, on="utt_id")
-        metrics = evaluate_scores(
-            with_conditions, params.evaluate, threshold=decision_threshold(paths.MODELS, name)
-        )
-        write_json(paths.metrics_file(name), metrics)
-        write_model_plots(
-            with_conditions, metrics, name, out_dir=paths.EVALUATE_PLOTS, points=params.evaluate.plot_points
-        )
-        scored_by_model[name], metrics_by_model[name] = with_conditions, metrics
-    write_summary_images(scored_by_model, metrics_by_model, paths.EVALUATE_PLOTS)
+    conditions = _conditions()
+    for name in SINGLE_MODELS:
+        scored_by_model[name] = scored.assign(score=by_model[name].to_numpy()).join(conditions, on="utt_id")
+        metrics_by_model[name] = read_json(paths.metrics_file(name))
+    scored_by_model[FUSION], metrics_by_model[FUSION] = write_evaluation(
+        FUSION, scored.assign(score=fused.to_numpy()), params, conditions=conditions
+    )
+    write_summary_images(scored_by_model, metrics_by_model, paths.EVALUATE_COMPARED)
+
+
+def write_evaluation(
+    name: str, scores: pd.DataFrame, params: Params, *, conditions: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, dict]:
+    """Write model ``name``'s ``scores`` (utt_id, split, label, score), its metrics at its card's
+    threshold and its plots; returns the scores with the manifest's condition columns, and the metrics."""
+    write_csv(paths.scores_file(name), scores)
+    with_conditions = scores.join(_conditions() if conditions is None else conditions, on="utt_id")
+    metrics = evaluate_scores(
+        with_conditions, params.evaluate, threshold=decision_threshold(paths.MODELS, name)
+    )
+    write_json(paths.metrics_file(name), metrics)
+    write_model_plots(
+        with_conditions,
+        metrics,
+        name,
+        out_dir=paths.evaluate_plots_dir(name),
+        points=params.evaluate.plot_points,
+    )
+    return with_conditions, metrics
+
+
+def _conditions() -> pd.DataFrame:
+    """The manifest's condition columns (those it has), indexed by utt_id."""
+    manifest = read_manifest(paths.MANIFEST)
+    return manifest.set_index("utt_id")[[c for c in CONDITION_COLUMNS if c in manifest.columns]]
 
 
 def fit_fusion_on_dev(single: pd.DataFrame, labels: pd.Series, is_dev, *, models_dir: Path) -> pd.Series:

@@ -1,4 +1,4 @@
-"""Files: atomic writes (an output either appears complete or not at all), and naming what a
+"""Files: atomic writes (an output either appears complete or not at all), JSON reading, and naming what a
 path that is not a regular file is."""
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from deepfake_audio.errors import InputError
 
 
 @contextmanager
@@ -67,6 +69,16 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path)
     elif path.exists() or path.is_symlink():
         path.unlink()
+
+
+def read_json(path: str | Path):
+    """The JSON document in ``path``; a missing or malformed file is an ``InputError`` naming it."""
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except json.JSONDecodeError as err:
+        raise InputError(f"{path}: not valid JSON ({err})") from None
 
 
 def write_json(path: str | Path, data) -> None:

@@ -430,7 +430,7 @@ class AuditParams(Section):
     annotations: str | None = None
     vad: VadParams = VadParams()
     transplant: TransplantParams = TransplantParams()
-    # Models retrained and evaluated on trimmed audio (written to models/trimmed/).
+    # Models retrained and evaluated on trimmed audio (written to models/trimmed/<model>/).
     retrain: tuple[Literal["svc", "cnn"], ...] = ("svc",)
     risk: RiskParams = RiskParams()
 

@@ -9,10 +9,10 @@ import numpy as np
 
 
 @contextmanager
-def global_numpy_seed(seed: int) -> Iterator[None]:
+def global_numpy_seed(seed: int | tuple[int, ...]) -> Iterator[None]:
     """Seed NumPy's global generator for the block (SHAP uses it), then restore its state."""
     saved = np.random.get_state()
-    np.random.seed(seed)
+    np.random.seed(seed if isinstance(seed, int) else list(seed))
     try:
         yield
     finally:

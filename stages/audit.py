@@ -1,19 +1,21 @@
-"""DVC stage `audit`: how much each model's decisions rest on the non-speech around the speech.
+"""DVC stage `audit@<model>`: one single model (svc or cnn) on the audit's edited audio.
+`python stages/audit.py svc`.
 
-Writes metrics/audit.json (numbers and each model's shortcut risk), plots/audit/ (plot data,
-verdicts.md with the reason for each risk; figures in images/) and models/trimmed/ (the
-models of audit.retrain, trained on trimmed audio).
+Writes data/audit/scores/<model>.csv (its scores on the trimmed and the transplanted files) and
+models/trimmed/<model>/: where audit.retrain names the model, the model retrained on trimmed
+audio (its scores are in the score file too); empty otherwise.
 """
 
 import deepfake_audio.cpu  # noqa: F401  (first: pins the CPU settings before NumPy loads)
 
-from deepfake_audio.audit.run import audit_corpus
-from deepfake_audio.errors import run_stage
+from deepfake_audio.audit.scores import audit_model
+from deepfake_audio.errors import run_stage, stage_model
 from deepfake_audio.params import load_params
+from deepfake_audio.vocabulary import SINGLE_MODELS
 
 
 def main() -> None:
-    audit_corpus(load_params())
+    audit_model(stage_model(SINGLE_MODELS), load_params())
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The artefact audit: speech detection, the transplant, the report, and the verdict on real models."""
+"""The artefact audit: speech detection, the transplant, the report, the verdict on real models, and
+its three steps (edited audio, each model's scores, the report) against the audit computed at once."""
 
 from pathlib import Path
 
@@ -10,8 +11,8 @@ import yaml
 from helpers import PROJECT, SAMPLE_RATE, tone
 
 from deepfake_audio.audit.annotations import read_annotations
+from deepfake_audio.audit.edited import Auditor
 from deepfake_audio.audit.edits import EditedFile
-from deepfake_audio.audit.run import Auditor
 from deepfake_audio.audit.transplant import pick_donors, prepend_head
 from deepfake_audio.audit.verdicts import (
     audit_models,
@@ -455,4 +456,238 @@ def test_a_transplant_longer_than_a_file_is_refused_naming_the_key(tmp_path, raw
         Auditor(parse_params(raw)).transplanted(manifest)
     assert str(err.value) == (
         f"audit.transplant.head_ms (950) is longer than {manifest.loc[2, 'path']} (0.9 s); lower it"
+    )
+
+
+def split_corpus(root: Path, per_split: int = 6) -> pd.DataFrame:
+    """Train, dev and eval files as ``small_manifest`` makes them, ``per_split`` of each split."""
+    seconds = [(1.2, 1.0, 0.9, 1.1)[index % 4] for index in range(per_split)]
+    parts = []
+    for offset, (split, prefix) in enumerate((("train", "T"), ("dev", "D"), ("eval", "E"))):
+        folder = root / split
+        folder.mkdir(parents=True)
+        part = small_manifest(folder, seconds)
+        rename = {f"E_{index:02d}": f"{prefix}_{offset}{index:02d}" for index in range(per_split)}
+        parts.append(part.assign(utt_id=part["utt_id"].map(rename), split=split))
+    return pd.concat(parts, ignore_index=True)
+
+
+def audit_project(root: Path, raw: dict, models_dir: Path, *, retrain=("svc", "cnn")) -> tuple:
+    """A project at ``root`` (the working directory): manifest, models and evaluate's score files;
+    its params retrain ``retrain``, with a CNN small enough to train in seconds."""
+    import shutil
+
+    from deepfake_audio import paths
+
+    raw["audit"]["retrain"] = list(retrain)
+    raw["train_cnn"].update(arch="simple", filters=[4, 8], epochs=1, batch_size=4, seeds=[1])
+    raw["compute"]["n_jobs"] = 1
+    params = parse_params(raw)
+    manifest = split_corpus(root / "audio")
+    paths.MANIFEST.parent.mkdir(parents=True)
+    manifest.to_csv(paths.MANIFEST, index=False)
+    shutil.copytree(models_dir, paths.MODELS)
+    rng = np.random.default_rng(1)
+    scored = manifest[manifest["split"].isin(["dev", "eval"])][["utt_id", "split", "label"]]
+    paths.SCORES.mkdir(parents=True)
+    for name in ("svc", "cnn", "fusion"):
+        scored.assign(score=rng.standard_normal(len(scored)).round(6)).to_csv(
+            paths.scores_file(name), index=False
+        )
+    return params, manifest
+
+
+def audit_at_once(params, manifest: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict, dict]:
+    """The audit as one process computed it before its split into stages: every edit in memory,
+    every model scored on it, the models retrained and scored; the speech, the scores of the
+    trimmed files (a column per model) and the two reports."""
+    from deepfake_audio import paths
+    from deepfake_audio.audit.run import _score_files
+    from deepfake_audio.audit.scores import retrain_on_trimmed
+    from deepfake_audio.models.files import read_card
+    from deepfake_audio.models.trained import decision_threshold, load_models, model_path, model_scores
+    from deepfake_audio.vocabulary import MODEL_NAMES
+
+    def scores(models, extracted, stats):
+        return model_scores(models, extracted.table, extracted.normalized_spectrograms(stats))
+
+    settings = params.audit
+    audited = manifest[manifest["split"] == settings.split].reset_index(drop=True)
+    models = load_models(paths.MODELS, MODEL_NAMES)
+    auditor = Auditor(params)
+    speech = auditor.find_speech(manifest, None)
+    trimmed = auditor.trimmed(manifest, speech)
+    split_speech = speech[speech["split"] == settings.split].reset_index(drop=True)
+    cnn_stats = read_card(model_path(paths.MODELS, "cnn"), "cnn").stats
+    trimmed_scores = scores(models, trimmed.rows(settings.split), cnn_stats)
+    report = audit_models(
+        audited["label"],
+        _score_files(audited["utt_id"], settings.split),
+        trimmed_scores,
+        transplanted=scores(models, auditor.transplanted(audited), cnn_stats),
+        thresholds={name: decision_threshold(paths.MODELS, name) for name in MODEL_NAMES},
+        settings=settings,
+    )
+    retrained = {name: retrain_on_trimmed(trimmed, params, name) for name in settings.retrain}
+    chosen, stats = {name: model.model for name, model in retrained.items()}, retrained["cnn"].card.stats
+    retrained_report = audit_retrained(
+        audited["label"],
+        scores(chosen, trimmed.rows(settings.split), stats),
+        transplanted=scores(chosen, auditor.transplanted(audited, split_speech), stats),
+        thresholds={name: model.card.threshold for name, model in retrained.items()},
+        settings=settings,
+    )
+    return speech, trimmed_scores, report, retrained_report
+
+
+def test_the_three_audit_stages_give_the_numbers_of_the_audit_computed_at_once(
+    tmp_path, raw, models_dir, monkeypatch
+):
+    from deepfake_audio import paths
+    from deepfake_audio.audit import figures
+    from deepfake_audio.audit.edited import edit_audio, read_extracted
+    from deepfake_audio.audit.run import _with_fusion, audit_report
+    from deepfake_audio.audit.scores import audit_model
+    from deepfake_audio.io import read_json
+    from deepfake_audio.models.trained import MODEL_FILES, load_models
+    from deepfake_audio.tables import read_table
+    from deepfake_audio.vocabulary import FRACTION_DECIMALS
+
+    monkeypatch.chdir(tmp_path)
+    params, manifest = audit_project(tmp_path, raw, models_dir)
+    edit_audio(params)
+    for name in ("svc", "cnn"):
+        audit_model(name, params)
+    audit_report(params)
+
+    speech, trimmed_scores, report, retrained = audit_at_once(params, manifest)
+    split_speech = speech[speech["split"] == "eval"].reset_index(drop=True)
+    labels = split_speech["label"]
+    assert read_json(paths.metrics_file("audit")) == {
+        "split": "eval",
+        "trim": speech_summary(split_speech),
+        "transplant": {
+            "head_ms": 100.0,
+            "n_bonafide": int((labels == "bonafide").sum()),
+            "n_spoof": int((labels == "spoof").sum()),
+        },
+        **report,
+        "retrained": retrained,
+    }
+    assert list(report) == ["svc", "cnn", "fusion"] and list(retrained) == ["svc", "cnn"]
+    plots = paths.AUDIT_PLOTS
+    expected = {
+        "eer.csv": figures.eer_frame(report, retrained).round(FRACTION_DECIMALS),
+        "transplant.csv": figures.transplant_frame(report, retrained).round(FRACTION_DECIMALS),
+        "speech.csv": speech.round(3),
+    }
+    for name, frame in expected.items():
+        assert (plots / name).read_text() == frame.to_csv(index=False), name
+    assert {path.name for path in (plots / "images").iterdir()} == {"audit.png", "speech.png"}
+    assert (plots / "verdicts.md").read_text().startswith("# Artefact audit on eval")
+
+    # The edited features are those extracted in memory, and the speech reads back exactly.
+    pd.testing.assert_frame_equal(read_table(paths.AUDIT_EDITED / "speech.csv"), speech)
+    trimmed = read_extracted("trimmed")
+    again = Auditor(params).trimmed(manifest, speech)
+    pd.testing.assert_frame_equal(trimmed.table, again.table)
+    assert trimmed.spectrograms.dtype == np.float16
+    np.testing.assert_array_equal(trimmed.spectrograms, again.spectrograms)
+    for name in ("svc", "cnn"):
+        assert (paths.trimmed_models_dir(name) / MODEL_FILES[name]).is_file()
+        scores = read_table(paths.audit_scores_file(name))
+        assert list(scores.columns) == [
+            "utt_id",
+            "label",
+            "trimmed",
+            "transplanted",
+            "retrained_trimmed",
+            "retrained_transplanted",
+        ]
+        assert scores["utt_id"].tolist() == split_speech["utt_id"].tolist()
+        assert scores["trimmed"].tolist() == trimmed_scores[name].tolist()  # exactly, through the CSV
+    fused = _with_fusion(trimmed_scores[["svc", "cnn"]], load_models(paths.MODELS, ["fusion"])["fusion"])
+    assert fused["fusion"].tolist() == trimmed_scores["fusion"].tolist()
+
+
+def test_a_model_not_retrained_gets_an_empty_folder_and_no_retrained_scores(
+    tmp_path, raw, models_dir, monkeypatch
+):
+    from deepfake_audio import paths
+    from deepfake_audio.audit.edited import edit_audio
+    from deepfake_audio.audit.scores import audit_model
+    from deepfake_audio.tables import read_table
+
+    monkeypatch.chdir(tmp_path)
+    params, _ = audit_project(tmp_path, raw, models_dir, retrain=())
+    edit_audio(params)
+    assert sorted(path.name for path in paths.AUDIT_EDITED.iterdir()) == [
+        "speech.csv",
+        "transplanted",
+        "trimmed",
+    ]
+    assert set(read_table(paths.AUDIT_EDITED / "speech.csv")["split"]) == {"eval"}
+    audit_model("svc", params)
+    assert list(paths.trimmed_models_dir("svc").iterdir()) == []
+    assert list(read_table(paths.audit_scores_file("svc")).columns) == [
+        "utt_id",
+        "label",
+        "trimmed",
+        "transplanted",
+    ]
+
+
+def test_an_unknown_model_is_refused_naming_it_and_the_models_audited(raw):
+    from deepfake_audio.audit.scores import audit_model
+
+    with pytest.raises(InputError) as err:
+        audit_model("fusion", parse_params(raw))
+    assert (
+        str(err.value) == "audit: unknown model 'fusion'; each single model is audited on its own: svc, cnn"
+    )
+
+
+def test_missing_or_stale_audit_inputs_are_refused_naming_the_file(tmp_path, raw, monkeypatch):
+    from deepfake_audio import paths
+    from deepfake_audio.audit.edited import read_extracted
+    from deepfake_audio.audit.run import audit_report
+    from deepfake_audio.audit.scores import audit_model
+
+    monkeypatch.chdir(tmp_path)
+    params = parse_params(raw)
+    with pytest.raises(InputError) as err:
+        audit_model("svc", params)
+    assert str(err.value) == (
+        "data/audit/edited/trimmed/utterances.csv: not found; "
+        "rerun the audit_audio stage (dvc repro audit_audio)"
+    )
+    edited = paths.AUDIT_EDITED
+    (edited / "trimmed").mkdir(parents=True)
+    pd.DataFrame(
+        {"utt_id": ["E_00", "E_01"], "split": "eval", "label": ["bonafide", "spoof"], "speaker": "S1"}
+    ).to_csv(edited / "trimmed" / "utterances.csv", index=False)
+    np.save(edited / "trimmed" / "spectrogram.npy", np.zeros((3, 2, 2), dtype=np.float16))
+    with pytest.raises(
+        InputError,
+        match=r"^data/audit/edited/trimmed: spectrogram.npy has 3 rows but "
+        r"utterances.csv has 2; rerun the audit_audio stage \(dvc repro audit_audio\)$",
+    ):
+        read_extracted("trimmed")
+
+    speech = "utt_id,split,label,duration_s,start_s,end_s,found_by\nE_00,eval,bonafide,1.0,0.1,0.9,vad\n"
+    (edited / "speech.csv").write_text(speech)
+    paths.audit_scores_file("svc").parent.mkdir(parents=True)
+    paths.audit_scores_file("svc").write_text("utt_id,label,trimmed,transplanted\nE_01,bonafide,0.5,0.5\n")
+    with pytest.raises(InputError) as err:
+        audit_report(params)
+    assert str(err.value) == (
+        "data/audit/scores/svc.csv: missing column(s) retrained_trimmed, retrained_transplanted; "
+        "rerun the audit@svc stage (dvc repro audit@svc)"
+    )
+    raw["audit"]["retrain"] = []
+    with pytest.raises(InputError) as err:
+        audit_report(parse_params(raw))
+    assert str(err.value) == (
+        "data/audit/scores/svc.csv: its utterances are not the audited ones of data/audit/edited; "
+        "rerun the audit@svc stage (dvc repro audit@svc)"
     )

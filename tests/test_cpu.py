@@ -126,3 +126,49 @@ def test_every_stage_imports_the_package_before_any_numeric_library(script):
     ]
     third_party = [module for module in modules if module not in sys.stdlib_module_names]
     assert third_party and third_party[0] == "deepfake_audio", f"{script.name} imports {third_party[0]} first"
+
+
+class FakeLibc:
+    """Records mallopt calls; glibc's mallopt returns 1 on success."""
+
+    def __init__(self):
+        self.calls = []
+
+    def mallopt(self, parameter, value):
+        self.calls.append((parameter, value))
+        return 1
+
+
+def test_malloc_keeps_freed_memory_with_the_documented_thresholds(monkeypatch):
+    for variable, _ in cpu.MALLOC_SETTINGS.values():
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.delenv(cpu.MALLOC_VARIABLE, raising=False)
+    libc = FakeLibc()
+    assert cpu.keep_freed_memory(libc) == "kept"
+    assert sorted(libc.calls) == [(-3, 32 << 20), (-2, 64 << 20), (-1, 512 << 20)]
+
+
+def test_a_malloc_setting_in_the_environment_is_left_alone_and_glibc_opts_out(monkeypatch):
+    for variable, _ in cpu.MALLOC_SETTINGS.values():
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "1000000")
+    libc = FakeLibc()
+    assert cpu.keep_freed_memory(libc) == "kept"
+    assert sorted(libc.calls) == [(-3, 32 << 20), (-2, 64 << 20)]  # no M_TRIM_THRESHOLD (-1)
+    monkeypatch.setenv(cpu.MALLOC_VARIABLE, "glibc")
+    libc = FakeLibc()
+    assert cpu.keep_freed_memory(libc) == "glibc" and libc.calls == []
+
+
+@pytest.mark.skipif(
+    sys.platform != "linux" or os.confstr("CS_GNU_LIBC_VERSION") is None, reason="glibc's mallopt"
+)
+def test_every_process_of_the_package_sets_malloc_on_import():
+    done = subprocess.run(
+        [sys.executable, "-c", "import deepfake_audio.cpu as cpu; print(cpu.MALLOC_STATE)"],
+        capture_output=True,
+        text=True,
+        env={name: value for name, value in os.environ.items() if not name.startswith("MALLOC_")},
+        check=True,
+    )
+    assert done.stdout.split() == ["kept"]

@@ -160,7 +160,11 @@ def test_shap_values_are_finite_for_every_feature_and_find_the_planted_one(tiny_
     ranking = shap_ranking(values, NAMES)
     assert sorted(ranking["feature"]) == sorted(NAMES)
     assert ranking["feature"].iloc[0] == "lfcc_3_delta_std"
+    # The same values again, and whatever the number of worker processes.
     np.testing.assert_array_equal(values, shap_values(model, features, explained, params=settings, seed=1))
+    np.testing.assert_array_equal(
+        values, shap_values(model, features, explained, params=settings, seed=1, n_jobs=2)
+    )
 
 
 def test_shap_families_add_the_values_of_their_features():

@@ -64,3 +64,24 @@ def test_load_errors_are_input_errors(tmp_path):
     bad.write_bytes(b"not a model")
     with pytest.raises(InputError, match="refused"):
         load_fusion(bad)
+
+
+def test_the_fusion_stage_refuses_score_files_of_different_utterances(tmp_path, monkeypatch):
+    from helpers import PROJECT
+
+    from deepfake_audio.evaluation import evaluate_fusion
+    from deepfake_audio.params import load_params
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data" / "scores").mkdir(parents=True)
+    for model, ids in (("svc", ["a", "b"]), ("cnn", ["a", "c"])):
+        pd.DataFrame(
+            {"utt_id": ids, "split": "dev", "label": ["bonafide", "spoof"], "score": [1.0, -1.0]}
+        ).to_csv(tmp_path / "data" / "scores" / f"{model}.csv", index=False)
+    with pytest.raises(InputError) as refused:
+        evaluate_fusion(load_params(PROJECT / "params.yaml"))
+    assert str(refused.value) == (
+        "data/scores/cnn.csv and data/scores/svc.csv score different utterances; "
+        "rerun the evaluate stages (dvc repro evaluate)"
+    )
+    assert not (tmp_path / "models").exists()

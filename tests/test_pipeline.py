@@ -35,18 +35,40 @@ ALL_STAGES = [
     "featurize",
     "train_svc",
     "train_cnn",
-    "evaluate",
-    "explain",
-    "audit",
+    "evaluate@svc",
+    "evaluate@cnn",
+    "evaluate_fusion",
+    "explain@svc",
+    "explain@cnn",
+    "audit_audio",
+    "audit@svc",
+    "audit@cnn",
+    "audit_report",
 ]
+# What a change to one model's params reruns: that model's work, the fusion and the audit's
+# summary, never the other model's.
+MODEL_STAGES = {
+    model: [
+        "check_params",
+        f"train_{model}",
+        f"evaluate@{model}",
+        "evaluate_fusion",
+        f"explain@{model}",
+        f"audit@{model}",
+        "audit_report",
+    ]
+    for model in ("svc", "cnn")
+}
 CASES = ["bonafide_most_confident", "spoof_most_confident", "bonafide_worst", "spoof_worst"]
 EXPLAIN_IMAGES = {
-    "permutation_importance.png",
-    "shap_summary.png",
-    "shap_bar.png",
-    "shap_families.png",
-    "gradcam_profiles.png",
-    *(f"{kind}_{case}_1.png" for kind in ("lime", "gradcam") for case in CASES),
+    "svc": {
+        "permutation_importance.png",
+        "shap_summary.png",
+        "shap_bar.png",
+        "shap_families.png",
+        *(f"lime_{case}_1.png" for case in CASES),
+    },
+    "cnn": {"gradcam_profiles.png", *(f"gradcam_{case}_1.png" for case in CASES)},
 }
 
 pytestmark = pytest.mark.slow
@@ -120,8 +142,15 @@ def test_repro_runs_every_stage_once(repo):
     _, first_run = repo
     stages = stages_run(first_run)
     assert sorted(stages) == sorted(ALL_STAGES)
-    assert (
-        stages[:4] == ALL_STAGES[:4] and stages[-3] == "evaluate" and set(stages[-2:]) == {"explain", "audit"}
+    assert stages[:4] == ALL_STAGES[:4]
+    after = {
+        "evaluate_fusion": ["evaluate@svc", "evaluate@cnn"],
+        "audit@svc": ["audit_audio", "evaluate@svc"],
+        "audit@cnn": ["audit_audio", "evaluate@cnn"],
+        "audit_report": ["audit@svc", "audit@cnn", "evaluate_fusion"],
+    }
+    assert all(
+        stages.index(stage) > stages.index(before) for stage, befores in after.items() for before in befores
     )
 
 
@@ -184,9 +213,9 @@ def test_metrics_follow_from_the_committed_scores(repo):
 def test_declared_plots_resolve_to_data(repo):
     repo, _ = repo
     plots = json.loads(dvc("plots", "show", "--json", cwd=repo))["data"]
-    images = {f"plots/explain/images/{name}" for name in EXPLAIN_IMAGES} | {
-        f"plots/audit/images/{name}" for name in ("audit.png", "speech.png")
-    }
+    images = {
+        f"plots/explain/{model}/images/{name}" for model, names in EXPLAIN_IMAGES.items() for name in names
+    } | {f"plots/audit/images/{name}" for name in ("audit.png", "speech.png")}
     assert (
         set(plots)
         == {
@@ -213,7 +242,9 @@ def test_declared_plots_resolve_to_data(repo):
     )
     assert all(plots[image][0]["type"] == "image" for image in images)
     roc_rows = plots["roc"][0]["content"]["data"]["values"]
-    assert {row["filename"] for row in roc_rows} == {"roc_svc.csv", "roc_cnn.csv", "roc_fusion.csv"}
+    assert {row["filename"] for row in roc_rows} == {
+        f"{model}/roc_{model}.csv" for model in ("svc", "cnn", "fusion")
+    }
     confusion_rows = plots["confusion"][0]["content"]["data"]["values"]
     assert len(confusion_rows) == 3 * 20  # every eval utterance, for each model
     assert {"fpr", "tpr"} <= set(roc_rows[0])
@@ -241,17 +272,18 @@ def test_declared_plots_resolve_to_data(repo):
 
 def test_explain_writes_its_figures_data_and_summary(repo):
     repo, _ = repo
-    out = repo / "plots" / "explain"
-    assert {path.name for path in (out / "images").iterdir()} == EXPLAIN_IMAGES
-    permutation = pd.read_csv(out / "permutation_importance.csv")
+    out = {model: repo / "plots" / "explain" / model for model in ("svc", "cnn")}
+    for model, names in EXPLAIN_IMAGES.items():
+        assert {path.name for path in (out[model] / "images").iterdir()} == names
+    permutation = pd.read_csv(out["svc"] / "permutation_importance.csv")
     assert list(permutation.columns) == ["feature", "importance", "std"] and len(permutation) == 15
     feature_names = set(pd.read_csv(repo / "data" / "features" / "utterances.csv", nrows=0).columns)
     assert set(permutation["feature"]) <= feature_names
-    frequency = pd.read_csv(out / "gradcam_frequency.csv")
+    frequency = pd.read_csv(out["cnn"] / "gradcam_frequency.csv")
     assert list(frequency.columns) == ["hz", "bonafide", "spoof"] and len(frequency) == 64
     assert frequency[["bonafide", "spoof"]].sum().round(4).tolist() == [1.0, 1.0]
-    assert len(pd.read_csv(out / "gradcam_time.csv")) == 48  # the tiny run's n_frames
-    cases = pd.read_csv(out / "cases_cnn.csv", dtype={"utt_id": str})
+    assert len(pd.read_csv(out["cnn"] / "gradcam_time.csv")) == 48  # the tiny run's n_frames
+    cases = pd.read_csv(out["cnn"] / "cases_cnn.csv", dtype={"utt_id": str})
     assert cases["case"].tolist() == CASES and set(cases["utt_id"]) <= set(
         pd.read_csv(repo / "data" / "scores" / "cnn.csv", dtype={"utt_id": str}).query("split == 'eval'")[
             "utt_id"
@@ -267,8 +299,8 @@ def test_explain_writes_its_figures_data_and_summary(repo):
                         name
                     )
 
-    summary = read_json(repo / "metrics" / "explain.json")
-    assert summary["split"] == "eval"
+    summary = {model: read_json(repo / "metrics" / f"explain_{model}.json") for model in ("svc", "cnn")}
+    assert summary["svc"].pop("split") == summary["cnn"].pop("split") == "eval"
     assert set(summary["svc"]) == {
         "permutation_top",
         "permutation_positive",
@@ -281,7 +313,7 @@ def test_explain_writes_its_figures_data_and_summary(repo):
     assert [entry["feature"] for entry in summary["svc"]["permutation_top"].values()] == positive[
         "feature"
     ].head(5).tolist()
-    families = pd.read_csv(out / "permutation_families.csv")
+    families = pd.read_csv(out["svc"] / "permutation_families.csv")
     assert list(families.columns) == ["family", "importance", "std"]
     assert summary["svc"]["permutation_by_family"] == dict(
         zip(families["family"], families["importance"], strict=True)
@@ -347,7 +379,7 @@ def test_audit_reports_every_model_and_ships_the_retrained_svc(repo):
             "--model",
             "svc",
             "--models-dir",
-            "models/trimmed",
+            "models/trimmed/svc",
             "--format",
             "csv",
         ],
@@ -410,20 +442,28 @@ def test_predict_reproduces_the_pipeline_scores(repo, model):
     assert (joined["threshold"] == threshold).all()
 
 
-def test_a_cnn_param_reruns_only_the_cnn_and_what_follows(repo):
+def test_a_cnn_param_reruns_only_the_cnn_work(repo):
     repo, _ = repo
     assert "Data and pipelines are up to date" in dvc("status", cwd=repo)
     set_params(repo, lambda params: params["train_cnn"].update(epochs=3))
     stages = stages_run(dvc("repro", cwd=repo))
-    assert stages[:3] == ["check_params", "train_cnn", "evaluate"] and sorted(stages[3:]) == [
-        "audit",
-        "explain",
-    ]
+    assert sorted(stages) == sorted(MODEL_STAGES["cnn"]) and stages[:2] == ["check_params", "train_cnn"]
     assert "Data and pipelines are up to date" in dvc("status", cwd=repo)
     commit(repo, "three epochs")
     changed = json.loads(dvc("metrics", "diff", "HEAD~1", "--json", cwd=repo))
     assert changed["metrics/train_cnn.json"]["seeds.1.epochs_run"] == {"old": 2, "new": 3, "diff": 1}
-    assert "metrics/svc.json" not in changed and "metrics/data.json" not in changed
+    assert not {"metrics/svc.json", "metrics/explain_svc.json", "metrics/data.json"} & set(changed)
+
+
+def test_an_svc_param_reruns_only_the_svc_work(repo):
+    repo, _ = repo
+    set_params(repo, lambda params: params["train_svc"]["search"]["grid"].update(C=[1.0, 10.0]))
+    stages = stages_run(dvc("repro", cwd=repo))
+    assert sorted(stages) == sorted(MODEL_STAGES["svc"]) and stages[:2] == ["check_params", "train_svc"]
+    assert "Data and pipelines are up to date" in dvc("status", cwd=repo)
+    commit(repo, "a smaller grid")
+    changed = json.loads(dvc("metrics", "diff", "HEAD~1", "--json", cwd=repo))
+    assert not {"metrics/cnn.json", "metrics/explain_cnn.json", "metrics/train_cnn.json"} & set(changed)
 
 
 def test_an_audit_param_reruns_only_the_audit_and_metrics_diff_shows_it(repo):
@@ -431,8 +471,15 @@ def test_an_audit_param_reruns_only_the_audit_and_metrics_diff_shows_it(repo):
     set_params(
         repo, lambda params: params["audit"].update(transplant={"head_ms": 50.0, "seed": 0}, retrain=[])
     )
-    assert stages_run(dvc("repro", cwd=repo)) == ["check_params", "audit"]
-    assert not any((repo / "models" / "trimmed").iterdir())  # nothing retrained, nothing left over
+    assert stages_run(dvc("repro", cwd=repo)) == [
+        "check_params",
+        "audit_audio",
+        "audit@svc",
+        "audit@cnn",
+        "audit_report",
+    ]
+    # nothing retrained, nothing left over
+    assert not [path for path in (repo / "models" / "trimmed").rglob("*") if path.is_file()]
     commit(repo, "50 ms transplant")
     changed = json.loads(dvc("metrics", "diff", "HEAD~1", "--json", cwd=repo))
     assert set(changed) == {"metrics/audit.json"}

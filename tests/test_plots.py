@@ -78,8 +78,8 @@ def written(tmp_path_factory):
     scored = {model: synthetic_scored(seed) for seed, model in enumerate(MODELS)}
     metrics = {model: synthetic_metrics(frame) for model, frame in scored.items()}
     for model in MODELS:
-        write_model_plots(scored[model], metrics[model], model, out_dir=out, points=POINTS)
-    write_summary_images(scored, metrics, out)
+        write_model_plots(scored[model], metrics[model], model, out_dir=out / model, points=POINTS)
+    write_summary_images(scored, metrics, out / "compared")
     return out, scored, metrics
 
 
@@ -101,7 +101,7 @@ def test_every_model_has_each_kind_of_plot_declared():
     files = {file for _, file, _, _ in declared_evaluate_plots()}
     for kind in ("roc", "det", "hist", "confusion", "conditions"):
         for model in MODELS:
-            assert f"{PLOTS_DIR}{kind}_{model}.csv" in files
+            assert f"{PLOTS_DIR}{model}/{kind}_{model}.csv" in files
 
 
 @pytest.mark.parametrize("name,file,x,ys", declared_evaluate_plots())
@@ -117,8 +117,8 @@ def test_curves_are_thinned(written):
     out, _, _ = written
     for model in MODELS:
         for kind in ("roc", "det"):
-            assert 2 <= len(pd.read_csv(out / f"{kind}_{model}.csv")) <= POINTS + 2
-        hist = pd.read_csv(out / f"hist_{model}.csv")
+            assert 2 <= len(pd.read_csv(out / model / f"{kind}_{model}.csv")) <= POINTS + 2
+        hist = pd.read_csv(out / model / f"hist_{model}.csv")
         assert 30 <= len(hist) <= 50
         width = hist["score"].diff().median()
         for label in ("bonafide", "spoof"):
@@ -127,10 +127,10 @@ def test_curves_are_thinned(written):
 
 def test_roc_and_det_end_points(written):
     out, _, _ = written
-    roc = pd.read_csv(out / "roc_svc.csv")
+    roc = pd.read_csv(out / "svc" / "roc_svc.csv")
     assert (roc["fpr"].iloc[0], roc["tpr"].iloc[0]) == (0, 0)
     assert (roc["fpr"].iloc[-1], roc["tpr"].iloc[-1]) == (1, 1)
-    det = pd.read_csv(out / "det_svc.csv")
+    det = pd.read_csv(out / "svc" / "det_svc.csv")
     assert det["far"].between(0, 100).all() and det["frr"].between(0, 100).all()
     assert det["far"].is_monotonic_decreasing and det["frr"].is_monotonic_increasing
 
@@ -138,7 +138,7 @@ def test_roc_and_det_end_points(written):
 def test_confusion_has_one_row_per_eval_utterance_at_the_dev_threshold(written):
     out, scored, metrics = written
     for model in MODELS:
-        confusion = pd.read_csv(out / f"confusion_{model}.csv")
+        confusion = pd.read_csv(out / model / f"confusion_{model}.csv")
         part = scored[model][scored[model]["split"] == "eval"]
         assert len(confusion) == len(part)
         assert set(confusion["actual"]) | set(confusion["predicted"]) <= {"bonafide", "spoof"}
@@ -152,7 +152,7 @@ def test_confusion_has_one_row_per_eval_utterance_at_the_dev_threshold(written):
 
 def test_conditions_come_from_by_condition(written):
     out, _, _ = written
-    table = pd.read_csv(out / "conditions_cnn.csv")
+    table = pd.read_csv(out / "cnn" / "conditions_cnn.csv")
     assert list(table["condition"]) == CONDITIONS
     assert list(table["eer"]) == [10.0, 11.0, 12.0]
 
@@ -165,12 +165,13 @@ def test_conditions_file_has_its_header_without_conditions(tmp_path):
 
 def test_pngs_are_written_and_reproducible(written, tmp_path):
     out, scored, metrics = written
-    for name in [*MODELS, "conditions", "roc"]:
-        assert (out / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    write_model_plots(scored["svc"], metrics["svc"], "svc", out_dir=tmp_path, points=POINTS)
-    write_summary_images(scored, metrics, tmp_path)
-    for name in ("svc", "conditions"):
-        assert (tmp_path / f"{name}.png").read_bytes() == (out / f"{name}.png").read_bytes()
+    images = [*(f"{model}/{model}.png" for model in MODELS), "compared/conditions.png", "compared/roc.png"]
+    for image in images:
+        assert (out / image).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    write_model_plots(scored["svc"], metrics["svc"], "svc", out_dir=tmp_path / "svc", points=POINTS)
+    write_summary_images(scored, metrics, tmp_path / "compared")
+    for image in ("svc/svc.png", "compared/conditions.png"):
+        assert (tmp_path / image).read_bytes() == (out / image).read_bytes()
 
 
 def test_dev_only_scores_use_dev(tmp_path):

@@ -4,14 +4,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 PROJECT = Path(__file__).resolve().parents[1]
 
 
-def run_stage(name, cwd):
+def run_stage(name, cwd, *args):
     return subprocess.run(
-        [sys.executable, str(PROJECT / "stages" / f"{name}.py")], cwd=cwd, capture_output=True, text=True
+        [sys.executable, str(PROJECT / "stages" / f"{name}.py"), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
     )
 
 
@@ -105,7 +109,7 @@ def test_explain_refuses_a_split_the_corpus_lacks_and_writes_nothing(tmp_path):
     ).to_csv(features / "utterances.csv", index=False)
     np.save(features / "spectrogram.npy", np.zeros((2, 4, 8), dtype=np.float16))
     write_params(tmp_path, lambda params: None)
-    done = run_stage("explain", tmp_path)
+    done = run_stage("explain", tmp_path, "svc")
     assert done.returncode == 1
     # TensorFlow's C++ start-up lines may come first; the error is the last line.
     assert done.stderr.splitlines()[-1] == (
@@ -113,3 +117,17 @@ def test_explain_refuses_a_split_the_corpus_lacks_and_writes_nothing(tmp_path):
         "utterances; set explain.split to a split the corpus has"
     )
     assert not (tmp_path / "plots").exists() and not (tmp_path / "metrics").exists()
+
+
+@pytest.mark.parametrize(
+    ("stage", "args", "given"),
+    [("evaluate", (), "none"), ("explain", ("gmm",), "'gmm'"), ("audit", ("svc", "cnn"), "'svc'")],
+)
+def test_a_per_model_stage_names_the_models_it_runs_for(tmp_path, stage, args, given):
+    write_params(tmp_path, lambda params: None)
+    done = run_stage(stage, tmp_path, *args)
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[-1] == (
+        f"error: {stage}.py: expected one model argument, one of svc, cnn (got {given})"
+    )
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["params.yaml"]

@@ -63,7 +63,6 @@ from joblib import Parallel, delayed
 from scipy import signal
 from scipy.fft import irfft, next_fast_len, rfftfreq
 from scipy.ndimage import uniform_filter1d
-from tqdm import tqdm
 
 from deepfake_audio.corpus.asvspoof2017 import (
     ProtocolEntry,
@@ -74,6 +73,7 @@ from deepfake_audio.corpus.asvspoof2017 import (
 )
 from deepfake_audio.errors import InputError
 from deepfake_audio.params import SyntheticParams, SyntheticSplit
+from deepfake_audio.progress import Progress
 from deepfake_audio.vocabulary import GENUINE, SPLITS, SPOOF
 
 __all__ = ["generate_corpus", "plan_corpus", "Utterance"]
@@ -609,7 +609,7 @@ def generate_corpus(
         )
         for chunk in chunks
     )
-    with tqdm(total=len(jobs), desc="synthesise", unit="file", disable=None) as progress:
+    with Progress(len(jobs), "synthesise") as progress:
         for count in rendered:
             progress.update(count)
     for split in SPLITS:

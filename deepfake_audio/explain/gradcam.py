@@ -17,6 +17,7 @@ from deepfake_audio.errors import InputError
 from deepfake_audio.metrics import rounded
 from deepfake_audio.models.cnn import ensemble_members
 from deepfake_audio.params import GradcamParams
+from deepfake_audio.progress import Progress
 from deepfake_audio.vocabulary import BONAFIDE
 
 
@@ -87,17 +88,20 @@ class GradCam:
         """
         rows, labels = np.asarray(rows), np.asarray(labels)
         profiles = {}
-        for label in sorted(set(labels)):
-            of_label = rows[labels == label]
-            frequency, time, kept = np.zeros(spectrograms.shape[1]), np.zeros(spectrograms.shape[2]), 0
-            for start in range(0, len(of_label), self.batch_size):
-                maps = self.maps(spectrograms, of_label[start : start + self.batch_size], label == BONAFIDE)
-                mass = maps.sum(axis=(1, 2), dtype=np.float64)
-                unit = maps[mass > 0] / mass[mass > 0, None, None]
-                frequency += unit.sum(axis=2, dtype=np.float64).sum(axis=0)
-                time += unit.sum(axis=1, dtype=np.float64).sum(axis=0)
-                kept += len(unit)
-            profiles[label] = Profile(frequency / max(kept, 1), time / max(kept, 1), kept)
+        with Progress(len(rows), "explain cnn: Grad-CAM") as progress:
+            for label in sorted(set(labels)):
+                of_label = rows[labels == label]
+                frequency, time, kept = np.zeros(spectrograms.shape[1]), np.zeros(spectrograms.shape[2]), 0
+                for start in range(0, len(of_label), self.batch_size):
+                    batch = of_label[start : start + self.batch_size]
+                    maps = self.maps(spectrograms, batch, label == BONAFIDE)
+                    mass = maps.sum(axis=(1, 2), dtype=np.float64)
+                    unit = maps[mass > 0] / mass[mass > 0, None, None]
+                    frequency += unit.sum(axis=2, dtype=np.float64).sum(axis=0)
+                    time += unit.sum(axis=1, dtype=np.float64).sum(axis=0)
+                    kept += len(unit)
+                    progress.update(len(batch))
+                profiles[label] = Profile(frequency / max(kept, 1), time / max(kept, 1), kept)
         return profiles
 
 

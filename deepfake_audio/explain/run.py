@@ -2,7 +2,8 @@
 
 Each model is explained on its own (``explain_svc``, ``explain_cnn``): it loads its model and
 its decision threshold (its card's) from ``paths.MODELS``, writes its files into the folder
-it is given and returns its part of metrics/explain.json.
+it is given and returns its metrics (metrics/explain_<model>.json), each run by its own
+stage (``explain@svc``, ``explain@cnn``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from deepfake_audio import paths
 from deepfake_audio.errors import InputError
 from deepfake_audio.explain import figures
 from deepfake_audio.explain.cases import describe, pick_cases
-from deepfake_audio.explain.gradcam import GradCam, mass_fractions, uniform_profile
 from deepfake_audio.explain.svc import (
     LocalExplainer,
     balanced_sample,
@@ -35,46 +35,48 @@ from deepfake_audio.features.store import read_features
 from deepfake_audio.io import atomic_path, write_csv, write_json
 from deepfake_audio.models.trained import decision_threshold, load_models, read_scores
 from deepfake_audio.params import Params
+from deepfake_audio.progress import progress, step
 from deepfake_audio.vocabulary import BONAFIDE, FRACTION_DECIMALS, SPOOF
 
-METRICS_TOP = 5  # features listed per ranking in metrics/explain.json (the plots show top_features)
+METRICS_TOP = 5  # features listed per ranking in metrics/explain_svc.json (the plots show top_features)
 PERMUTATION_AXIS = "rise in dev EER when shuffled (percentage points)"
 
 
-def explain_models(params: Params) -> None:
-    """Explain the SVC and the CNN on ``explain.split``: plots/explain/ and metrics/explain.json."""
+def explain_model(name: str, params: Params) -> None:
+    """Stage ``explain@<name>``: explain model ``name`` (svc or cnn) on ``explain.split`` into
+    plots/explain/<name>/ and metrics/explain_<name>.json."""
     table, spectrograms = read_features(paths.FEATURES)
     if not (table["split"] == params.explain.split).any():
         raise InputError(
             f"explain.split is {params.explain.split} but {paths.FEATURES} holds no "
             f"{params.explain.split} utterances; set explain.split to a split the corpus has"
         )
-    with atomic_path(paths.EXPLAIN_PLOTS) as out:
+    with atomic_path(paths.explain_plots_dir(name)) as out:
         (out / "images").mkdir(parents=True)
-        summary = {
-            "split": params.explain.split,
-            "svc": explain_svc(table, params, out=out),
-            "cnn": explain_cnn(table, spectrograms, params, out=out),
-        }
-    write_json(paths.metrics_file("explain"), summary)
+        if name == "svc":
+            summary = explain_svc(table, params, out=out)
+        else:
+            summary = explain_cnn(table, spectrograms, params, out=out)
+    write_json(paths.metrics_file(f"explain_{name}"), {"split": params.explain.split, **summary})
 
 
 def explain_svc(table: pd.DataFrame, params: Params, *, out: Path) -> dict:
     """Explain the SVC into ``out`` (plot data; figures in its images/ folder): permutation
     importance on dev, SHAP values and LIME cases on ``explain.split``. ``table``: the feature
-    table of every utterance. Returns the SVC's part of metrics/explain.json."""
+    table of every utterance. Returns the SVC's metrics."""
     model = load_models(paths.MODELS, ("svc",))["svc"]
     settings, top = params.explain, params.explain.top_features
     columns = list(model.feature_names_in_)
     train, dev = table[table["split"] == "train"], table[table["split"] == "dev"]
 
     targets, repeats = (dev["label"] == BONAFIDE).to_numpy(dtype=int), settings.permutation.repeats
-    permutation = permutation_ranking(
-        model, dev[columns], targets, repeats=repeats, seed=settings.seed, n_jobs=params.compute.n_jobs
-    )
-    by_family_permutation = permutation_by_family(
-        model, dev[columns], targets, repeats=repeats, seed=settings.seed
-    )
+    with step(f"explain svc: permutation importance ({len(columns)} features, {repeats} shuffles each)"):
+        permutation = permutation_ranking(
+            model, dev[columns], targets, repeats=repeats, seed=settings.seed, n_jobs=params.compute.n_jobs
+        )
+        by_family_permutation = permutation_by_family(
+            model, dev[columns], targets, repeats=repeats, seed=settings.seed
+        )
     write_csv(out / "permutation_importance.csv", permutation.head(top))
     write_csv(out / "permutation_families.csv", by_family_permutation)
     figures.permutation_png(
@@ -88,7 +90,15 @@ def explain_svc(table: pd.DataFrame, params: Params, *, out: Path) -> dict:
     explained = balanced_sample(
         table[table["split"] == settings.split], settings.shap.utterances, settings.seed
     )
-    values = shap_values(model, train[columns], explained[columns], params=settings.shap, seed=settings.seed)
+    with step(f"explain svc: SHAP values of {len(explained)} utterances"):
+        values = shap_values(
+            model,
+            train[columns],
+            explained[columns],
+            params=settings.shap,
+            seed=settings.seed,
+            n_jobs=params.compute.n_jobs,
+        )
     by_shap = shap_ranking(values, columns)
     write_csv(out / "shap_importance.csv", by_shap.head(top))
     title = f"SVC SHAP values on {len(explained)} {settings.split} utterances"
@@ -120,7 +130,7 @@ def explain_svc(table: pd.DataFrame, params: Params, *, out: Path) -> dict:
     )
     lime = LocalExplainer(model, train, settings.lime, seed=settings.seed)
     features_by_id = table.set_index("utt_id")
-    for name, case in _named(cases, "lime"):
+    for name, case in progress(list(_named(cases, "lime")), "explain svc: LIME", unit="case"):
         explanation = lime.explain(features_by_id.loc[case["utt_id"]])
         weights = lime_weights(explanation, columns)
         write_csv(out / f"{name}.csv", weights.round(FRACTION_DECIMALS))
@@ -138,7 +148,10 @@ def explain_svc(table: pd.DataFrame, params: Params, *, out: Path) -> dict:
 def explain_cnn(table: pd.DataFrame, spectrograms: np.ndarray, params: Params, *, out: Path) -> dict:
     """Explain the CNN into ``out`` (plot data; figures in its images/ folder): Grad-CAM profiles
     and cases on ``explain.split``. ``table`` and ``spectrograms`` (rows, bins, frames): the
-    features of every utterance. Returns the CNN's part of metrics/explain.json."""
+    features of every utterance. Returns the CNN's metrics."""
+    # Imported here: it imports TensorFlow, which explaining the SVC does without.
+    from deepfake_audio.explain.gradcam import GradCam, mass_fractions, uniform_profile
+
     model = load_models(paths.MODELS, ("cnn",))["cnn"]
     settings = params.explain
     frequencies = spectrogram_frequencies(params.analysis_settings)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import shap
+from joblib import Parallel, delayed
 from lime.explanation import Explanation
 from lime.lime_tabular import LimeTabularExplainer
 from sklearn.inspection import permutation_importance
@@ -113,21 +114,51 @@ def _importance_ranking(name: str, labels, rises: np.ndarray) -> pd.DataFrame:
 
 
 def shap_values(
-    model: Pipeline, background: pd.DataFrame, explained: pd.DataFrame, *, params: ShapParams, seed: int
+    model: Pipeline,
+    background: pd.DataFrame,
+    explained: pd.DataFrame,
+    *,
+    params: ShapParams,
+    seed: int,
+    n_jobs: int = 1,
 ) -> np.ndarray:
     """(utterances, features) SHAP values of the decision function for the rows of ``explained``.
 
     Each row's values add up to its score minus the mean score over the background summary.
+    Row ``i`` draws its coalitions from seed ``(seed, i)``, so the values do not depend on
+    ``n_jobs``, the worker processes the rows are shared among.
     """
     columns = list(background.columns)
-    score = _on_arrays(model, columns)
     summary = shap.kmeans(background.to_numpy(dtype=float), min(params.background, len(background)))
-    explainer = shap.KernelExplainer(score, summary)
-    with global_numpy_seed(seed):  # Kernel SHAP draws its coalitions from NumPy's global generator
-        # No L1 selection: every feature gets a value, not just the strongest few.
-        return explainer.shap_values(
-            explained[columns].to_numpy(dtype=float), nsamples=params.samples, l1_reg=False, silent=True
+    rows = explained[columns].to_numpy(dtype=float)
+    chunks = [
+        part for part in np.array_split(np.arange(len(rows)), max(1, min(n_jobs, len(rows)))) if len(part)
+    ]
+    explain = delayed(_shap_rows)
+    parts = Parallel(n_jobs=len(chunks))(
+        explain(
+            model,
+            columns,
+            summary,
+            rows=rows[chunk],
+            seeds=[(seed, int(i)) for i in chunk],
+            samples=params.samples,
         )
+        for chunk in chunks
+    )
+    return np.concatenate(parts) if parts else np.empty((0, len(columns)))
+
+
+def _shap_rows(
+    model: Pipeline, columns: list[str], summary, *, rows: np.ndarray, seeds, samples: int
+) -> np.ndarray:
+    explainer = shap.KernelExplainer(_on_arrays(model, columns), summary)
+    values = []
+    for row, row_seed in zip(rows, seeds, strict=True):
+        with global_numpy_seed(row_seed):  # Kernel SHAP draws its coalitions from NumPy's global generator
+            # No L1 selection: every feature gets a value, not just the strongest few.
+            values.append(explainer.shap_values(row[None, :], nsamples=samples, l1_reg=False, silent=True))
+    return np.concatenate(values)
 
 
 def shap_ranking(values: np.ndarray, names: list[str]) -> pd.DataFrame:

@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
-from tqdm import tqdm
 
 from deepfake_audio.audio import load_audio
 from deepfake_audio.compute import map_ordered
@@ -25,6 +24,7 @@ from deepfake_audio.features.spectrogram import (
 from deepfake_audio.features.store import ID_COLUMNS, SPECTROGRAM_FILE, TABLE_FILE, split_rows
 from deepfake_audio.io import atomic_path
 from deepfake_audio.params import AnalysisSettings, ComputeParams
+from deepfake_audio.progress import Progress
 
 _CHUNK = 32  # files per task, analysed together (one constant-Q transform call per chunk)
 
@@ -94,7 +94,7 @@ def extract_into(
     chunks = [by_duration[start : start + _CHUNK] for start in range(0, len(sources), _CHUNK)]
     extract = partial(_extract_chunk, load=load, settings=settings)
     results = map_ordered(extract, [[sources[row] for row in rows] for rows in chunks], compute, name="chunk")
-    with tqdm(total=len(sources), desc=desc, unit="file", disable=None) as progress:
+    with Progress(len(sources), desc) as progress:
         for rows, analyses in zip(chunks, results, strict=True):  # strict: runs the backend to its end
             for row, analysis in zip(rows, analyses, strict=True):
                 features[row] = analysis.features

@@ -8,6 +8,8 @@ only, so a saved model loads in safe mode without any code of ours.
 
 from __future__ import annotations
 
+import resource
+import time
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -57,6 +59,8 @@ class TrainingSummary:
     best_dev_loss: float
     best_dev_eer: float
     curves: pd.DataFrame = field(repr=False, compare=False)  # epoch (from 1) and CURVE_COLUMNS
+    # Measured, so they differ from run to run, unlike everything else here.
+    timing: dict = field(default_factory=dict, repr=False, compare=False)
 
     def figures(self) -> dict:
         """The summary without the curves, for metrics/train_cnn.json."""
@@ -65,6 +69,7 @@ class TrainingSummary:
             "best_epoch": self.best_epoch,
             "best_dev_loss": self.best_dev_loss,
             "best_dev_eer": self.best_dev_eer,
+            "timing": self.timing,
         }
 
 
@@ -205,6 +210,45 @@ class DevScores(keras.callbacks.Callback):
         logs["val_eer"] = 100.0 * eer
 
 
+class EpochTimer(keras.callbacks.Callback):
+    """Wall seconds, CPU seconds (user and system) and minor page faults of this process per epoch.
+
+    The first epoch also traces the graph, so ``summary`` reports it apart from the others.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.epochs: list[tuple[float, float, float, int]] = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = (time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF))
+
+    def on_epoch_end(self, epoch, logs=None):
+        wall, usage = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
+        started, before = self._start
+        self.epochs.append(
+            (
+                wall - started,
+                usage.ru_utime - before.ru_utime,
+                usage.ru_stime - before.ru_stime,
+                usage.ru_minflt - before.ru_minflt,
+            )
+        )
+
+    def summary(self) -> dict:
+        """Seconds of the first epoch; over the later ones (all, with one epoch) the median seconds
+        and minor page faults per epoch and the share of CPU time spent in the kernel (%)."""
+        wall, user, system, faults = (np.array(column) for column in zip(*self.epochs, strict=True))
+        later = slice(1, None) if len(wall) > 1 else slice(None)
+        cpu = user[later].sum() + system[later].sum()
+        return {
+            "first_epoch_s": round(float(wall[0]), 1),
+            "seconds_per_epoch": round(float(np.median(wall[later])), 2),
+            "system_cpu_percent": round(float(100 * system[later].sum() / cpu), 1) if cpu > 0 else 0.0,
+            "minor_faults_per_epoch": int(np.median(faults[later])),
+        }
+
+
 def fit_ensemble(
     spectrograms: np.ndarray, train_rows, train_labels, *, dev_rows, dev_labels, params: TrainCnnParams
 ) -> tuple[keras.Model, list[TrainingSummary]]:
@@ -269,11 +313,13 @@ def fit_cnn(
     model = build_cnn(spectrograms.shape[1], spectrograms.shape[2], params, name=f"{params.arch}_seed_{seed}")
     model.compile(optimizer=_optimizer(params), loss=keras.losses.BinaryCrossentropy(from_logits=True))
     monitor = "val_eer" if params.monitor == "dev_eer" else "val_loss"
+    timer = EpochTimer()
     callbacks = [
         DevScores(spectrograms, dev_rows, dev_y),  # first, so the others see its figures
         keras.callbacks.EarlyStopping(
             monitor=monitor, mode="min", patience=params.patience, restore_best_weights=True
         ),
+        timer,  # last, so an epoch's time includes scoring dev
     ]
     # The batches shuffle themselves, from the seed; Keras must not reorder them again.
     print(f"training {model.name}")
@@ -295,6 +341,7 @@ def fit_cnn(
         round(float(log["val_loss"][best]), 6),
         round(float(log["val_eer"][best]), 4),
         curves,
+        timer.summary(),
     )
 
 

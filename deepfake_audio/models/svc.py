@@ -20,6 +20,7 @@ from deepfake_audio.metrics import EER_SCORER, rounded
 from deepfake_audio.models.card import ModelCard
 from deepfake_audio.models.persist import decision_scores, load_model, save_model
 from deepfake_audio.params import SvcSettings, TrainSvcParams
+from deepfake_audio.progress import step
 from deepfake_audio.vocabulary import BONAFIDE, PERCENT_DECIMALS
 
 MODEL_FILE = "svc.skops"
@@ -145,7 +146,10 @@ def search_svc(
         refit=False,
         error_score="raise",
     )
-    search.fit(features, targets, groups=groups)
+    with step(
+        f"SVC grid search: {len(settings)} settings x {search.cv.get_n_splits(features, targets, groups)} fold(s)"
+    ):
+        search.fit(features, targets, groups=groups)
     cv = search.cv_results_
     order = np.argsort(cv["rank_test_score"], kind="stable")
     table = []
