@@ -8,8 +8,8 @@ class InputError(Exception):
 def run_stage(main) -> None:
     """Run a stage's ``main``; bad input ends it with the message alone and exit code 1.
 
-    A stage that ends well says how long it took, so that a log of ``dvc repro`` shows where the
-    time went.
+    A stage that ends well says how long it took and its peak memory, so that a log of
+    ``dvc repro`` shows where the time and the memory went.
     """
     import os
     import sys
@@ -21,8 +21,19 @@ def run_stage(main) -> None:
     except InputError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(1)
-    stage = os.path.splitext(os.path.basename(sys.argv[0]))[0]
-    print(f"{'@'.join([stage, *sys.argv[1:]])}: done in {time.monotonic() - started:.1f} s", file=sys.stderr)
+    stage = "@".join([os.path.splitext(os.path.basename(sys.argv[0]))[0], *sys.argv[1:]])
+    print(
+        f"{stage}: done in {time.monotonic() - started:.1f} s, peak memory {_peak_mib():.0f} MiB",
+        file=sys.stderr,
+    )
+
+
+def _peak_mib() -> float:
+    """The largest resident size of this process or of any worker it waited for, in MiB."""
+    import resource
+
+    usage = (resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return max(usage) / 1024  # Linux reports KiB
 
 
 def stage_model(models) -> str:

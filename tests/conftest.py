@@ -40,3 +40,10 @@ def models_dir(tmp_path_factory):
         make_card("fusion", params, 0.0, sections=()),
     )
     return folder
+
+
+def pytest_collection_modifyitems(items):
+    """The end-to-end pipeline tests first: `make test` shares the test files among two
+    processes (pytest-xdist, one file at a time), so the longest file starts at once instead of
+    running alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
