@@ -60,8 +60,11 @@ class Extracted:
         return self.spectrograms if stats is None else stats.apply(self.spectrograms)
 
     def rows(self, *splits: str) -> Extracted:
-        keep = self.table["split"].isin(splits).to_numpy()
-        return Extracted(self.table[keep].reset_index(drop=True), self.spectrograms[keep])
+        keep = np.flatnonzero(self.table["split"].isin(splits).to_numpy())
+        # The splits lie in blocks, so a memory map stays one (a view); scattered rows are copied.
+        contiguous = len(keep) > 0 and keep[-1] - keep[0] + 1 == len(keep)
+        spectrograms = self.spectrograms[keep[0] : keep[-1] + 1] if contiguous else self.spectrograms[keep]
+        return Extracted(self.table.iloc[keep].reset_index(drop=True), spectrograms)
 
 
 class Auditor:
@@ -263,7 +266,7 @@ def read_extracted(variant: str, folder: Path = paths.AUDIT_EDITED) -> Extracted
         table, spectrograms = read_features(variant_dir)
     except InputError as err:
         raise InputError(f"{str(err).split('; rerun')[0]}; {_RERUN}") from None
-    return Extracted(table, np.array(spectrograms))  # in memory, as extracted
+    return Extracted(table, spectrograms)  # memory-mapped: a model reads the rows it scores, batch by batch
 
 
 def _require(path: Path) -> None:
