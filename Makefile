@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # dvc.yaml's commands call `python`: make it the one in .venv.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install repro test lint bench bench-cnn bench-startup bench-scale-corpus bench-scale bench-vad bench-seeds lock report clean
+.PHONY: install repro test lint bench bench-cnn bench-startup bench-scale-corpus bench-scale bench-vad bench-seeds bench-robust lock report clean
 
 install: $(STAMP)
 
@@ -65,6 +65,11 @@ bench-scale: $(STAMP)
 SEEDS ?= 5
 bench-seeds: $(STAMP)
 	$(BIN)/python benchmarks/bench_seeds.py --seeds $(SEEDS) --trained models/cnn.keras
+
+# The trained models on stress variants of the eval split (short, narrowband, hi-fi playback,
+# noisy, loud, quiet; needs `make repro` first): EER with intervals per model and variant.
+bench-robust: $(STAMP)
+	$(BIN)/python benchmarks/bench_robust.py --json robust.json
 
 # The audit's speech detector against the embedded corpus's true speech boundaries.
 bench-vad: $(STAMP)
