@@ -27,7 +27,6 @@ import pandas as pd
 from common import REPO, log
 
 from deepfake_audio import paths
-from deepfake_audio.stress import STRESS_VARIANTS, write_stress_variant
 from deepfake_audio.detector import Detector
 from deepfake_audio.errors import InputError
 from deepfake_audio.features.extract import extract_in_memory
@@ -35,6 +34,7 @@ from deepfake_audio.io import read_json
 from deepfake_audio.metrics import countermeasure_metrics
 from deepfake_audio.models.trained import decision_threshold, model_scores
 from deepfake_audio.params import load_params
+from deepfake_audio.stress import STRESS_VARIANTS, write_stress_variant
 from deepfake_audio.vocabulary import FUSION
 
 # Not the pipeline's seed (params.yaml: 2017), so no speaker or device is the training split's.

@@ -5,9 +5,9 @@ import pytest
 import soundfile as sf
 
 from deepfake_audio.corpus.asvspoof2017 import audio_dir, parse_protocol, protocol_path
-from deepfake_audio.stress import STRESS_VARIANTS, write_stress_variant
 from deepfake_audio.errors import InputError
 from deepfake_audio.params import SyntheticParams, SyntheticSplit
+from deepfake_audio.stress import STRESS_VARIANTS, write_stress_variant
 
 SPLIT = SyntheticSplit(
     speakers=2, genuine=3, spoof=3, environments=1, playback_devices=2, recorders=1, replay_configs=2
