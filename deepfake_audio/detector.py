@@ -91,15 +91,17 @@ class Detector:
 
     def __init__(self, model: str, card: ModelCard, models: dict, *, window_s: float = DEFAULT_WINDOW_S):
         self.model, self.card, self.models, self.window_s = model, card, models, window_s
-        self.settings = AnalysisSettings(card.sample_rate, card.features_params)
+        # Models trained on trimmed audio (features.trim, or audit.retrain's card.trim) hear
+        # only the speech of each window.
+        features = card.features_params
+        if features.trim is None and card.trim_params is not None:
+            features = features.model_copy(update={"trim": card.trim_params})
+        self.settings = AnalysisSettings(card.sample_rate, features)
         self.stats = card.stats
-        # Models retrained on trimmed audio (audit.retrain) hear only the speech of each window.
-        trim, features = card.trim_params, self.settings.features
-        self.vad = (
-            None if trim is None else Vad(trim, card.sample_rate, features.win_length, features.hop_length)
-        )
         # Models call anything bona fide when there is nothing to hear; such input is refused.
-        self.sound = Vad(trim or VadParams(), card.sample_rate, features.win_length, features.hop_length)
+        self.sound = Vad(
+            features.trim or VadParams(), card.sample_rate, features.win_length, features.hop_length
+        )
         self.columns = feature_names(self.settings.features)
         self._gradcam: GradCam | None = None  # built on the first explain
 
@@ -249,8 +251,6 @@ class Detector:
             ``features`` float64 (n_features,); ``spectrogram`` float16 (bins, frames),
             normalised as the model's training input was.
         """
-        if self.vad is not None:
-            signal = self.vad.trim(signal)
         analysis = analyse_batch([signal], self.settings)[0]
         if self.stats is None:
             return analysis

@@ -200,10 +200,26 @@ class SpectrogramParams(Section):
     normalize: Literal["utterance", "global", "none"] = "utterance"
 
 
+class VadParams(Section):
+    """Energy voice activity detection: where the speech of a file starts and ends.
+
+    Frames (features.win_length, hop features.hop_length) whose energy lies within
+    ``top_db`` of the file's loudest stretch of ``min_speech_ms`` are voiced; voiced runs
+    shorter than ``min_speech_ms`` (clicks, bursts) are not speech.
+    """
+
+    top_db: float = Field(15.0, gt=0.0, le=200.0)
+    min_speech_ms: float = Field(60.0, ge=0.0, le=60_000.0)
+
+
 class FeaturesParams(Section):
     n_fft: int = Field(512, ge=64, le=65_536)
     win_length: int = Field(400, ge=16, le=65_536)
     hop_length: int = Field(160, ge=1, le=65_536)
+    # null, or the speech detector (as audit.vad) that cuts every file to its speech (first
+    # to last voiced frame) before any feature, in every stage and in predict, so that no
+    # model can learn the non-speech.
+    trim: VadParams | None = None
     handcrafted: HandcraftedParams = HandcraftedParams()
     spectrogram: SpectrogramParams = SpectrogramParams()
 
@@ -274,8 +290,35 @@ class SvcSearch(Section):
     }
 
 
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class AugmentParams(Section):
+    """Channel augmentation of the training audio (``deepfake_audio/augment.py``).
+
+    ``copies`` distorted copies of each training file of ``classes`` join the training
+    split (0: off); each copy gets each degradation with its probability.
+    """
+
+    copies: int = Field(0, ge=0, le=20)
+    classes: Literal["both", "bonafide"] = "both"
+    convolutive: Probability = 0.5  # RawBoost 1: random multi-band filters of the signal and its powers
+    impulsive: Probability = 0.3  # RawBoost 2: signal-dependent impulses
+    stationary: Probability = 0.5  # RawBoost 3: coloured noise at an SNR in snr_db
+    narrowband: Probability = 0.3  # resampled to 8 kHz and back
+    mulaw: Probability = 0.1  # 8-bit mu-law
+    snr_db: tuple[Decibels, Decibels] = (10.0, 40.0)
+
+    @model_validator(mode="after")
+    def _snr_range(self) -> AugmentParams:
+        if self.snr_db[0] > self.snr_db[1]:
+            raise ValueError(f"snr_db must be [low, high], got [{self.snr_db[0]}, {self.snr_db[1]}]")
+        return self
+
+
 class TrainSvcParams(SvcSettings):
     search: SvcSearch = SvcSearch()
+    augment: AugmentParams = AugmentParams()
 
     @model_validator(mode="after")
     def _grid_values_are_valid_settings(self) -> TrainSvcParams:
@@ -297,7 +340,7 @@ class TrainSvcParams(SvcSettings):
 
     def setting(self, **changes) -> SvcSettings:
         """The base setting, with ``changes`` applied and validated."""
-        return SvcSettings.model_validate({**self.model_dump(exclude={"search"}), **changes})
+        return SvcSettings.model_validate({**self.model_dump(exclude={"search", "augment"}), **changes})
 
 
 class SpecAugmentParams(Section):
@@ -337,6 +380,7 @@ class TrainCnnParams(Section):
     # One network per seed, trained alike; the model is the average of their logits, and
     # metrics/train_cnn.json gives each seed's dev EER with their mean and std.
     seeds: tuple[Seed, ...] = Field((2017,), min_length=1, max_length=100)
+    augment: AugmentParams = AugmentParams()
 
     @model_validator(mode="after")
     def _distinct_seeds(self) -> TrainCnnParams:
@@ -395,18 +439,6 @@ class ExplainParams(Section):
     shap: ShapParams = ShapParams()
     lime: LimeParams = LimeParams()
     gradcam: GradcamParams = GradcamParams()
-
-
-class VadParams(Section):
-    """Energy voice activity detection: where the speech of a file starts and ends.
-
-    Frames (features.win_length, hop features.hop_length) whose energy lies within
-    ``top_db`` of the file's loudest stretch of ``min_speech_ms`` are voiced; voiced runs
-    shorter than ``min_speech_ms`` (clicks, bursts) are not speech.
-    """
-
-    top_db: float = Field(15.0, gt=0.0, le=200.0)
-    min_speech_ms: float = Field(60.0, ge=0.0, le=60_000.0)
 
 
 class TransplantParams(Section):

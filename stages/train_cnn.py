@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 
 from deepfake_audio import paths
+from deepfake_audio.corpus.manifest import read_manifest
 from deepfake_audio.errors import run_stage
+from deepfake_audio.features.augmented import extract_augmented, with_copies
 from deepfake_audio.features.spectrogram import read_spectrogram_stats
 from deepfake_audio.features.store import read_features, split_rows
 from deepfake_audio.io import atomic_path, write_json
@@ -22,19 +24,26 @@ def main() -> None:
     params = load_params()
     table, spectrograms = read_features(paths.FEATURES)
     train, dev = split_rows(table, "train"), split_rows(table, "dev")
-    model, members = fit_ensemble(
-        spectrograms,
-        train,
-        table["label"].iloc[train],
-        dev_rows=dev,
-        dev_labels=table["label"].iloc[dev],
-        params=params.train_cnn,
-    )
-    dev_scores = cnn_scores(model, spectrograms, dev)
-    threshold = dev_threshold(table["label"].iloc[dev], dev_scores)
+    train_labels, dev_labels = table["label"].iloc[train], table["label"].iloc[dev]
+    n_train = len(train)
     stats = (
         read_spectrogram_stats(paths.FEATURES) if params.features.spectrogram.normalize == "global" else None
     )
+    if params.train_cnn.augment.copies:
+        augmented, augmented_spectrograms = extract_augmented(
+            read_manifest(paths.MANIFEST),
+            params.analysis_settings,
+            params.train_cnn.augment,
+            seed=params.seed,
+            compute=params.compute,
+            stats=stats,
+        )
+        spectrograms, train, dev = with_copies(spectrograms, train, dev, augmented_spectrograms)
+        train_labels = pd.concat([train_labels, augmented["label"]], ignore_index=True)
+    model, members = fit_ensemble(
+        spectrograms, train, train_labels, dev_rows=dev, dev_labels=dev_labels, params=params.train_cnn
+    )
+    threshold = dev_threshold(dev_labels, cnn_scores(model, spectrograms, dev))
     card = make_card("cnn", params, threshold, sections=("train_cnn",), stats=stats)
     save_cnn(model, paths.MODELS / MODEL_FILE, card)
     with atomic_path(paths.TRAIN_CNN_PLOTS) as curves_dir:
@@ -47,7 +56,8 @@ def main() -> None:
         paths.metrics_file("train_cnn"),
         {
             "arch": params.train_cnn.arch,
-            "n_train": len(train),
+            "n_train": n_train,
+            "n_augmented": len(train) - n_train,
             "n_parameters": model.count_params(),
             "seeds": {str(member.seed): member.figures() for member in members},
             # Sample std over the seeds: the noise a one-seed CNN carries (0 with one seed).

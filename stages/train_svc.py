@@ -2,8 +2,12 @@
 
 import deepfake_audio.cpu  # noqa: F401  (first: pins the CPU settings before NumPy loads)
 
+import pandas as pd
+
 from deepfake_audio import paths
+from deepfake_audio.corpus.manifest import read_manifest
 from deepfake_audio.errors import run_stage
+from deepfake_audio.features.augmented import extract_augmented
 from deepfake_audio.features.store import read_feature_table, split_rows
 from deepfake_audio.io import write_json
 from deepfake_audio.metrics import dev_threshold, equal_error_rate, rounded
@@ -16,9 +20,20 @@ from deepfake_audio.vocabulary import PERCENT_DECIMALS
 def main() -> None:
     params = load_params()
     table = read_feature_table(paths.FEATURES)
-    train, dev = (
-        LabelledFeatures.from_table(table.iloc[split_rows(table, split)]) for split in ("train", "dev")
-    )
+    train_table = table.iloc[split_rows(table, "train")]
+    n_original = len(train_table)
+    augment = params.train_svc.augment
+    if augment.copies:
+        augmented, _ = extract_augmented(
+            read_manifest(paths.MANIFEST),
+            params.analysis_settings,
+            augment,
+            seed=params.seed,
+            compute=params.compute,
+        )
+        train_table = pd.concat([train_table, augmented], ignore_index=True)
+    train = LabelledFeatures.from_table(train_table)
+    dev = LabelledFeatures.from_table(table.iloc[split_rows(table, "dev")])
     model, setting, search = fit_svc(
         train, dev, params.train_svc, seed=params.seed, n_jobs=params.compute.n_jobs
     )
@@ -31,7 +46,8 @@ def main() -> None:
     write_json(
         paths.metrics_file("train_svc"),
         {
-            "n_train": len(train.features),
+            "n_train": n_original,
+            "n_augmented": len(train.features) - n_original,
             "n_features": len(train.features.columns),
             "n_support_vectors": int(model.named_steps["svc"].n_support_.sum()),
             "train_eer": rounded(100 * train_eer, PERCENT_DECIMALS),

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-from helpers import SAMPLE_RATE, tone
+from helpers import SAMPLE_RATE, speech_like, tone
 
 from deepfake_audio.audio import AudioError, load_audio
 from deepfake_audio.corpus.manifest import manifest_from_asvspoof2017
@@ -22,7 +22,13 @@ from deepfake_audio.features.spectrogram import (
     write_spectrogram_stats,
 )
 from deepfake_audio.features.store import feature_columns, read_features, split_rows
-from deepfake_audio.params import AnalysisSettings, ComputeParams, FeaturesParams, SpectrogramParams
+from deepfake_audio.params import (
+    AnalysisSettings,
+    ComputeParams,
+    FeaturesParams,
+    SpectrogramParams,
+    VadParams,
+)
 
 PARAMS = FeaturesParams()
 LINEAR = FeaturesParams(spectrogram={"kind": "linear"})
@@ -312,3 +318,18 @@ def test_a_bad_file_leaves_no_feature_folder(small_corpus, tmp_path):
             manifest, out, AnalysisSettings(SAMPLE_RATE, PARAMS), compute=ComputeParams(n_jobs=1)
         )
     assert [path.name for path in tmp_path.iterdir()] == ["corpus"]  # no output, no temporary
+
+
+def test_with_trim_the_length_of_the_non_speech_around_a_file_does_not_change_its_features():
+    speech = speech_like(seconds=1.0)
+    hiss = (1e-4 * np.random.default_rng(3).standard_normal(SAMPLE_RATE)).astype(np.float32)
+
+    def padded(lead_s, tail_s):  # the same hiss next to the speech; whole hops, so the frames align
+        return np.concatenate([hiss[-int(lead_s * SAMPLE_RATE) :], speech, hiss[: int(tail_s * SAMPLE_RATE)]])
+
+    short, long = padded(0.2, 0.1), padded(0.8, 0.6)
+    trimmed = FeaturesParams(trim=VadParams())
+    np.testing.assert_allclose(analyse(short, trimmed).features, analyse(long, trimmed).features, rtol=1e-6)
+    assert np.array_equal(analyse(short, trimmed).spectrogram, analyse(long, trimmed).spectrogram)
+    # Whole, the hiss shows: the log-energy track spreads further with more of it.
+    assert not np.allclose(analyse(short).features, analyse(long).features, rtol=1e-3, atol=0.05)

@@ -239,25 +239,32 @@ def test_model_files_carry_their_card(models_dir):
     assert card.versions["numpy"] == np.__version__
 
 
-def test_a_card_with_trim_settings_makes_the_detector_cut_files_to_their_speech(tmp_path, models_dir):
+@pytest.mark.parametrize("where", ["card", "features"])  # audit.retrain's models; features.trim
+def test_a_card_with_trim_settings_makes_the_detector_cut_files_to_their_speech(tmp_path, models_dir, where):
     from dataclasses import replace
 
     from deepfake_audio.params import VadParams
+    from deepfake_audio.speech import Vad
 
     folder = tmp_path / "trimmed"
     shutil.copytree(models_dir, folder)
     model = svc.load_svc(models_dir / svc.MODEL_FILE)
-    card = replace(read_card(models_dir / svc.MODEL_FILE), trim=VadParams().model_dump(mode="json"))
+    card = read_card(models_dir / svc.MODEL_FILE)
+    vad = VadParams().model_dump(mode="json")
+    card = (
+        replace(card, trim=vad) if where == "card" else replace(card, features={**card.features, "trim": vad})
+    )
     svc.save_svc(model, folder / svc.MODEL_FILE, card)
     speech = speech_like()
     padded = np.concatenate([np.zeros(8000, np.float32), speech, np.zeros(6000, np.float32)])
     trimming, plain = Detector.load(folder, "svc"), Detector.load(models_dir, "svc")
-    cut = trimming.vad.trim(padded)
-    assert (
-        abs(cut.size - speech.size) <= 2 * PARAMS.features.win_length
-    )  # the silences go, within a frame each
+    features = PARAMS.features
+    cut = Vad(VadParams(), SAMPLE_RATE, features.win_length, features.hop_length).trim(padded)
+    assert abs(cut.size - speech.size) <= 2 * features.win_length  # the silences go, within a frame each
     np.testing.assert_array_equal(trimming.analyse(padded).features, plain.analyse(cut).features)
     assert not np.allclose(plain.analyse(padded).features, plain.analyse(cut).features)
+    if where == "features":
+        return
 
     svc.save_svc(model, folder / svc.MODEL_FILE, replace(card, trim={"top_db": -3.0}))
     with pytest.raises(

@@ -25,6 +25,7 @@ from deepfake_audio.features.descriptors import (
 )
 from deepfake_audio.features.spectrogram import log_spectrogram
 from deepfake_audio.params import AnalysisSettings, FeaturesParams, HandcraftedParams
+from deepfake_audio.speech import Vad
 
 CEPSTRAL_FAMILIES = ("mfcc", "lfcc", "cqcc")
 FEATURE_FAMILIES = (*CEPSTRAL_FAMILIES, "spectral", "band_energy")  # each feature name starts with one
@@ -74,7 +75,7 @@ def analyse_batch(signals: list[np.ndarray], settings: AnalysisSettings) -> list
     ----------
     signals : list of numpy.ndarray
         float32 mono signals, each of shape (samples,), at ``settings.sample_rate``; their
-        lengths may differ.
+        lengths may differ. With ``features.trim``, each is first cut to its speech.
     settings : AnalysisSettings
         The sample rate and the ``features`` section.
 
@@ -83,6 +84,10 @@ def analyse_batch(signals: list[np.ndarray], settings: AnalysisSettings) -> list
     list of Analysis
         One per signal, in order; batching changes no result beyond floating-point rounding.
     """
+    params = settings.features
+    if params.trim is not None:
+        vad = Vad(params.trim, settings.sample_rate, params.win_length, params.hop_length)
+        signals = [vad.trim(signal) for signal in signals]
     cqcc = cqcc_batch(signals, settings) if settings.features.handcrafted.cqcc else [None] * len(signals)
     return [_analyse(signal, cq, settings) for signal, cq in zip(signals, cqcc, strict=True)]
 

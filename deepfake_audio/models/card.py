@@ -78,7 +78,11 @@ def make_card(
     stats: SpectrogramStats | None = None,
     trim: VadParams | None = None,
 ) -> ModelCard:
-    """The card of a model trained with ``params``; ``sections`` names the params that made it."""
+    """The card of a model trained with ``params``; ``sections`` names the params that made it.
+
+    ``trim``: the speech detector that cut the training audio beyond ``features.trim``
+    (the audit's models retrained on trimmed audio).
+    """
     return ModelCard(
         model=model,
         sample_rate=params.data.sample_rate,
