@@ -75,3 +75,58 @@ def test_bench_vad_scores_the_detector_against_the_true_speech_boundaries():
     assert set(rows) == {"15", "30"}
     # At 15 dB the planted cues are trimmed away; at 30 dB the faint lead tone counts as speech.
     assert rows["15"][-2:] == ["0%", "0%"] and int(rows["30"][-2].rstrip("%")) >= 50
+
+
+def _bench_robust(monkeypatch):
+    """benchmarks/bench_robust.py as a module, its ``common`` importable as the script's folder makes it."""
+    monkeypatch.syspath_prepend(str(SCRIPT.parent))
+    spec = importlib.util.spec_from_file_location("bench_robust", SCRIPT.parent / "bench_robust.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_robust_scores_every_model_on_each_variant_at_its_card_threshold(
+    monkeypatch, tmp_path, capsys, models_dir
+):
+    from deepfake_audio.params import SyntheticSplit
+
+    bench = _bench_robust(monkeypatch)
+    params = load_params(SCRIPT.parents[1] / "params.yaml")
+    tiny = SyntheticSplit(
+        speakers=2, genuine=4, spoof=4, environments=1, playback_devices=2, recorders=1, replay_configs=2
+    )
+    synthetic = params.synthetic.model_copy(update={"train": tiny, "dev": tiny, "eval": tiny, "phrases": 2})
+    monkeypatch.setattr(bench, "load_params", lambda: params.model_copy(update={"synthetic": synthetic}))
+    out = tmp_path / "robust.json"
+    assert (
+        bench.main(["--models-dir", str(models_dir), "--variants", "unseen", "short", "--json", str(out)])
+        == 0
+    )
+    figures = json.loads(out.read_text())
+    assert figures["corpus_seed"] == 7
+    committed = {
+        name: json.loads((SCRIPT.parents[1] / f"metrics/{name}.json").read_text())
+        for name in ("svc", "cnn", "fusion")
+    }
+    assert {name: figure["eer"] for name, figure in figures["default_eval"].items()} == {
+        name: metrics["eval"]["eer"] for name, metrics in committed.items()
+    }
+    for variant in ("unseen", "short"):
+        assert set(figures[variant]) == {"svc", "cnn", "fusion"}
+        for figure in figures[variant].values():
+            assert figure["eer_ci95"]["low"] <= figure["eer"] <= figure["eer_ci95"]["high"]
+            assert 0.0 <= figure["accuracy"] <= 100.0
+    table = capsys.readouterr().out.splitlines()
+    assert table[1] == "EER % (95 % CI) [x default eval]; variants of the eval split from corpus seed 7"
+    assert [line.split()[0] for line in table[3:7]] == ["default", "unseen", "short", "unseen:"]
+
+
+def test_bench_robust_refuses_the_pipeline_seed(monkeypatch, models_dir):
+    bench = _bench_robust(monkeypatch)
+    try:
+        bench.main(["--models-dir", str(models_dir), "--corpus-seed", "2017"])
+    except SystemExit as exit_:
+        assert str(exit_) == "error: --corpus-seed must differ from params.yaml's seed (2017)"
+    else:
+        raise AssertionError("the pipeline's own seed was accepted")
