@@ -51,11 +51,11 @@ class AugmentedFile:
     def load(self, sample_rate: int) -> np.ndarray:
         signal = load_audio(self.path, sample_rate)
         rng = np.random.default_rng([self.seed, self.row, self.copy])
-        return augment(signal, sample_rate, self.params, rng)
+        return augment(signal, sample_rate, self.params, rng=rng)
 
 
 def augment(
-    signal: np.ndarray, sample_rate: int, params: AugmentParams, rng: np.random.Generator
+    signal: np.ndarray, sample_rate: int, params: AugmentParams, *, rng: np.random.Generator
 ) -> np.ndarray:
     """One augmented copy of ``signal`` (float32 mono at ``sample_rate``), same length and peak level.
 

@@ -38,7 +38,7 @@ def main() -> None:
             compute=params.compute,
             stats=stats,
         )
-        spectrograms, train, dev = with_copies(spectrograms, train, dev, augmented_spectrograms)
+        spectrograms, train, dev = with_copies(spectrograms, train, dev, copies=augmented_spectrograms)
         train_labels = pd.concat([train_labels, augmented["label"]], ignore_index=True)
     model, members = fit_ensemble(
         spectrograms, train, train_labels, dev_rows=dev, dev_labels=dev_labels, params=params.train_cnn

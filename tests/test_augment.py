@@ -35,31 +35,33 @@ def test_a_copy_keeps_the_length_and_peak_level(noise):
     params = AugmentParams(
         copies=1, convolutive=1.0, impulsive=1.0, stationary=1.0, narrowband=1.0, mulaw=1.0
     )
-    out = augment(noise, SAMPLE_RATE, params, np.random.default_rng(1))
+    out = augment(noise, SAMPLE_RATE, params, rng=np.random.default_rng(1))
     assert out.dtype == np.float32 and out.shape == noise.shape
     assert np.abs(out).max() == pytest.approx(np.abs(noise).max(), rel=1e-5)
     assert not np.allclose(out, noise)
 
 
 def test_with_every_probability_zero_the_copy_is_the_signal(noise):
-    out = augment(noise, SAMPLE_RATE, only(), np.random.default_rng(1))
+    out = augment(noise, SAMPLE_RATE, only(), rng=np.random.default_rng(1))
     np.testing.assert_allclose(out, noise, rtol=1e-6)
 
 
 def test_narrowband_removes_the_band_above_4_khz(noise):
     assert band_share(noise, 4000) == pytest.approx(0.5, abs=0.02)
-    out = augment(noise, SAMPLE_RATE, only(narrowband=1.0), np.random.default_rng(1))
+    out = augment(noise, SAMPLE_RATE, only(narrowband=1.0), rng=np.random.default_rng(1))
     assert band_share(out, 4100) < 1e-4
 
 
 def test_mulaw_leaves_at_most_256_levels(noise):
-    out = augment(noise, SAMPLE_RATE, only(mulaw=1.0), np.random.default_rng(1))
+    out = augment(noise, SAMPLE_RATE, only(mulaw=1.0), rng=np.random.default_rng(1))
     assert len(np.unique(out)) <= 256
 
 
 def test_stationary_noise_is_added_at_the_drawn_snr():
     speech = speech_like(seconds=1.0)
-    out = augment(speech, SAMPLE_RATE, only(stationary=1.0, snr_db=(20.0, 20.0)), np.random.default_rng(1))
+    out = augment(
+        speech, SAMPLE_RATE, only(stationary=1.0, snr_db=(20.0, 20.0)), rng=np.random.default_rng(1)
+    )
     # The copy is brought back to the signal's peak: undo that gain (the noise is uncorrelated).
     out = out.astype(np.float64) * np.dot(speech, speech) / np.dot(out, speech)
     added = out - speech
@@ -68,14 +70,14 @@ def test_stationary_noise_is_added_at_the_drawn_snr():
 
 
 def test_impulsive_noise_touches_at_most_a_tenth_of_the_samples(noise):
-    out = augment(noise, SAMPLE_RATE, only(impulsive=1.0), np.random.default_rng(3))
+    out = augment(noise, SAMPLE_RATE, only(impulsive=1.0), rng=np.random.default_rng(3))
     gain = np.median(out / noise)  # the copy's peak level is brought back to the signal's
     changed = ~np.isclose(out / gain, noise, rtol=1e-4, atol=0)
     assert 0 < changed.mean() <= 0.1
 
 
 def test_convolutive_noise_reshapes_the_spectrum(noise):
-    out = augment(noise, SAMPLE_RATE, only(convolutive=1.0), np.random.default_rng(1))
+    out = augment(noise, SAMPLE_RATE, only(convolutive=1.0), rng=np.random.default_rng(1))
     spectrum_in, spectrum_out = (np.abs(np.fft.rfft(x)) ** 2 for x in (noise, out))
     bands = [slice(start, start + 500) for start in range(0, 8000, 500)]
     ratios = np.array([spectrum_out[band].sum() / spectrum_in[band].sum() for band in bands])
@@ -100,8 +102,8 @@ def test_a_copy_depends_on_seed_row_and_copy_only(tmp_path):
 def test_turning_one_degradation_off_leaves_the_others_draws_alone(noise):
     with_mulaw = only(stationary=1.0, mulaw=1.0, snr_db=(30.0, 30.0))
     without = only(stationary=1.0, snr_db=(30.0, 30.0))
-    a = augment(noise, SAMPLE_RATE, with_mulaw, np.random.default_rng(5))
-    b = augment(noise, SAMPLE_RATE, without, np.random.default_rng(5))
+    a = augment(noise, SAMPLE_RATE, with_mulaw, rng=np.random.default_rng(5))
+    b = augment(noise, SAMPLE_RATE, without, rng=np.random.default_rng(5))
     # The same noise underneath: mu-law adds only its quantisation error (about 38 dB below).
     assert np.corrcoef(a, b)[0, 1] > 0.99
 
@@ -135,7 +137,7 @@ def test_bonafide_only_copies_the_bonafide_training_files():
 def test_with_copies_puts_train_then_copies_then_dev():
     spectrograms = np.arange(6, dtype=np.float16)[:, None, None] * np.ones((6, 2, 3), np.float16)
     copies = np.full((2, 2, 3), 9, np.float16)
-    stacked, train, dev = with_copies(spectrograms, np.array([0, 1, 3, 5]), np.array([2]), copies)
+    stacked, train, dev = with_copies(spectrograms, np.array([0, 1, 3, 5]), np.array([2]), copies=copies)
     assert stacked[:, 0, 0].tolist() == [0, 1, 3, 5, 9, 9, 2]
     assert train.tolist() == [0, 1, 2, 3, 4, 5] and dev.tolist() == [6]
 

@@ -70,7 +70,7 @@ def extract_augmented(
 
 
 def with_copies(
-    spectrograms: np.ndarray, train_rows: np.ndarray, dev_rows: np.ndarray, copies: np.ndarray
+    spectrograms: np.ndarray, train_rows: np.ndarray, dev_rows: np.ndarray, *, copies: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One array in memory of the train rows of ``spectrograms``, then ``copies``, then its dev rows;
     with the rows of train (its own and the copies) and of dev in it."""
