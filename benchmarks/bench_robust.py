@@ -30,12 +30,13 @@ from deepfake_audio import paths
 from deepfake_audio.detector import Detector
 from deepfake_audio.errors import InputError
 from deepfake_audio.features.extract import extract_in_memory
+from deepfake_audio.features.frames import extract_frames
 from deepfake_audio.io import read_json
 from deepfake_audio.metrics import countermeasure_metrics
 from deepfake_audio.models.trained import decision_threshold, model_scores
 from deepfake_audio.params import load_params
 from deepfake_audio.stress import STRESS_VARIANTS, write_stress_variant
-from deepfake_audio.vocabulary import FUSION
+from deepfake_audio.vocabulary import FUSION, MODEL_NAMES
 
 # Not the pipeline's seed (params.yaml: 2017), so no speaker or device is the training split's.
 DEFAULT_CORPUS_SEED = 7
@@ -48,7 +49,18 @@ def variant_scores(detector: Detector, manifest: pd.DataFrame, *, compute) -> pd
     )
     if detector.stats is not None:
         spectrograms = detector.stats.apply(spectrograms)
-    return model_scores(detector.models, pd.DataFrame(features, columns=detector.columns), spectrograms)
+    frames = None
+    if detector.frames is not None:
+        frames = extract_frames(
+            manifest["path"].tolist(),
+            manifest["duration_s"],
+            detector.settings,
+            frames=detector.frames,
+            compute=compute,
+        )
+    return model_scores(
+        detector.models, pd.DataFrame(features, columns=detector.columns), spectrograms, frames=frames
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,6 +79,13 @@ def main(argv: list[str] | None = None) -> int:
         help=f"seed of the variants' corpus; not params.yaml's seed (default: {DEFAULT_CORPUS_SEED})",
     )
     parser.add_argument("--models-dir", type=Path, default=REPO / paths.MODELS)
+    parser.add_argument(
+        "--model",
+        choices=MODEL_NAMES,
+        default=FUSION,
+        help="the model scored, with the models it needs (default: fusion, which needs them all); one "
+        "model alone where the models were trained on different features",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
 
@@ -74,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.corpus_seed == params.seed:
         raise SystemExit(f"error: --corpus-seed must differ from params.yaml's seed ({params.seed})")
     try:
-        detector = Detector.load(args.models_dir, FUSION)  # with the single models it fuses
+        detector = Detector.load(args.models_dir, args.model)  # with the single models it fuses
     except InputError as err:
         raise SystemExit(f"error: {err}; run `make repro` first") from None
     names = list(detector.models)

@@ -114,7 +114,7 @@ def _add_predict(commands) -> None:
         "--model",
         choices=MODEL_NAMES,
         default="cnn",
-        help="countermeasure to score with; fusion combines the other two (default: %(default)s)",
+        help="countermeasure to score with; fusion combines the single models (default: %(default)s)",
     )
     predict.add_argument(
         "--format",
@@ -136,7 +136,7 @@ def _add_predict(commands) -> None:
         "--models-dir",
         type=Path,
         default=paths.MODELS,
-        help="folder holding svc.skops, cnn.keras and fusion.skops (default: %(default)s)",
+        help="folder holding svc.skops, cnn.keras, gmm.skops and fusion.skops (default: %(default)s)",
     )
     predict.add_argument(
         "--window",

@@ -20,6 +20,7 @@ import pandas as pd
 from deepfake_audio.audio import AudioError, audio_windows
 from deepfake_audio.errors import InputError
 from deepfake_audio.features.analysis import Analysis, analyse_batch, feature_names
+from deepfake_audio.features.frames import frame_features
 from deepfake_audio.models.card import ModelCard
 from deepfake_audio.models.files import read_card
 from deepfake_audio.models.trained import load_models, model_path, model_scores, models_needed
@@ -45,10 +46,11 @@ class Prediction:
     path : str
         The file, as given to ``Detector.score``.
     model : str
-        ``svc``, ``cnn`` or ``fusion``.
+        ``svc``, ``cnn``, ``gmm`` or ``fusion``.
     score : float
         Mean of the scored windows' scores, rounded to ``SCORE_DECIMALS``; higher = more bona
-        fide (the SVC's decision function, the CNN's logit, the fusion's log-odds).
+        fide (the SVC's decision function, the CNN's logit, the GMM's mean log-likelihood ratio, the
+        fusion's log-odds).
     threshold : float
         Spoof at or below it.
     decision : str
@@ -80,11 +82,11 @@ class Detector:
     Parameters
     ----------
     model : str
-        ``svc``, ``cnn`` or ``fusion``: the model whose score is reported.
+        ``svc``, ``cnn``, ``gmm`` or ``fusion``: the model whose score is reported.
     card : ModelCard
         That model's card: sample rate, feature params, normalisation statistics, threshold.
     models : dict
-        The loaded models by name; ``fusion`` needs ``svc`` and ``cnn`` as well.
+        The loaded models by name; ``fusion`` needs the single models as well.
     window_s : float
         Length (s) of the windows a file is scored in; its score is their mean.
     """
@@ -103,6 +105,8 @@ class Detector:
             features.trim or VadParams(), card.sample_rate, features.win_length, features.hop_length
         )
         self.columns = feature_names(self.settings.features)
+        # The GMM's frames, as its card gives them (the fusion's card carries them too).
+        self.frames = card.frames_params if "gmm" in models else None
         self._gradcam: GradCam | None = None  # built on the first explain
 
     @classmethod
@@ -116,7 +120,7 @@ class Detector:
         models_dir : str or Path
             The folder the train stages write (``models``).
         model : str
-            ``svc``, ``cnn`` or ``fusion`` (which needs the other two).
+            ``svc``, ``cnn``, ``gmm`` or ``fusion`` (which needs the other three).
         window_s : float
             Window length (s), from the model's minimum duration to ``MAX_WINDOW_S``.
 
@@ -190,7 +194,7 @@ class Detector:
             analysis = self.analyse(signal)
             if first is None:
                 first = analysis
-            scores.append(self.score_analysis(analysis))
+            scores.append(self.score_analysis(analysis, frames=self.frames_of(signal)))
         if not scores:
             raise AudioError(
                 path,
@@ -256,20 +260,31 @@ class Detector:
             return analysis
         return Analysis(analysis.features, self.stats.apply(analysis.spectrogram))
 
-    def score_analysis(self, analysis: Analysis) -> float:
+    def frames_of(self, signal: np.ndarray) -> np.ndarray | None:
+        """The GMM's input of one window (float32 (frames, values)), or None when no GMM scores it."""
+        if self.frames is None:
+            return None
+        return frame_features([signal], self.settings, self.frames)[0]
+
+    def score_analysis(self, analysis: Analysis, *, frames: np.ndarray | None = None) -> float:
         """The model's score of one analysed window (higher = more bona fide), not rounded.
 
         Parameters
         ----------
         analysis : Analysis
             As ``analyse`` returns it.
+        frames : numpy.ndarray, optional
+            The window's ``frames_of``, for a model that needs the GMM.
 
         Returns
         -------
         float
         """
         features = pd.DataFrame([analysis.features], columns=self.columns)
-        return float(model_scores(self.models, features, analysis.spectrogram[None])[self.model].iloc[0])
+        scores = model_scores(
+            self.models, features, analysis.spectrogram[None], frames=None if frames is None else [frames]
+        )
+        return float(scores[self.model].iloc[0])
 
     def explain(self, path: str | Path, out_png: Path, threshold: float | None = None) -> Prediction:
         """Score ``path`` and draw the CNN's Grad-CAM over its first window's spectrogram as a PNG.

@@ -16,6 +16,7 @@ import pandas as pd
 from deepfake_audio import paths
 from deepfake_audio.corpus.manifest import read_manifest
 from deepfake_audio.errors import InputError
+from deepfake_audio.features.frames import card_frames
 from deepfake_audio.features.store import read_features, split_rows
 from deepfake_audio.io import read_json, write_csv, write_json
 from deepfake_audio.metrics import CONDITION_COLUMNS, dev_threshold, evaluate_scores
@@ -41,9 +42,17 @@ def evaluate_model(name: str, params: Params) -> None:
     table, spectrograms = read_features(paths.FEATURES)
     rows = split_rows(table, "dev", "eval")
     scored = table.iloc[rows][["utt_id", "split", "label"]].reset_index(drop=True)
+    models = load_models(paths.MODELS, (name,))
+    frames = _gmm_frames(read_manifest(paths.MANIFEST).iloc[rows], params) if name == "gmm" else None
     # Scores are rounded as written, so the score files reproduce every metric.
-    values = model_scores(load_models(paths.MODELS, (name,)), table.iloc[rows], spectrograms, rows=rows)[name]
+    values = model_scores(models, table.iloc[rows], spectrograms, rows=rows, frames=frames)[name]
     write_evaluation(name, scored.assign(score=values.to_numpy()), params)
+
+
+def _gmm_frames(manifest: pd.DataFrame, params: Params) -> list:
+    """The GMM's input (its card's frames) of every file of ``manifest``, in order."""
+    card = read_card(model_path(paths.MODELS, "gmm"), "gmm")
+    return card_frames(manifest["path"].tolist(), manifest["duration_s"], card, compute=params.compute)
 
 
 def evaluate_fusion(params: Params) -> None:
@@ -114,12 +123,14 @@ def fit_fusion_on_dev(single: pd.DataFrame, labels: pd.Series, is_dev, *, models
 
 
 def fusion_card(models_dir: Path, threshold: float) -> ModelCard:
-    """The SVC's card (the two models share their preprocessing), with the CNN's statistics."""
-    svc_card, cnn_card = (read_card(model_path(models_dir, name), name) for name in SINGLE_MODELS)
+    """The SVC's card (the single models share their preprocessing), with the CNN's statistics
+    and the GMM's frames."""
+    cards = {name: read_card(model_path(models_dir, name), name) for name in SINGLE_MODELS}
     return replace(
-        svc_card,
+        cards["svc"],
         model=FUSION,
         threshold=threshold,
-        spectrogram_stats=cnn_card.spectrogram_stats,
-        trained_with={"svc": svc_card.trained_with, "cnn": cnn_card.trained_with},
+        spectrogram_stats=cards["cnn"].spectrogram_stats,
+        frames=cards["gmm"].frames,
+        trained_with={name: card.trained_with for name, card in cards.items()},
     )

@@ -389,6 +389,31 @@ class TrainCnnParams(Section):
         return self
 
 
+class FramesParams(Section):
+    """The GMM's input: frame-level cepstra (``deepfake_audio/features/frames.py``).
+
+    The coefficients, filterbanks and constant-Q range are ``features.handcrafted``'s
+    (``n_cepstra``, ``n_linear``, ``cqt_fmin``, ``cqt_bins_per_octave``), the frames
+    ``features``' (``n_fft``, ``win_length``, ``hop_length``, ``trim``).
+    """
+
+    kind: Literal["cqcc", "lfcc"] = "cqcc"
+    deltas: bool = True  # append the delta and delta-delta of each coefficient
+    cmvn: bool = True  # per-utterance cepstral mean and variance normalisation
+
+
+class TrainGmmParams(Section):
+    """Two Gaussian mixtures, bona fide and spoof; the score is their mean log-likelihood ratio."""
+
+    frames: FramesParams = FramesParams()
+    # The ASVspoof 2017 baseline: 512 components; fewer fit the embedded corpus in seconds.
+    components: int = Field(64, ge=1, le=4096)
+    covariance: Literal["diag", "full", "tied", "spherical"] = "diag"
+    max_iter: int = Field(100, ge=1, le=10_000)  # EM iterations
+    # Training frames per class, drawn at random (seeded) from every file of the class.
+    max_frames: int = Field(100_000, ge=100, le=100_000_000)
+
+
 class MinDcfParams(Section):
     """Costs and prior of the detection cost function (ASVspoof 2019 countermeasure values)."""
 
@@ -497,6 +522,7 @@ class Params(Section):
     features: FeaturesParams = FeaturesParams()
     train_svc: TrainSvcParams = TrainSvcParams()
     train_cnn: TrainCnnParams = TrainCnnParams()
+    train_gmm: TrainGmmParams = TrainGmmParams()
     evaluate: EvaluateParams = EvaluateParams()
     explain: ExplainParams = ExplainParams()
     audit: AuditParams = AuditParams()

@@ -123,7 +123,7 @@ def _check_options(args: argparse.Namespace) -> None:
         return
     if args.scheduler:
         raise InputError("--explain runs locally; leave out --scheduler to draw Grad-CAM maps")
-    if args.model == "svc":
+    if args.model in ("svc", "gmm"):
         raise InputError("--explain draws Grad-CAM maps of the CNN; use --model cnn or fusion")
     if _kind(args.explain) not in (None, "folder"):
         raise InputError(f"--explain {args.explain}: not a folder")

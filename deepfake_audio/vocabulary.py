@@ -11,7 +11,7 @@ GENUINE = "genuine"  # ASVspoof 2017's protocol word for bona fide: read at the 
 
 SPLITS = ("train", "dev", "eval")
 
-SINGLE_MODELS = ("svc", "cnn")  # trained on features; the fusion combines their scores in this order
+SINGLE_MODELS = ("svc", "cnn", "gmm")  # trained on features; the fusion combines their scores in this order
 FUSION = "fusion"
 MODEL_NAMES = (*SINGLE_MODELS, FUSION)
 

@@ -19,7 +19,8 @@ def models_dir(tmp_path_factory):
     import pandas as pd
 
     from deepfake_audio.features.analysis import feature_names
-    from deepfake_audio.models import cnn, fusion, svc
+    from deepfake_audio.features.frames import frame_names
+    from deepfake_audio.models import cnn, fusion, gmm, svc
     from deepfake_audio.models.card import make_card
     from deepfake_audio.params import TrainCnnParams, load_params
 
@@ -33,11 +34,24 @@ def models_dir(tmp_path_factory):
     keras.utils.set_random_seed(0)
     cnn_model = cnn.build_cnn(64, 400, TrainCnnParams(arch="simple", filters=(4, 8)))
     cnn.save_cnn(cnn_model, folder / cnn.MODEL_FILE, make_card("cnn", params, 0.0, sections=("train_cnn",)))
-    scores = pd.DataFrame({"svc": rng.standard_normal(40), "cnn": rng.standard_normal(40)})
+    frames = params.train_gmm.frames
+    dims = len(frame_names(params.analysis_settings, frames))
+    gmm_model = gmm.fit_gmm(
+        [rng.standard_normal((30, dims)).astype(np.float32) + shift for shift in (0.0, 0.5)],
+        ["bonafide", "spoof"],
+        params.train_gmm.model_copy(update={"components": 2}),
+        seed=0,
+    )
+    gmm.save_gmm(
+        gmm_model,
+        folder / gmm.MODEL_FILE,
+        make_card("gmm", params, 0.0, sections=("train_gmm",), frames=frames),
+    )
+    scores = pd.DataFrame({name: rng.standard_normal(40) for name in ("svc", "cnn", "gmm")})
     fusion.save_fusion(
         fusion.fit_fusion(scores, np.tile(["spoof", "bonafide"], 20)),
         folder / fusion.MODEL_FILE,
-        make_card("fusion", params, 0.0, sections=()),
+        make_card("fusion", params, 0.0, sections=(), frames=frames),
     )
     return folder
 

@@ -20,7 +20,9 @@ def model_card(model: str = "svc", threshold: float = 0.0):
     from deepfake_audio.models.card import make_card
     from deepfake_audio.params import load_params
 
-    return make_card(model, load_params(PROJECT / "params.yaml"), threshold, sections=())
+    params = load_params(PROJECT / "params.yaml")
+    frames = params.train_gmm.frames if model in ("gmm", "fusion") else None
+    return make_card(model, params, threshold, sections=(), frames=frames)
 
 
 def tone(freq_hz: float, seconds: float = 0.5, sample_rate: int = SAMPLE_RATE, amplitude: float = 0.3):

@@ -490,7 +490,7 @@ def audit_project(root: Path, raw: dict, models_dir: Path, *, retrain=("svc", "c
     rng = np.random.default_rng(1)
     scored = manifest[manifest["split"].isin(["dev", "eval"])][["utt_id", "split", "label"]]
     paths.SCORES.mkdir(parents=True)
-    for name in ("svc", "cnn", "fusion"):
+    for name in ("svc", "cnn", "gmm", "fusion"):
         scored.assign(score=rng.standard_normal(len(scored)).round(6)).to_csv(
             paths.scores_file(name), index=False
         )
@@ -502,14 +502,22 @@ def audit_at_once(params, manifest: pd.DataFrame) -> tuple[pd.DataFrame, pd.Data
     every model scored on it, the models retrained and scored; the speech, the scores of the
     trimmed files (a column per model) and the two reports."""
     from deepfake_audio import paths
+    from deepfake_audio.audit.edits import EditedFile
     from deepfake_audio.audit.run import _score_files
     from deepfake_audio.audit.scores import retrain_on_trimmed
+    from deepfake_audio.features.frames import card_frames
     from deepfake_audio.models.files import read_card
     from deepfake_audio.models.trained import decision_threshold, load_models, model_path, model_scores
     from deepfake_audio.vocabulary import MODEL_NAMES
 
-    def scores(models, extracted, stats):
-        return model_scores(models, extracted.table, extracted.normalized_spectrograms(stats))
+    gmm_card = read_card(model_path(paths.MODELS, "gmm"), "gmm")
+
+    def scores(models, extracted, stats, edits=None):
+        frames = None
+        if "gmm" in models:  # the GMM hears the edited audio as frames
+            edited, durations = edits
+            frames = card_frames(edited, durations, gmm_card, compute=params.compute, load=EditedFile.load)
+        return model_scores(models, extracted.table, extracted.normalized_spectrograms(stats), frames=frames)
 
     settings = params.audit
     audited = manifest[manifest["split"] == settings.split].reset_index(drop=True)
@@ -518,13 +526,18 @@ def audit_at_once(params, manifest: pd.DataFrame) -> tuple[pd.DataFrame, pd.Data
     speech = auditor.find_speech(manifest, None)
     trimmed = auditor.trimmed(manifest, speech)
     split_speech = speech[speech["split"] == settings.split].reset_index(drop=True)
+    assert split_speech["utt_id"].tolist() == audited["utt_id"].tolist()
     cnn_stats = read_card(model_path(paths.MODELS, "cnn"), "cnn").stats
-    trimmed_scores = scores(models, trimmed.rows(settings.split), cnn_stats)
+    trimmed_scores = scores(
+        models, trimmed.rows(settings.split), cnn_stats, auditor.trimmed_edits(audited, split_speech)
+    )
     report = audit_models(
         audited["label"],
         _score_files(audited["utt_id"], settings.split),
         trimmed_scores,
-        transplanted=scores(models, auditor.transplanted(audited), cnn_stats),
+        transplanted=scores(
+            models, auditor.transplanted(audited), cnn_stats, auditor.transplanted_edits(audited)
+        ),
         thresholds={name: decision_threshold(paths.MODELS, name) for name in MODEL_NAMES},
         settings=settings,
     )
@@ -556,7 +569,7 @@ def test_the_three_audit_stages_give_the_numbers_of_the_audit_computed_at_once(
     monkeypatch.chdir(tmp_path)
     params, manifest = audit_project(tmp_path, raw, models_dir)
     edit_audio(params)
-    for name in ("svc", "cnn"):
+    for name in ("svc", "cnn", "gmm"):
         audit_model(name, params)
     audit_report(params)
 
@@ -574,7 +587,7 @@ def test_the_three_audit_stages_give_the_numbers_of_the_audit_computed_at_once(
         **report,
         "retrained": retrained,
     }
-    assert list(report) == ["svc", "cnn", "fusion"] and list(retrained) == ["svc", "cnn"]
+    assert list(report) == ["svc", "cnn", "gmm", "fusion"] and list(retrained) == ["svc", "cnn"]
     plots = paths.AUDIT_PLOTS
     expected = {
         "eer.csv": figures.eer_frame(report, retrained).round(FRACTION_DECIMALS),
@@ -606,7 +619,12 @@ def test_the_three_audit_stages_give_the_numbers_of_the_audit_computed_at_once(
         ]
         assert scores["utt_id"].tolist() == split_speech["utt_id"].tolist()
         assert scores["trimmed"].tolist() == trimmed_scores[name].tolist()  # exactly, through the CSV
-    fused = _with_fusion(trimmed_scores[["svc", "cnn"]], load_models(paths.MODELS, ["fusion"])["fusion"])
+    gmm_scores = read_table(paths.audit_scores_file("gmm"))
+    assert list(gmm_scores.columns) == ["utt_id", "label", "trimmed", "transplanted"]
+    assert gmm_scores["trimmed"].tolist() == trimmed_scores["gmm"].tolist()
+    fused = _with_fusion(
+        trimmed_scores[["svc", "cnn", "gmm"]], load_models(paths.MODELS, ["fusion"])["fusion"]
+    )
     assert fused["fusion"].tolist() == trimmed_scores["fusion"].tolist()
 
 
@@ -643,7 +661,8 @@ def test_an_unknown_model_is_refused_naming_it_and_the_models_audited(raw):
     with pytest.raises(InputError) as err:
         audit_model("fusion", parse_params(raw))
     assert (
-        str(err.value) == "audit: unknown model 'fusion'; each single model is audited on its own: svc, cnn"
+        str(err.value)
+        == "audit: unknown model 'fusion'; each single model is audited on its own: svc, cnn, gmm"
     )
 
 

@@ -107,19 +107,27 @@ def test_bench_robust_scores_every_model_on_each_variant_at_its_card_threshold(
     assert figures["corpus_seed"] == 7
     committed = {
         name: json.loads((SCRIPT.parents[1] / f"metrics/{name}.json").read_text())
-        for name in ("svc", "cnn", "fusion")
+        for name in ("svc", "cnn", "gmm", "fusion")
     }
     assert {name: figure["eer"] for name, figure in figures["default_eval"].items()} == {
         name: metrics["eval"]["eer"] for name, metrics in committed.items()
     }
     for variant in ("unseen", "short"):
-        assert set(figures[variant]) == {"svc", "cnn", "fusion"}
+        assert set(figures[variant]) == {"svc", "cnn", "gmm", "fusion"}
         for figure in figures[variant].values():
             assert figure["eer_ci95"]["low"] <= figure["eer"] <= figure["eer_ci95"]["high"]
             assert 0.0 <= figure["accuracy"] <= 100.0
     table = capsys.readouterr().out.splitlines()
     assert table[1] == "EER % (95 % CI) [x default eval]; variants of the eval split from corpus seed 7"
     assert [line.split()[0] for line in table[3:7]] == ["default", "unseen", "short", "unseen:"]
+    # one model alone (models trained on different features cannot be fused)
+    assert (
+        bench.main(
+            ["--models-dir", str(models_dir), "--variants", "short", "--model", "gmm", "--json", str(out)]
+        )
+        == 0
+    )
+    assert set(json.loads(out.read_text())["short"]) == {"gmm"}
 
 
 def test_bench_robust_refuses_the_pipeline_seed(monkeypatch, models_dir):

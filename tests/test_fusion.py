@@ -74,7 +74,7 @@ def test_the_fusion_stage_refuses_score_files_of_different_utterances(tmp_path, 
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "data" / "scores").mkdir(parents=True)
-    for model, ids in (("svc", ["a", "b"]), ("cnn", ["a", "c"])):
+    for model, ids in (("svc", ["a", "b"]), ("cnn", ["a", "c"]), ("gmm", ["a", "b"])):
         pd.DataFrame(
             {"utt_id": ids, "split": "dev", "label": ["bonafide", "spoof"], "score": [1.0, -1.0]}
         ).to_csv(tmp_path / "data" / "scores" / f"{model}.csv", index=False)

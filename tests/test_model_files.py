@@ -11,6 +11,7 @@ import signal
 import struct
 import tracemalloc
 import zipfile
+from dataclasses import replace
 
 import keras
 import numpy as np
@@ -18,12 +19,12 @@ import pandas as pd
 import pytest
 import skops.io
 import soundfile as sf
-from helpers import PROJECT, SAMPLE_RATE, tone
+from helpers import PROJECT, SAMPLE_RATE, model_card, tone
 from sklearn.preprocessing import StandardScaler
 
 from deepfake_audio.cli import main
 from deepfake_audio.errors import InputError
-from deepfake_audio.models import cnn, files, fusion, svc
+from deepfake_audio.models import cnn, files, fusion, gmm, svc
 from deepfake_audio.models.card import CARD_MEMBER, attach_card
 from deepfake_audio.models.trained import MODEL_FILES, load_models
 from deepfake_audio.params import TrainCnnParams, load_params
@@ -92,13 +93,14 @@ def changed(card: dict, key: str, value) -> dict:
 
 
 def test_the_good_models_load_as_what_their_cards_say(models_dir, tmp_path):
-    loaded = load_models(models_dir, ("svc", "cnn", "fusion"))
-    assert [type(loaded[name]).__name__ for name in ("svc", "cnn", "fusion")] == [
+    loaded = load_models(models_dir, ("svc", "cnn", "gmm", "fusion"))
+    assert [type(loaded[name]).__name__ for name in ("svc", "cnn", "gmm", "fusion")] == [
         "Pipeline",
         "Functional",
+        "dict",
         "Pipeline",
     ]
-    for name in ("svc", "cnn", "fusion"):
+    for name in ("svc", "cnn", "gmm", "fusion"):
         card = files.read_card(models_dir / MODEL_FILES[name], name)
         assert card.model == name and card.sample_rate == SAMPLE_RATE and card.threshold == 0.0
         assert card.features_params == PARAMS.features and card == files.read_card(
@@ -106,7 +108,7 @@ def test_the_good_models_load_as_what_their_cards_say(models_dir, tmp_path):
         )
     os.symlink(models_dir / svc.MODEL_FILE, tmp_path / "linked.skops")  # a link to a model file is followed
     assert files.load_model(tmp_path / "linked.skops", "svc").feature_names_in_.size > 0
-    assert "unknown model 'gmm'" in refused(files.load_model, models_dir / svc.MODEL_FILE, "gmm")
+    assert "unknown model 'hmm'" in refused(files.load_model, models_dir / svc.MODEL_FILE, "hmm")
 
 
 # --------------------------------------------------------------------------- the file
@@ -219,7 +221,7 @@ CARD_PROBLEMS = {
         -1.0,
         "min_duration_s: Input should be greater than or equal to 0",
     ),
-    "model": ("model", "gmm", "model: Input should be 'svc', 'cnn' or 'fusion'"),
+    "model": ("model", "hmm", "model: Input should be 'svc', 'cnn', 'gmm' or 'fusion'"),
     "unknown key": ("evil", 1, "evil: unknown key"),
     "features a list": ("features", [], "features: Input should be an object"),
     "n_fft as text": ("features.n_fft", "512", "features.n_fft: Input should be a valid integer"),
@@ -441,14 +443,41 @@ def test_a_skops_file_of_trusted_types_that_is_not_a_pipeline(models_dir, tmp_pa
     assert refused(files.load_model, path, "svc") == f"{path}: {reason}"
 
 
-def test_the_fusion_must_combine_the_svc_and_cnn_scores(models_dir, tmp_path):
+def test_the_fusion_must_combine_the_single_models_scores(models_dir, tmp_path):
     path = tmp_path / fusion.MODEL_FILE
     skops_file(path, {"svc": 1.0}, models_dir / fusion.MODEL_FILE)
     assert refused(files.load_model, path, "fusion") == f"{path}: holds a dict, not a fusion pipeline"
     scores = pd.DataFrame({"cnn": [0.0, 1.0, 2.0, 3.0], "svc": [1.0, 0.0, 3.0, 2.0]})
     skops_file(path, fusion.fit_fusion(scores, ["spoof", "bonafide"] * 2), models_dir / fusion.MODEL_FILE)
     assert refused(files.load_model, path, "fusion") == (
-        f"{path}: holds a Pipeline of the columns ['cnn', 'svc'], not the fusion of ['svc', 'cnn']"
+        f"{path}: holds a Pipeline of the columns ['cnn', 'svc'], not the fusion of ['svc', 'cnn', 'gmm']"
+    )
+
+
+def test_a_gmm_must_be_two_fitted_mixtures_of_the_cards_frames(models_dir, tmp_path):
+    from sklearn.mixture import GaussianMixture
+
+    good = files.load_model(models_dir / gmm.MODEL_FILE, "gmm")
+    path = tmp_path / gmm.MODEL_FILE
+    skops_file(path, {"bonafide": good["bonafide"]}, models_dir / gmm.MODEL_FILE)
+    assert refused(files.load_model, path, "gmm") == (
+        f"{path}: holds a dict, not a GMM (a dict of bonafide and spoof mixtures)"
+    )
+    skops_file(path, {**good, "spoof": GaussianMixture(2)}, models_dir / gmm.MODEL_FILE)
+    assert refused(files.load_model, path, "gmm") == f"{path}: its spoof mixture is not fitted"
+    narrow = GaussianMixture(2, random_state=0).fit(np.random.default_rng(0).standard_normal((20, 3)))
+    skops_file(path, {**good, "bonafide": narrow}, models_dir / gmm.MODEL_FILE)
+    assert refused(files.load_model, path, "gmm") == (
+        f"{path}: its bonafide mixture takes frames of 3 values; the card's features give 60"
+    )
+
+
+def test_a_gmm_card_must_say_which_frames_it_scores(models_dir, tmp_path):
+    path = tmp_path / gmm.MODEL_FILE
+    model = files.load_model(models_dir / gmm.MODEL_FILE, "gmm")
+    gmm.save_gmm(model, path, replace(model_card("gmm"), frames=None))
+    assert refused(files.read_card, path, "gmm") == (
+        f"{path}: malformed model card: frames: required key is missing (the GMM's input)"
     )
 
 

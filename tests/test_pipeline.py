@@ -35,14 +35,18 @@ ALL_STAGES = [
     "featurize",
     "train_svc",
     "train_cnn",
+    "train_gmm",
     "evaluate@svc",
     "evaluate@cnn",
+    "evaluate@gmm",
     "evaluate_fusion",
     "explain@svc",
     "explain@cnn",
+    "explain@gmm",
     "audit_audio",
     "audit@svc",
     "audit@cnn",
+    "audit@gmm",
     "audit_report",
 ]
 # What a change to one model's params reruns: that model's work, the fusion and the audit's
@@ -57,7 +61,7 @@ MODEL_STAGES = {
         f"audit@{model}",
         "audit_report",
     ]
-    for model in ("svc", "cnn")
+    for model in ("svc", "cnn", "gmm")
 }
 CASES = ["bonafide_most_confident", "spoof_most_confident", "bonafide_worst", "spoof_worst"]
 EXPLAIN_IMAGES = {
@@ -69,6 +73,7 @@ EXPLAIN_IMAGES = {
         *(f"lime_{case}_1.png" for case in CASES),
     },
     "cnn": {"gradcam_profiles.png", *(f"gradcam_{case}_1.png" for case in CASES)},
+    "gmm": {"permutation_importance.png"},
 }
 
 pytestmark = pytest.mark.slow
@@ -123,6 +128,7 @@ def repo(tmp_path_factory):
         )
         params["features"]["spectrogram"]["n_frames"] = 48
         params["train_cnn"].update(lcnn_width=0.25, epochs=2, batch_size=8, seeds=[1, 2])
+        params["train_gmm"].update(components=4)
         params["compute"]["n_jobs"] = 1
         params["explain"].update(
             permutation={"repeats": 2},
@@ -144,10 +150,11 @@ def test_repro_runs_every_stage_once(repo):
     assert sorted(stages) == sorted(ALL_STAGES)
     assert stages[:4] == ALL_STAGES[:4]
     after = {
-        "evaluate_fusion": ["evaluate@svc", "evaluate@cnn"],
+        "evaluate_fusion": ["evaluate@svc", "evaluate@cnn", "evaluate@gmm"],
         "audit@svc": ["audit_audio", "evaluate@svc"],
         "audit@cnn": ["audit_audio", "evaluate@cnn"],
-        "audit_report": ["audit@svc", "audit@cnn", "evaluate_fusion"],
+        "audit@gmm": ["audit_audio", "evaluate@gmm"],
+        "audit_report": ["audit@svc", "audit@cnn", "audit@gmm", "evaluate_fusion"],
     }
     assert all(
         stages.index(stage) > stages.index(before) for stage, befores in after.items() for before in befores
@@ -188,7 +195,7 @@ def metrics_from_scores(repo, model):
 
 def test_metrics_follow_from_the_committed_scores(repo):
     repo, _ = repo
-    for model in ("svc", "cnn", "fusion"):
+    for model in ("svc", "cnn", "gmm", "fusion"):
         scores = pd.read_csv(repo / "data" / "scores" / f"{model}.csv")
         assert list(scores.columns) == ["utt_id", "split", "label", "score"]
         assert scores.groupby(["split", "label"]).size().to_dict() == {
@@ -272,7 +279,7 @@ def test_declared_plots_resolve_to_data(repo):
 
 def test_explain_writes_its_figures_data_and_summary(repo):
     repo, _ = repo
-    out = {model: repo / "plots" / "explain" / model for model in ("svc", "cnn")}
+    out = {model: repo / "plots" / "explain" / model for model in ("svc", "cnn", "gmm")}
     for model, names in EXPLAIN_IMAGES.items():
         assert {path.name for path in (out[model] / "images").iterdir()} == names
     permutation = pd.read_csv(out["svc"] / "permutation_importance.csv")
@@ -319,6 +326,12 @@ def test_explain_writes_its_figures_data_and_summary(repo):
         zip(families["family"], families["importance"], strict=True)
     )
     assert set(summary["svc"]["shap_by_family"]) == {"mfcc", "lfcc", "cqcc", "spectral", "band_energy"}
+    gmm = read_json(repo / "metrics" / "explain_gmm.json")
+    assert set(gmm) == {"split", "permutation_top", "permutation_positive", "permutation_by_order"}
+    assert set(gmm["permutation_by_order"]) == {"static", "delta", "delta2"}
+    coefficients = pd.read_csv(out["gmm"] / "permutation_importance.csv")
+    assert list(coefficients.columns) == ["feature", "importance", "std"] and len(coefficients) == 15
+    assert set(coefficients["feature"]) <= {f"cqcc_{k}" for k in range(20)}
     gradcam = summary["cnn"]["gradcam"]
     assert gradcam["decided_bonafide"]["files"] + gradcam["decided_spoof"]["files"] == 20
     assert all(0 <= gradcam[group][key] <= 1 for group in gradcam for key in ("first_300ms", "above_4000hz"))
@@ -333,7 +346,7 @@ def test_audit_reports_every_model_and_ships_the_retrained_svc(repo):
         "n_spoof": 10,
     }
     assert audit["trim"]["n_files"] == 20 and audit["trim"]["found_by_vad"] == 20
-    for model in ("svc", "cnn", "fusion"):
+    for model in ("svc", "cnn", "gmm", "fusion"):
         result = audit[model]
         assert result["shortcut_risk"] in ("high", "low")
         assert set(result) == {
@@ -353,10 +366,16 @@ def test_audit_reports_every_model_and_ships_the_retrained_svc(repo):
         for line in (repo / "plots" / "audit" / "verdicts.md").read_text().splitlines()
         if line.startswith("- ")
     ]
-    assert [line.split(":")[0] for line in verdicts] == ["- svc", "- cnn", "- fusion", "- retrained.svc"]
+    assert [line.split(":")[0] for line in verdicts] == [
+        "- svc",
+        "- cnn",
+        "- gmm",
+        "- fusion",
+        "- retrained.svc",
+    ]
     assert all(
         line.split(": ")[1] == audit[model]["shortcut_risk"]
-        for line, model in zip(verdicts, ("svc", "cnn", "fusion"), strict=False)  # not retrained.svc
+        for line, model in zip(verdicts, ("svc", "cnn", "gmm", "fusion"), strict=False)  # not retrained.svc
     )
 
     speech = pd.read_csv(repo / "plots" / "audit" / "speech.csv", dtype={"utt_id": str})
@@ -411,7 +430,7 @@ def test_the_dask_backend_writes_the_same_features(repo):
     assert "Data and pipelines are up to date" in dvc("status", cwd=repo)
 
 
-@pytest.mark.parametrize("model", ["svc", "cnn", "fusion"])
+@pytest.mark.parametrize("model", ["svc", "cnn", "gmm", "fusion"])
 def test_predict_reproduces_the_pipeline_scores(repo, model):
     """The trained models score the eval files from the audio alone as evaluate scored them."""
     repo, _ = repo
@@ -476,6 +495,7 @@ def test_an_audit_param_reruns_only_the_audit_and_metrics_diff_shows_it(repo):
         "audit_audio",
         "audit@svc",
         "audit@cnn",
+        "audit@gmm",
         "audit_report",
     ]
     # nothing retrained, nothing left over
@@ -487,7 +507,8 @@ def test_an_audit_param_reruns_only_the_audit_and_metrics_diff_shows_it(repo):
     assert audit["transplant.head_ms"] == {"old": 100.0, "new": 50.0, "diff": -50.0}
     assert audit["retrained.svc.eer"]["new"] is None
     assert all(
-        key.split(".")[0] in ("transplant", "svc", "cnn", "fusion", "retrained", "trim") for key in audit
+        key.split(".")[0] in ("transplant", "svc", "cnn", "gmm", "fusion", "retrained", "trim")
+        for key in audit
     )
 
 
@@ -537,5 +558,5 @@ def test_a_custom_dataset_runs_through_the_whole_pipeline(repo):
         "corpus": "my_audio/files.csv",
         "splits": ["train", "dev", "eval"],
     }
-    for model in ("svc", "cnn", "fusion"):
+    for model in ("svc", "cnn", "gmm", "fusion"):
         assert read_json(repo / "metrics" / f"{model}.json") == metrics_from_scores(repo, model)

@@ -121,13 +121,13 @@ def test_explain_refuses_a_split_the_corpus_lacks_and_writes_nothing(tmp_path):
 
 @pytest.mark.parametrize(
     ("stage", "args", "given"),
-    [("evaluate", (), "none"), ("explain", ("gmm",), "'gmm'"), ("audit", ("svc", "cnn"), "'svc'")],
+    [("evaluate", (), "none"), ("explain", ("hmm",), "'hmm'"), ("audit", ("svc", "cnn"), "'svc'")],
 )
 def test_a_per_model_stage_names_the_models_it_runs_for(tmp_path, stage, args, given):
     write_params(tmp_path, lambda params: None)
     done = run_stage(stage, tmp_path, *args)
     assert done.returncode == 1
     assert done.stderr.splitlines()[-1] == (
-        f"error: {stage}.py: expected one model argument, one of svc, cnn (got {given})"
+        f"error: {stage}.py: expected one model argument, one of svc, cnn, gmm (got {given})"
     )
     assert sorted(path.name for path in tmp_path.iterdir()) == ["params.yaml"]

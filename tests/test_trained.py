@@ -10,7 +10,7 @@ import soundfile as sf
 from helpers import PROJECT, SAMPLE_RATE, model_card, speech_like
 
 from deepfake_audio.metrics import evaluate_scores
-from deepfake_audio.models import fusion, svc
+from deepfake_audio.models import fusion, gmm, svc
 from deepfake_audio.models.trained import (
     MODEL_FILES,
     REGISTRY,
@@ -38,8 +38,13 @@ def test_every_model_is_registered_under_the_file_its_module_writes():
     from deepfake_audio.models import cnn
 
     assert tuple(REGISTRY) == MODEL_NAMES
-    assert MODEL_FILES == {"svc": svc.MODEL_FILE, "cnn": cnn.MODEL_FILE, "fusion": fusion.MODEL_FILE}
-    assert models_needed("svc") == ("svc",) and models_needed("fusion") == ("svc", "cnn", "fusion")
+    assert MODEL_FILES == {
+        "svc": svc.MODEL_FILE,
+        "cnn": cnn.MODEL_FILE,
+        "gmm": gmm.MODEL_FILE,
+        "fusion": fusion.MODEL_FILE,
+    }
+    assert models_needed("svc") == ("svc",) and models_needed("fusion") == ("svc", "cnn", "gmm", "fusion")
 
 
 def test_the_decision_threshold_is_the_cards_and_evaluate_applies_it(tmp_path, models_dir):

@@ -138,11 +138,18 @@ class Auditor:
 
     def trimmed(self, manifest: pd.DataFrame, speech: pd.DataFrame) -> Extracted:
         """The files cut to ``speech`` (rows aligned with ``manifest``)."""
+        edits, durations = self.trimmed_edits(manifest, speech)
+        return self._extract(manifest, edits, durations, desc="audit: trimmed")
+
+    def trimmed_edits(
+        self, manifest: pd.DataFrame, speech: pd.DataFrame
+    ) -> tuple[list[EditedFile], pd.Series]:
+        """The edits of ``trimmed`` and the edited files' durations."""
         edits = [
             EditedFile(path, speech=(start, end))
             for path, start, end in zip(manifest["path"], speech["start_s"], speech["end_s"], strict=True)
         ]
-        return self._extract(manifest, edits, speech["end_s"] - speech["start_s"], desc="audit: trimmed")
+        return edits, speech["end_s"] - speech["start_s"]
 
     def transplanted(self, manifest: pd.DataFrame, speech: pd.DataFrame | None = None) -> Extracted:
         """Each file with the first ``head_ms`` of a file of the other class in front.
@@ -151,6 +158,18 @@ class Auditor:
         as it was before the transplant: annotated spans move by the head, the others are
         found again by the VAD.
         """
+        edits, durations = self.transplanted_edits(manifest, speech)
+        return self._extract(
+            manifest,
+            edits,
+            durations,
+            desc="audit: transplanted" if speech is None else "audit: transplanted and trimmed",
+        )
+
+    def transplanted_edits(
+        self, manifest: pd.DataFrame, speech: pd.DataFrame | None = None
+    ) -> tuple[list[EditedFile], pd.Series]:
+        """The edits of ``transplanted`` and the edited files' durations (before any trim)."""
         head_s = self.settings.transplant.head_ms / 1000
         shortest = manifest.iloc[manifest["duration_s"].argmin()]
         if shortest["duration_s"] < head_s:
@@ -176,12 +195,7 @@ class Auditor:
                     edits, speech["start_s"], speech["end_s"], speech["found_by"], strict=True
                 )
             ]
-        return self._extract(
-            manifest,
-            edits,
-            manifest["duration_s"] + head_s,
-            desc="audit: transplanted" if speech is None else "audit: transplanted and trimmed",
-        )
+        return edits, manifest["duration_s"] + head_s
 
     def _extract(self, manifest: pd.DataFrame, edits: list[EditedFile], durations, *, desc: str) -> Extracted:
         features, spectrograms = extract_in_memory(

@@ -21,10 +21,16 @@ from deepfake_audio.audit.edited import (
     TRANSPLANTED,
     TRANSPLANTED_TRIMMED,
     TRIMMED,
+    Auditor,
     Extracted,
+    audited_rows,
     read_extracted,
+    read_speech,
 )
+from deepfake_audio.audit.edits import EditedFile
+from deepfake_audio.corpus.manifest import read_manifest
 from deepfake_audio.errors import InputError
+from deepfake_audio.features.frames import card_frames
 from deepfake_audio.features.spectrogram import SpectrogramStats, training_stats
 from deepfake_audio.io import atomic_path, write_csv
 from deepfake_audio.metrics import dev_threshold
@@ -66,16 +72,19 @@ def audit_model(name: str, params: Params) -> None:
     trimmed = read_extracted(TRIMMED)
     audited = _audited(trimmed, split)
     models = load_models(paths.MODELS, (name,))
-    stats = read_card(model_path(paths.MODELS, name), name).stats
-    with step(f"audit@{name}: scoring the trimmed and transplanted {split} files"):
-        scores = audited.table[["utt_id", "label"]].assign(
-            **{
-                SCORED[0]: _scores(models, audited, stats),
-                SCORED[1]: _scores(
-                    models, _aligned(read_extracted(TRANSPLANTED), audited, TRANSPLANTED), stats
-                ),
-            }
-        )
+    if name == "gmm":
+        scores = audited.table[["utt_id", "label"]].assign(**_gmm_scores(models, audited, params))
+    else:
+        stats = read_card(model_path(paths.MODELS, name), name).stats
+        with step(f"audit@{name}: scoring the trimmed and transplanted {split} files"):
+            scores = audited.table[["utt_id", "label"]].assign(
+                **{
+                    SCORED[0]: _scores(models, audited, stats),
+                    SCORED[1]: _scores(
+                        models, _aligned(read_extracted(TRANSPLANTED), audited, TRANSPLANTED), stats
+                    ),
+                }
+            )
     retrained = retrain_on_trimmed(trimmed, params, name) if name in params.audit.retrain else None
     with atomic_path(paths.trimmed_models_dir(name)) as out:
         out.mkdir()
@@ -95,6 +104,36 @@ def _retrained_scores(name: str, retrained: Retrained, audited: Extracted) -> di
             RETRAINED_SCORED[0]: _scores(chosen, audited, stats),
             RETRAINED_SCORED[1]: _scores(chosen, again, stats),
         }
+
+
+def _gmm_scores(models: dict, audited: Extracted, params: Params) -> dict[str, np.ndarray]:
+    """The GMM's ``SCORED`` columns: it scores frames, which the audit_audio stage does not keep, so
+    the audited files are edited again (the same edits, from its speech.csv) and their frames taken
+    as the GMM's card says."""
+    card = read_card(model_path(paths.MODELS, "gmm"), "gmm")
+    manifest = audited_rows(read_manifest(paths.MANIFEST), params.audit.split)
+    speech = read_speech()
+    speech = speech[speech["split"] == params.audit.split].reset_index(drop=True)
+    if (
+        manifest["utt_id"].tolist() != audited.table["utt_id"].tolist()
+        or speech["utt_id"].tolist() != manifest["utt_id"].tolist()
+    ):
+        raise InputError(
+            f"{paths.AUDIT_EDITED}: its utterances are not the manifest's {params.audit.split} files; "
+            "rerun the audit_audio stage (dvc repro audit_audio)"
+        )
+    auditor = Auditor(params)
+    scores = {}
+    for column, (edits, durations) in zip(
+        SCORED,
+        (auditor.trimmed_edits(manifest, speech), auditor.transplanted_edits(manifest)),
+        strict=True,
+    ):
+        frames = card_frames(
+            edits, durations, card, compute=params.compute, load=EditedFile.load, desc=f"audit@gmm: {column}"
+        )
+        scores[column] = model_scores(models, audited.table, None, frames=frames)["gmm"].to_numpy()
+    return scores
 
 
 def _scores(models: dict, extracted: Extracted, stats: SpectrogramStats | None) -> np.ndarray:

@@ -41,18 +41,28 @@ def ranking_png(
 
 
 def permutation_png(
-    by_feature: pd.DataFrame, by_family: pd.DataFrame, *, xlabel: str, title: str, path: Path
+    by_feature: pd.DataFrame,
+    by_family: pd.DataFrame,
+    *,
+    xlabel: str,
+    title: str,
+    path: Path,
+    panels: tuple[str, str] = (
+        "one feature shuffled at a time",
+        "all the features of a family shuffled together",
+    ),
 ) -> None:
-    """Permutation importance in two panels: per feature (the rows given) and per feature family."""
+    """Permutation importance in two panels: per feature (the rows given) and per feature family
+    (or any grouping of the features), titled ``panels``."""
     with matplotlib.rc_context(STYLE):
         fig = Figure(figsize=(6, 2 + 0.22 * (len(by_feature) + len(by_family))))
         features, families = fig.subplots(
             2, 1, height_ratios=[max(len(by_feature), 1) + 1, max(len(by_family), 1) + 1]
         )
         _ranking_bars(features, by_feature, "importance", error="std", names="feature")
-        features.set(title="one feature shuffled at a time")
+        features.set(title=panels[0])
         _ranking_bars(families, by_family, "importance", error="std", names="family")
-        families.set(xlabel=xlabel, title="all the features of a family shuffled together")
+        families.set(xlabel=xlabel, title=panels[1])
         fig.suptitle(title)
         fig.tight_layout()
         save_png(fig, path)

@@ -1,9 +1,9 @@
-"""The explain stage's work: what the SVC and the CNN rely on, as figures, plot data and a summary.
+"""The explain stage's work: what the SVC, the CNN and the GMM rely on, as figures, plot data and a summary.
 
-Each model is explained on its own (``explain_svc``, ``explain_cnn``): it loads its model and
+Each model is explained on its own (``explain_svc``, ``explain_cnn``, ``explain_gmm``): it loads its model and
 its decision threshold (its card's) from ``paths.MODELS``, writes its files into the folder
 it is given and returns its metrics (metrics/explain_<model>.json), each run by its own
-stage (``explain@svc``, ``explain@cnn``).
+stage (``explain@svc``, ``explain@cnn``, ``explain@gmm``).
 """
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ import numpy as np
 import pandas as pd
 
 from deepfake_audio import paths
+from deepfake_audio.corpus.manifest import read_manifest
 from deepfake_audio.errors import InputError
 from deepfake_audio.explain import figures
 from deepfake_audio.explain.cases import describe, pick_cases
+from deepfake_audio.explain.gmm import coefficient_groups, frame_permutation
 from deepfake_audio.explain.svc import (
     LocalExplainer,
     balanced_sample,
@@ -30,11 +32,13 @@ from deepfake_audio.explain.svc import (
     top_rows,
     values_by,
 )
+from deepfake_audio.features.frames import card_frames, frame_names
 from deepfake_audio.features.spectrogram import frame_times, spectrogram_frequencies
 from deepfake_audio.features.store import read_features
 from deepfake_audio.io import atomic_path, write_csv, write_json
-from deepfake_audio.models.trained import decision_threshold, load_models, read_scores
-from deepfake_audio.params import Params
+from deepfake_audio.models.files import read_card
+from deepfake_audio.models.trained import decision_threshold, load_models, model_path, read_scores
+from deepfake_audio.params import AnalysisSettings, Params
 from deepfake_audio.progress import progress, step
 from deepfake_audio.vocabulary import BONAFIDE, FRACTION_DECIMALS, SPOOF
 
@@ -43,7 +47,7 @@ PERMUTATION_AXIS = "rise in dev EER when shuffled (percentage points)"
 
 
 def explain_model(name: str, params: Params) -> None:
-    """Stage ``explain@<name>``: explain model ``name`` (svc or cnn) on ``explain.split`` into
+    """Stage ``explain@<name>``: explain model ``name`` (svc, cnn or gmm) on ``explain.split`` into
     plots/explain/<name>/ and metrics/explain_<name>.json."""
     table, spectrograms = read_features(paths.FEATURES)
     if not (table["split"] == params.explain.split).any():
@@ -55,6 +59,8 @@ def explain_model(name: str, params: Params) -> None:
         (out / "images").mkdir(parents=True)
         if name == "svc":
             summary = explain_svc(table, params, out=out)
+        elif name == "gmm":
+            summary = explain_gmm(table, params, out=out)
         else:
             summary = explain_cnn(table, spectrograms, params, out=out)
     write_json(paths.metrics_file(f"explain_{name}"), {"split": params.explain.split, **summary})
@@ -142,6 +148,45 @@ def explain_svc(table: pd.DataFrame, params: Params, *, out: Path) -> dict:
         **permutation_summary(permutation, by_family_permutation, METRICS_TOP),
         "shap_top": top_rows(by_shap, "mean_abs_shap", METRICS_TOP),
         "shap_by_family": values_by(by_family, "family", "mean_abs_shap"),
+    }
+
+
+def explain_gmm(table: pd.DataFrame, params: Params, *, out: Path) -> dict:
+    """Explain the GMM into ``out``: permutation importance of its frame coefficients on dev, one
+    coefficient (with its deltas) at a time and one order at a time. Returns the GMM's metrics."""
+    model = load_models(paths.MODELS, ("gmm",))["gmm"]
+    card = read_card(model_path(paths.MODELS, "gmm"), "gmm")
+    assert card.frames_params is not None  # read_card requires frames for a GMM
+    names = frame_names(AnalysisSettings(card.sample_rate, card.features_params), card.frames_params)
+    settings, repeats = params.explain, params.explain.permutation.repeats
+    dev = read_manifest(paths.MANIFEST)[table["split"].to_numpy() == "dev"]
+    frames = card_frames(dev["path"].tolist(), dev["duration_s"], card, compute=params.compute)
+    by_coefficient, by_order = coefficient_groups(names)
+    with step(f"explain gmm: permutation importance ({len(names)} frame values, {repeats} shuffles each)"):
+        permutation, orders = (
+            frame_permutation(
+                model, frames, dev["label"], groups=groups, column=column, repeats=repeats, seed=settings.seed
+            )
+            for groups, column in ((by_coefficient, "feature"), (by_order, "family"))
+        )
+    write_csv(out / "permutation_importance.csv", permutation.head(settings.top_features))
+    write_csv(out / "permutation_orders.csv", orders)
+    figures.permutation_png(
+        permutation.head(settings.top_features),
+        orders,
+        xlabel=PERMUTATION_AXIS,
+        title=f"GMM permutation importance on dev (mean and std of {repeats} shuffles)",
+        path=out / "images" / "permutation_importance.png",
+        panels=(
+            "one coefficient and its deltas shuffled at a time",
+            "all the coefficients of an order shuffled together",
+        ),
+    )
+    summary = permutation_summary(permutation, orders, METRICS_TOP)
+    return {
+        "permutation_top": summary["permutation_top"],
+        "permutation_positive": summary["permutation_positive"],
+        "permutation_by_order": summary["permutation_by_family"],
     }
 
 

@@ -36,7 +36,7 @@ def permutation_ranking(
     result = permutation_importance(
         model, features, targets, scoring=EER_SCORER, n_repeats=repeats, random_state=seed, n_jobs=n_jobs
     )
-    return _importance_ranking("feature", features.columns, result.importances)
+    return importance_ranking("feature", features.columns, result.importances)
 
 
 def permutation_by_family(
@@ -62,7 +62,7 @@ def permutation_by_family(
                 for _ in range(repeats)
             ]
         )
-    return _importance_ranking("family", names, np.array(rises))
+    return importance_ranking("family", names, np.array(rises))
 
 
 def families_of(names: list[str]) -> list[str]:
@@ -106,7 +106,7 @@ def _shuffled(features: pd.DataFrame, columns, rng: np.random.Generator) -> pd.D
     return shuffled
 
 
-def _importance_ranking(name: str, labels, rises: np.ndarray) -> pd.DataFrame:
+def importance_ranking(name: str, labels, rises: np.ndarray) -> pd.DataFrame:
     """``name, importance, std`` from (labels, repeats) EER rises, largest first, ties by label."""
     ranking = pd.DataFrame({name: list(labels), "importance": rises.mean(axis=1), "std": rises.std(axis=1)})
     ranking[["importance", "std"]] = ranking[["importance", "std"]].round(PERCENT_DECIMALS)

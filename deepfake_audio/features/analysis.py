@@ -84,17 +84,23 @@ def analyse_batch(signals: list[np.ndarray], settings: AnalysisSettings) -> list
     list of Analysis
         One per signal, in order; batching changes no result beyond floating-point rounding.
     """
-    params = settings.features
-    if params.trim is not None:
-        vad = Vad(params.trim, settings.sample_rate, params.win_length, params.hop_length)
-        signals = [vad.trim(signal) for signal in signals]
+    signals = trimmed(signals, settings)
     cqcc = cqcc_batch(signals, settings) if settings.features.handcrafted.cqcc else [None] * len(signals)
     return [_analyse(signal, cq, settings) for signal, cq in zip(signals, cqcc, strict=True)]
 
 
-def _analyse(signal: np.ndarray, cqcc: np.ndarray | None, settings: AnalysisSettings) -> Analysis:
+def trimmed(signals: list[np.ndarray], settings: AnalysisSettings) -> list[np.ndarray]:
+    """``signals`` cut to their speech when ``features.trim`` says so, else as they are."""
     params = settings.features
-    power = (
+    if params.trim is None:
+        return signals
+    vad = Vad(params.trim, settings.sample_rate, params.win_length, params.hop_length)
+    return [vad.trim(signal) for signal in signals]
+
+
+def stft_power(signal: np.ndarray, params: FeaturesParams) -> np.ndarray:
+    """(n_fft // 2 + 1, 1 + len // hop_length) STFT power of one signal, the frames of every feature."""
+    return (
         np.abs(
             librosa.stft(
                 signal, n_fft=params.n_fft, hop_length=params.hop_length, win_length=params.win_length
@@ -102,6 +108,11 @@ def _analyse(signal: np.ndarray, cqcc: np.ndarray | None, settings: AnalysisSett
         )
         ** 2
     )
+
+
+def _analyse(signal: np.ndarray, cqcc: np.ndarray | None, settings: AnalysisSettings) -> Analysis:
+    params = settings.features
+    power = stft_power(signal, params)
     handcrafted = params.handcrafted
     cepstra = []  # in the order of CEPSTRAL_FAMILIES
     if handcrafted.mfcc:
@@ -114,7 +125,7 @@ def _analyse(signal: np.ndarray, cqcc: np.ndarray | None, settings: AnalysisSett
     tracks = []
     if cepstra:
         static = np.vstack(cepstra)
-        tracks += [static, _delta(static, 1), _delta(static, 2)] if handcrafted.deltas else [static]
+        tracks += [static, delta(static, 1), delta(static, 2)] if handcrafted.deltas else [static]
     if handcrafted.spectral:
         descriptors = spectral_tracks(signal, power, settings)
         tracks += [descriptors[name] for name in SPECTRAL_DESCRIPTORS]
@@ -166,7 +177,8 @@ def _track_names(handcrafted: HandcraftedParams) -> list[str]:
     return names
 
 
-def _delta(track: np.ndarray, order: int) -> np.ndarray:
+def delta(track: np.ndarray, order: int) -> np.ndarray:
+    """The ``order``-th delta of each row of (rows, frames) ``track``, over ``_DELTA_WIDTH`` frames."""
     # Edge frames repeat (as in HTK), which also serves clips shorter than the window;
     # librosa's default edge fit costs a least-squares solve per call.
     return librosa.feature.delta(track, order=order, width=_DELTA_WIDTH, mode="nearest")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ from threadpoolctl import threadpool_limits
 from deepfake_audio.audio import load_audio
 from deepfake_audio.compute import map_ordered
 from deepfake_audio.errors import InputError
-from deepfake_audio.features.analysis import Analysis, analyse_batch, feature_names
+from deepfake_audio.features.analysis import analyse_batch, feature_names
 from deepfake_audio.features.spectrogram import (
     normalize_in_place,
     spectrogram_bins,
@@ -86,19 +86,40 @@ def extract_into(
     """Fill row i of ``features`` and ``spectrograms`` (arrays or memory maps) from ``sources[i]``.
 
     ``load(source, sample_rate)`` reads one source; it runs in worker processes, so it
-    must be a module-level function. Chunks are formed from sources of similar duration,
-    so that little of each batched transform is spent on padding; each chunk is one task
-    on ``compute.backend``, and the results are the same on every backend.
+    must be a module-level function (see ``analysed``).
+    """
+    for row, analysis in analysed(
+        sources, durations, analyse_batch, settings=settings, load=load, compute=compute, desc=desc
+    ):
+        features[row] = analysis.features
+        spectrograms[row] = analysis.spectrogram
+
+
+def analysed(
+    sources: Sequence,
+    durations,
+    analyse: Callable[[list[np.ndarray], AnalysisSettings], list],
+    *,
+    settings: AnalysisSettings,
+    load: Callable[[Any, int], np.ndarray],
+    compute: ComputeParams,
+    desc: str,
+) -> Iterator[tuple[int, Any]]:
+    """``(i, result)`` for each of ``sources``: ``analyse(signals, settings)`` of a batch of signals
+    loaded at ``settings.sample_rate``, one result each.
+
+    ``analyse`` and ``load`` run in the worker processes, so they must be picklable (module-level
+    functions, or ``functools.partial`` of them). Chunks are formed from sources of
+    similar duration, so that little of each batched transform is spent on padding; each chunk
+    is one task on ``compute.backend``, and the results are the same on every backend.
     """
     by_duration = np.argsort(np.asarray(durations, dtype=float), kind="stable")
     chunks = [by_duration[start : start + _CHUNK] for start in range(0, len(sources), _CHUNK)]
-    extract = partial(_extract_chunk, load=load, settings=settings)
-    results = map_ordered(extract, [[sources[row] for row in rows] for rows in chunks], compute, name="chunk")
+    work = partial(_analyse_chunk, load=load, analyse=analyse, settings=settings)
+    results = map_ordered(work, [[sources[row] for row in rows] for rows in chunks], compute, name="chunk")
     with Progress(len(sources), desc) as progress:
         for rows, analyses in zip(chunks, results, strict=True):  # strict: runs the backend to its end
-            for row, analysis in zip(rows, analyses, strict=True):
-                features[row] = analysis.features
-                spectrograms[row] = analysis.spectrogram
+            yield from zip(rows.tolist(), analyses, strict=True)
             progress.update(len(rows))
 
 
@@ -134,7 +155,7 @@ def extract_in_memory(
     return features, spectrograms
 
 
-def _extract_chunk(sources: list, load: Callable, settings: AnalysisSettings) -> list[Analysis]:
+def _analyse_chunk(sources: list, load: Callable, analyse: Callable, settings: AnalysisSettings) -> list:
     # Parallelism is over files; threaded BLAS on these small matrices only adds overhead.
     with threadpool_limits(limits=1, user_api="blas"):
-        return analyse_batch([load(source, settings.sample_rate) for source in sources], settings)
+        return analyse([load(source, settings.sample_rate) for source in sources], settings)

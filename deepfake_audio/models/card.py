@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from deepfake_audio.features.spectrogram import SpectrogramStats
-from deepfake_audio.params import FeaturesParams, Params, VadParams
+from deepfake_audio.params import FeaturesParams, FramesParams, Params, VadParams
 
 CARD_MEMBER = "deepfake_audio_card.json"
 CARD_VERSION = 1
@@ -39,7 +39,7 @@ _LIBRARIES = (
 
 @dataclass(frozen=True)
 class ModelCard:
-    model: str  # svc | cnn | fusion
+    model: str  # svc | cnn | gmm | fusion
     sample_rate: int
     features: dict  # FeaturesParams, as JSON
     min_duration_s: float  # shorter files were left out of training (prepare.min_duration_s)
@@ -48,6 +48,7 @@ class ModelCard:
     versions: dict
     spectrogram_stats: dict | None = None  # {"mean": [...], "std": [...]} with normalize: global
     trim: dict | None = None  # audit.vad, for models trained on audio cut to its speech
+    frames: dict | None = None  # the GMM's input (train_gmm.frames)
     card_version: int = CARD_VERSION
 
     @property
@@ -68,6 +69,11 @@ class ModelCard:
         """The speech detector's settings, for a model trained on audio cut to its speech."""
         return None if self.trim is None else VadParams.model_validate(self.trim)
 
+    @property
+    def frames_params(self) -> FramesParams | None:
+        """The frame-level cepstra a GMM scores (``features/frames.py``)."""
+        return None if self.frames is None else FramesParams.model_validate(self.frames)
+
 
 def make_card(
     model: str,
@@ -77,6 +83,7 @@ def make_card(
     sections: tuple[str, ...],
     stats: SpectrogramStats | None = None,
     trim: VadParams | None = None,
+    frames: FramesParams | None = None,
 ) -> ModelCard:
     """The card of a model trained with ``params``; ``sections`` names the params that made it.
 
@@ -96,6 +103,7 @@ def make_card(
         versions={"python": platform.python_version(), **{name: _version(name) for name in _LIBRARIES}},
         spectrogram_stats=None if stats is None else {"mean": stats.mean.tolist(), "std": stats.std.tolist()},
         trim=None if trim is None else trim.model_dump(mode="json"),
+        frames=None if frames is None else frames.model_dump(mode="json"),
     )
 
 

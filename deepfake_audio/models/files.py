@@ -31,10 +31,10 @@ from sklearn.utils.validation import check_is_fitted
 from deepfake_audio.errors import InputError
 from deepfake_audio.features.spectrogram import spectrogram_bins
 from deepfake_audio.io import file_type
-from deepfake_audio.models import fusion, svc
+from deepfake_audio.models import fusion, gmm, svc
 from deepfake_audio.models.card import CARD_MEMBER, CARD_VERSION, ModelCard
-from deepfake_audio.params import FeaturesParams, PrepareParams, VadParams
-from deepfake_audio.vocabulary import FUSION, MODEL_NAMES, SINGLE_MODELS
+from deepfake_audio.params import FeaturesParams, FramesParams, PrepareParams, VadParams
+from deepfake_audio.vocabulary import FUSION, LABELS, MODEL_NAMES, SINGLE_MODELS
 
 # Our model files are about 1 MB; the bounds leave room for far larger networks.
 MAX_MODEL_BYTES = 512 * 2**20  # the file itself
@@ -45,7 +45,7 @@ MAX_CARD_BYTES = 4 * 2**20  # the card member (ours: tens of kB)
 # (checked for params.yaml in Params) is checked here, with a bound on the constant-Q range.
 MAX_CQT_OCTAVES = 16
 
-_DISPLAY_NAMES = {"svc": "SVC", "cnn": "CNN", "fusion": "fusion"}
+_DISPLAY_NAMES = {"svc": "SVC", "cnn": "CNN", "gmm": "GMM", "fusion": "fusion"}
 
 
 def _load_cnn(path: Path):
@@ -54,7 +54,7 @@ def _load_cnn(path: Path):
     return load_cnn(path)
 
 
-_LOADERS = {"svc": svc.load_svc, "cnn": _load_cnn, "fusion": fusion.load_fusion}
+_LOADERS = {"svc": svc.load_svc, "cnn": _load_cnn, "gmm": gmm.load_gmm, "fusion": fusion.load_fusion}
 _FUSION_INPUTS = list(SINGLE_MODELS)
 _MAX_MESSAGE = 400  # characters kept of a loader's error
 _NOT_OURS = "not a model file of this project (no readable model card); retrain it with `dvc repro`"
@@ -78,7 +78,7 @@ class _Stats(_Schema):
 class _Card(_Schema):
     """What a card must hold; ``ModelCard`` is the card as the code uses it."""
 
-    model: Literal["svc", "cnn", "fusion"]
+    model: Literal["svc", "cnn", "gmm", "fusion"]
     sample_rate: int = Field(ge=8000, le=192000)
     features: FeaturesParams
     min_duration_s: _MinDuration
@@ -87,6 +87,7 @@ class _Card(_Schema):
     versions: dict[str, str | None]
     spectrogram_stats: _Stats | None = None
     trim: VadParams | None = None
+    frames: FramesParams | None = None
     card_version: int
 
 
@@ -137,6 +138,7 @@ def read_card(path: str | Path, model: str | None = None) -> ModelCard:
         versions=raw["versions"],
         spectrogram_stats=raw.get("spectrogram_stats"),
         trim=raw.get("trim"),
+        frames=raw.get("frames"),
         card_version=version,
     )
 
@@ -163,6 +165,8 @@ def load_model(path: str | Path, model: str):
     try:
         if model == "cnn":
             _check_cnn(path, loaded, card)
+        elif model == "gmm":
+            _check_gmm(path, loaded, card)
         else:
             _check_pipeline(path, loaded, model)
     except InputError:
@@ -330,7 +334,7 @@ def _card_problem(card: _Card) -> tuple[str, str] | None:
                 f"given, but features.spectrogram.normalize is {settings.normalize!r}",
             )
         )
-    elif card.model != "svc":
+    elif card.model in ("cnn", FUSION):
         checks.append(
             (
                 "spectrogram_stats",
@@ -338,6 +342,8 @@ def _card_problem(card: _Card) -> tuple[str, str] | None:
                 "required key is missing (features.spectrogram.normalize is 'global')",
             )
         )
+    if card.model in ("gmm", FUSION):
+        checks.append(("frames", card.frames is not None, "required key is missing (the GMM's input)"))
     return next(((key, reason) for key, fine, reason in checks if not fine), None)
 
 
@@ -395,6 +401,32 @@ def _check_cnn(path: Path, model, card: ModelCard) -> None:
     _check_scores(
         path, "cnn", lambda: np.asarray(model(np.zeros((1, *expected), np.float32), training=False))
     )
+
+
+def _check_gmm(path: Path, model, card: ModelCard) -> None:
+    """Two fitted Gaussian mixtures, bona fide and spoof, of the frames the card's settings give."""
+    from sklearn.mixture import GaussianMixture
+
+    from deepfake_audio.features.frames import frame_names
+    from deepfake_audio.params import AnalysisSettings
+
+    if not isinstance(model, dict) or sorted(model) != sorted(LABELS):
+        raise InputError(f"{path}: holds {_a(model)}, not a GMM (a dict of {' and '.join(LABELS)} mixtures)")
+    assert card.frames_params is not None  # the card check requires frames for a GMM
+    dims = len(frame_names(AnalysisSettings(card.sample_rate, card.features_params), card.frames_params))
+    for label, mixture in model.items():
+        if not isinstance(mixture, GaussianMixture):
+            raise InputError(f"{path}: its {label} model is {_a(mixture)}, not a GaussianMixture")
+        try:
+            check_is_fitted(mixture)
+        except (NotFittedError, TypeError):
+            raise InputError(f"{path}: its {label} mixture is not fitted") from None
+        if mixture.n_features_in_ != dims:
+            raise InputError(
+                f"{path}: its {label} mixture takes frames of {mixture.n_features_in_} values; the card's "
+                f"features give {dims}"
+            )
+    _check_scores(path, "gmm", lambda: gmm.gmm_scores(model, [np.zeros((1, dims), np.float32)]))
 
 
 def _check_scores(path: Path, name: str, score) -> None:

@@ -1,4 +1,4 @@
-"""Saving, loading and scoring of the scikit-learn models (SVC, fusion), shared by both.
+"""Saving, loading and scoring of the scikit-learn models (SVC, GMM, fusion), shared by all three.
 
 Models are stored with skops, which refuses to load any type outside its trusted
 defaults and ``TRUSTED_TYPES`` instead of running it, so a model file cannot carry code.
@@ -25,6 +25,7 @@ TRUSTED_TYPES = [
     "sklearn.decomposition._pca.PCA",
     "sklearn.svm._classes.SVC",
     "sklearn.linear_model._logistic.LogisticRegression",
+    "sklearn.mixture._gaussian_mixture.GaussianMixture",
 ]
 
 
@@ -38,13 +39,13 @@ def decision_scores(model: Pipeline, table: pd.DataFrame, name: str, *, table_ki
     return model.decision_function(table[list(model.feature_names_in_)])
 
 
-def save_model(model: Pipeline, path: Path, card: ModelCard) -> None:
+def save_model(model, path: Path, card: ModelCard) -> None:
     with atomic_path(path) as tmp:
         skops.io.dump(model, tmp)
         attach_card(tmp, card)
 
 
-def load_model(path: Path, name: str) -> Pipeline:
+def load_model(path: Path, name: str):
     try:
         return skops.io.load(path, trusted=TRUSTED_TYPES)
     except FileNotFoundError:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from deepfake_audio import paths
-from deepfake_audio.models import files, fusion, svc
+from deepfake_audio.models import files, fusion, gmm, svc
 from deepfake_audio.models.card import ModelCard
 from deepfake_audio.tables import read_table
 from deepfake_audio.vocabulary import FUSION, SCORE_DECIMALS, SINGLE_MODELS
@@ -35,7 +35,9 @@ class Registered:
 
     file: str  # its file name in a models folder (the module's MODEL_FILE)
     save: Callable  # (model, path, card)
-    score: Callable  # svc: (model, feature table); cnn: (model, spectrograms, rows); fusion: (model, score table)
+    # svc: (model, feature table); cnn: (model, spectrograms, rows); gmm: (model, frames of each
+    # utterance); fusion: (model, score table)
+    score: Callable
     inputs: tuple[str, ...] = ()  # the models whose scores it combines, loaded with it
 
 
@@ -46,13 +48,14 @@ REGISTRY = {
         lambda model, path, card: _cnn().save_cnn(model, path, card),
         lambda model, spectrograms, rows=None: _cnn().cnn_scores(model, spectrograms, rows),
     ),
+    "gmm": Registered(gmm.MODEL_FILE, gmm.save_gmm, gmm.gmm_scores),
     FUSION: Registered(fusion.MODEL_FILE, fusion.save_fusion, fusion.fusion_scores, SINGLE_MODELS),
 }
 MODEL_FILES = {name: model.file for name, model in REGISTRY.items()}
 
 
 def model_path(models_dir: str | Path, name: str) -> Path:
-    """Where model ``name`` (svc, cnn, fusion) lies in ``models_dir``."""
+    """Where model ``name`` (svc, cnn, gmm, fusion) lies in ``models_dir``."""
     return Path(models_dir) / REGISTRY[name].file
 
 
@@ -62,12 +65,12 @@ def models_needed(name: str) -> tuple[str, ...]:
 
 
 def load_models(models_dir: str | Path, names) -> dict:
-    """The models ``names`` (svc, cnn, fusion) from their files in ``models_dir``, checked (``files.load_model``)."""
+    """The models ``names`` (svc, cnn, gmm, fusion) from their files in ``models_dir``, checked (``files.load_model``)."""
     return {name: files.load_model(model_path(models_dir, name), name) for name in names}
 
 
 def save_model(name: str, model, models_dir: str | Path, *, card: ModelCard) -> None:
-    """Write model ``name`` (svc, cnn, fusion) with its card to its file in ``models_dir``."""
+    """Write model ``name`` (svc, cnn, gmm, fusion) with its card to its file in ``models_dir``."""
     REGISTRY[name].save(model, model_path(models_dir, name), card)
 
 
@@ -84,12 +87,18 @@ def read_scores(model: str, split: str) -> pd.DataFrame:
 
 
 def model_scores(
-    models: dict, features: pd.DataFrame, spectrograms: np.ndarray, *, rows=None
+    models: dict,
+    features: pd.DataFrame,
+    spectrograms: np.ndarray | None,
+    *,
+    rows=None,
+    frames: list[np.ndarray] | None = None,
 ) -> pd.DataFrame:
-    """One column per model of ``models`` (keys ``svc``, ``cnn``, ``fusion``); higher = more bona fide.
+    """One column per model of ``models`` (keys ``svc``, ``cnn``, ``gmm``, ``fusion``); higher = more bona fide.
 
     ``features`` holds the utterances' named features, ``spectrograms[rows]`` their CNN
-    inputs (all rows by default). Scores are rounded to ``SCORE_DECIMALS``, and the fusion
+    inputs (all rows by default), ``frames`` their GMM inputs (``features/frames.py``); each is
+    needed only by its model. Scores are rounded to ``SCORE_DECIMALS``, and the fusion
     combines the rounded single scores, as it was trained on them.
     """
     scores = pd.DataFrame(index=range(len(features)))
@@ -97,6 +106,10 @@ def model_scores(
         scores["svc"] = REGISTRY["svc"].score(models["svc"], features)
     if "cnn" in models:
         scores["cnn"] = REGISTRY["cnn"].score(models["cnn"], spectrograms, rows)
+    if "gmm" in models:
+        if frames is None or len(frames) != len(features):
+            raise ValueError("the GMM scores frames: give the frames of every utterance")
+        scores["gmm"] = REGISTRY["gmm"].score(models["gmm"], frames)
     scores = scores.astype(float).round(SCORE_DECIMALS)
     if FUSION in models:
         scores[FUSION] = np.round(
