@@ -18,7 +18,9 @@ from __future__ import annotations
 import deepfake_audio.cpu  # noqa: F401  (first: pins the CPU settings before NumPy loads)
 
 import argparse
+import hashlib
 import json
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -31,11 +33,12 @@ from deepfake_audio.detector import Detector
 from deepfake_audio.errors import InputError
 from deepfake_audio.features.extract import extract_in_memory
 from deepfake_audio.features.frames import extract_frames
-from deepfake_audio.io import read_json
+from deepfake_audio.io import read_json, write_csv
 from deepfake_audio.metrics import countermeasure_metrics
 from deepfake_audio.models.trained import decision_threshold, model_scores
 from deepfake_audio.params import load_params
 from deepfake_audio.stress import STRESS_VARIANTS, write_stress_variant
+from deepfake_audio.tables import read_table
 from deepfake_audio.vocabulary import FUSION, MODEL_NAMES
 
 # Not the pipeline's seed (params.yaml: 2017), so no speaker or device is the training split's.
@@ -43,24 +46,18 @@ DEFAULT_CORPUS_SEED = 7
 
 
 def variant_scores(detector: Detector, manifest: pd.DataFrame, *, compute) -> pd.DataFrame:
-    """Every model's score of every file of ``manifest``, extracted as the models' cards say."""
-    features, spectrograms = extract_in_memory(
-        manifest["path"].tolist(), manifest["duration_s"], detector.settings, compute=compute
-    )
-    if detector.stats is not None:
-        spectrograms = detector.stats.apply(spectrograms)
-    frames = None
+    """Every model's score of every file of ``manifest``, extracted as the models' cards say
+    (utterance features and spectrograms for the SVC and the CNN, frames for the GMM)."""
+    files, durations = manifest["path"].tolist(), manifest["duration_s"]
+    table, spectrograms, frames = pd.DataFrame(index=range(len(manifest))), None, None
+    if {"svc", "cnn"} & set(detector.models):
+        features, spectrograms = extract_in_memory(files, durations, detector.settings, compute=compute)
+        table = pd.DataFrame(features, columns=detector.columns)
+        if detector.stats is not None:
+            spectrograms = detector.stats.apply(spectrograms)
     if detector.frames is not None:
-        frames = extract_frames(
-            manifest["path"].tolist(),
-            manifest["duration_s"],
-            detector.settings,
-            frames=detector.frames,
-            compute=compute,
-        )
-    return model_scores(
-        detector.models, pd.DataFrame(features, columns=detector.columns), spectrograms, frames=frames
-    )
+        frames = extract_frames(files, durations, detector.settings, frames=detector.frames, compute=compute)
+    return model_scores(detector.models, table, spectrograms, frames=frames)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,6 +84,14 @@ def main(argv: list[str] | None = None) -> int:
         "model alone where the models were trained on different features",
     )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--keep-variants",
+        type=Path,
+        metavar="DIR",
+        help="keep the generated variants under DIR and reuse them on later runs (they depend only on "
+        "the corpus seed, params.yaml's synthetic section and sample rate, which name their folder); "
+        "by default they are generated in a temporary folder and removed",
+    )
     args = parser.parse_args(argv)
 
     params = load_params()
@@ -104,16 +109,10 @@ def main(argv: list[str] | None = None) -> int:
         "default_eval": {name: _eer(metrics) for name, metrics in default_eval.items()},
     }
     with tempfile.TemporaryDirectory(prefix="stress-") as work:
+        folder = Path(work) if args.keep_variants is None else _kept_folder(args.keep_variants, params, args)
         for variant in args.variants:
             started = time.perf_counter()
-            manifest = write_stress_variant(
-                Path(work) / variant,
-                variant,
-                params.synthetic,
-                sample_rate=params.data.sample_rate,
-                seed=args.corpus_seed,
-                n_jobs=params.compute.n_jobs,
-            )
+            manifest = variant_manifest(folder / variant, variant, params, seed=args.corpus_seed)
             scores = variant_scores(detector, manifest, compute=params.compute)
             figures[variant] = {
                 name: _eer(
@@ -128,6 +127,33 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
     return 0
+
+
+def variant_manifest(folder: Path, variant: str, params, *, seed: int) -> pd.DataFrame:
+    """The manifest of ``variant`` in ``folder``: read back when a complete one is there, else written."""
+    manifest_file = folder / "manifest.csv"
+    if manifest_file.is_file():  # written last, so its variant is complete
+        return read_table(manifest_file)
+    if folder.exists():
+        shutil.rmtree(folder)  # an interrupted run's
+    manifest = write_stress_variant(
+        folder / "corpus",
+        variant,
+        params.synthetic,
+        sample_rate=params.data.sample_rate,
+        seed=seed,
+        n_jobs=params.compute.n_jobs,
+    )
+    write_csv(manifest_file, manifest)
+    return manifest
+
+
+def _kept_folder(root: Path, params, args) -> Path:
+    """``root``/seed<seed>-<digest of what the variants depend on>."""
+    given = json.dumps(
+        [params.synthetic.model_dump(mode="json"), params.data.sample_rate], sort_keys=True
+    ).encode()
+    return root.resolve() / f"seed{args.corpus_seed}-{hashlib.sha256(given).hexdigest()[:12]}"
 
 
 def _eer(metrics: dict) -> dict:

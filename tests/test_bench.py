@@ -120,14 +120,17 @@ def test_bench_robust_scores_every_model_on_each_variant_at_its_card_threshold(
     table = capsys.readouterr().out.splitlines()
     assert table[1] == "EER % (95 % CI) [x default eval]; variants of the eval split from corpus seed 7"
     assert [line.split()[0] for line in table[3:7]] == ["default", "unseen", "short", "unseen:"]
-    # one model alone (models trained on different features cannot be fused)
-    assert (
-        bench.main(
-            ["--models-dir", str(models_dir), "--variants", "short", "--model", "gmm", "--json", str(out)]
-        )
-        == 0
-    )
-    assert set(json.loads(out.read_text())["short"]) == {"gmm"}
+    # One model alone (models trained on different features cannot be fused), on variants kept for
+    # the next run, which reads them back and scores them alike.
+    kept = tmp_path / "variants"
+    args = ["--models-dir", str(models_dir), "--variants", "short", "--model", "gmm", "--json", str(out)]
+    assert bench.main([*args, "--keep-variants", str(kept)]) == 0
+    alone = json.loads(out.read_text())
+    assert set(alone["short"]) == {"gmm"} and alone["short"]["gmm"] == figures["short"]["gmm"]
+    (folder,) = kept.iterdir()
+    assert folder.name.startswith("seed7-") and (folder / "short" / "manifest.csv").is_file()
+    assert bench.main([*args, "--keep-variants", str(kept)]) == 0
+    assert json.loads(out.read_text()) == alone
 
 
 def test_bench_robust_refuses_the_pipeline_seed(monkeypatch, models_dir):
