@@ -318,7 +318,8 @@ class AugmentParams(Section):
 
 class TrainSvcParams(SvcSettings):
     search: SvcSearch = SvcSearch()
-    augment: AugmentParams = AugmentParams()
+    # Chosen by the robustness benchmark (docs/robustness.md); the CNN's is off.
+    augment: AugmentParams = AugmentParams(copies=1, classes="bonafide")
 
     @model_validator(mode="after")
     def _grid_values_are_valid_settings(self) -> TrainSvcParams:
@@ -397,7 +398,8 @@ class FramesParams(Section):
     ``features``' (``n_fft``, ``win_length``, ``hop_length``, ``trim``).
     """
 
-    kind: Literal["cqcc", "lfcc"] = "cqcc"
+    # lfcc: the 2019 baseline's, chosen by the robustness benchmark; cqcc: the 2017 baseline's
+    kind: Literal["lfcc", "cqcc"] = "lfcc"
     deltas: bool = True  # append the delta and delta-delta of each coefficient
     cmvn: bool = True  # per-utterance cepstral mean and variance normalisation
 

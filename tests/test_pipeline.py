@@ -331,7 +331,7 @@ def test_explain_writes_its_figures_data_and_summary(repo):
     assert set(gmm["permutation_by_order"]) == {"static", "delta", "delta2"}
     coefficients = pd.read_csv(out["gmm"] / "permutation_importance.csv")
     assert list(coefficients.columns) == ["feature", "importance", "std"] and len(coefficients) == 15
-    assert set(coefficients["feature"]) <= {f"cqcc_{k}" for k in range(20)}
+    assert set(coefficients["feature"]) <= {f"lfcc_{k}" for k in range(20)}
     gradcam = summary["cnn"]["gradcam"]
     assert gradcam["decided_bonafide"]["files"] + gradcam["decided_spoof"]["files"] == 20
     assert all(0 <= gradcam[group][key] <= 1 for group in gradcam for key in ("first_300ms", "above_4000hz"))
