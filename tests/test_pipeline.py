@@ -250,10 +250,10 @@ def test_declared_plots_resolve_to_data(repo):
     assert all(plots[image][0]["type"] == "image" for image in images)
     roc_rows = plots["roc"][0]["content"]["data"]["values"]
     assert {row["filename"] for row in roc_rows} == {
-        f"{model}/roc_{model}.csv" for model in ("svc", "cnn", "fusion")
+        f"{model}/roc_{model}.csv" for model in ("svc", "cnn", "gmm", "fusion")
     }
     confusion_rows = plots["confusion"][0]["content"]["data"]["values"]
-    assert len(confusion_rows) == 3 * 20  # every eval utterance, for each model
+    assert len(confusion_rows) == 4 * 20  # every eval utterance, for each model
     assert {"fpr", "tpr"} <= set(roc_rows[0])
     loss_rows = plots["cnn_loss"][0]["content"]["data"]["values"]
     assert len(loss_rows) == 2 * 2 * 2  # train and dev loss, two seeds, two epochs

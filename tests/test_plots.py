@@ -17,7 +17,7 @@ from deepfake_audio.plots import write_model_plots, write_summary_images
 
 PROJECT = Path(__file__).resolve().parents[1]
 PLOTS_DIR = "plots/evaluate/"
-MODELS = ("svc", "cnn", "fusion")
+MODELS = ("svc", "cnn", "gmm", "fusion")
 POINTS = 25
 CONDITIONS = ["E01_P01_R01", "E02_P03_R02", "E05_P04_R03"]
 

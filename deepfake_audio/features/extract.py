@@ -155,7 +155,7 @@ def extract_in_memory(
     return features, spectrograms
 
 
-def _analyse_chunk(sources: list, load: Callable, analyse: Callable, settings: AnalysisSettings) -> list:
+def _analyse_chunk(sources: list, *, load: Callable, analyse: Callable, settings: AnalysisSettings) -> list:
     # Parallelism is over files; threaded BLAS on these small matrices only adds overhead.
     with threadpool_limits(limits=1, user_api="blas"):
         return analyse([load(source, settings.sample_rate) for source in sources], settings)
