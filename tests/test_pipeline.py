@@ -274,6 +274,8 @@ def test_declared_plots_resolve_to_data(repo):
         "svc, retrained on trimmed",
         "cnn, untrimmed",
         "cnn, trimmed",
+        "gmm, untrimmed",
+        "gmm, trimmed",
         "fusion, untrimmed",
         "fusion, trimmed",
     ]
