@@ -1,14 +1,17 @@
 """dvc.yaml must list, for each stage, the library code the stage runs: otherwise a code
 change would not rerun it and the committed numbers would silently go stale."""
 
+import functools
 import json
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import networkx
 import pytest
 import yaml
+from dvc.repo import Repo
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -67,6 +70,7 @@ print(json.dumps({"files": files, "tensorflow": seen}))
 """
 
 
+@functools.cache  # the stages of one foreach share their script
 def imported_by(script):
     done = subprocess.run(
         [sys.executable, "-c", PROBE, script],
@@ -100,3 +104,44 @@ def test_stage_deps_cover_the_code_it_imports(stage):
     # TensorFlow must start with the package's environment defaults, and only the CNN's
     # training loads it up front: a stage that also serves the SVC imports it when it scores a CNN.
     assert probe["tensorflow"] == ({"tensorflow": "2"} if stage == "train_cnn" else {})
+
+
+def stages_rerun_by(key: str) -> set[str]:
+    """The stages ``dvc repro`` reruns after a change to ``key`` of params.yaml, on DVC's own
+    graph of dvc.yaml: those that declare it (or a section above it) and every stage
+    downstream of them, and check_params, which declares the whole file but writes the same
+    stamp whatever the values, so nothing reruns because of it."""
+    with Repo(str(PROJECT)) as repo:
+        checking, declaring = set(), set()
+        for stage in repo.index.stages:
+            for dep in stage.params:
+                if not dep.params:
+                    checking.add(stage)
+                elif any(key == name or key.startswith(f"{name}.") for name in dep.params):
+                    declaring.add(stage)
+        # The graph's edges point from a stage to the stages it depends on.
+        downstream = set().union(*(networkx.ancestors(repo.index.graph, stage) for stage in declaring))
+        return {stage.addressing for stage in checking | declaring | downstream}
+
+
+@pytest.mark.parametrize(
+    ("key", "model"), [("train_svc.C", "svc"), ("train_cnn.epochs", "cnn"), ("train_gmm.components", "gmm")]
+)
+def test_a_model_param_reruns_only_that_models_work(key, model):
+    """Its training, scores, explanations and audit, the fusion and the audit's summary: never
+    another model's (test_pipeline runs the SVC's case for real)."""
+    assert stages_rerun_by(key) == {
+        "check_params",
+        f"train_{model}",
+        f"evaluate@{model}",
+        "evaluate_fusion",
+        f"explain@{model}",
+        f"audit@{model}",
+        "audit_report",
+    }
+
+
+def test_an_evaluation_param_reruns_every_evaluation_and_what_follows_but_no_training():
+    stages = stages_rerun_by("evaluate.bootstrap.resamples")
+    assert not {stage for stage in stages if stage.startswith(("train_", "featurize", "download"))}
+    assert {"evaluate@svc", "evaluate@cnn", "evaluate@gmm", "evaluate_fusion"} <= stages

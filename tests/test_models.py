@@ -19,7 +19,9 @@ from deepfake_audio.models.cnn import (
     spec_augment,
 )
 from deepfake_audio.models.svc import (
+    KernelExpansion,
     LabelledFeatures,
+    expanded,
     fit_svc_setting,
     load_svc,
     save_svc,
@@ -86,6 +88,28 @@ def test_svc_scores_need_the_training_columns():
     model = fit_svc_setting(train, SvcSettings(), seed=0)
     with pytest.raises(InputError, match=r"lacks 1 columns the SVC was trained on: \['noise'\]"):
         svc_scores(model, train.features.drop(columns="noise"))
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        SvcSettings(),  # rbf, gamma "scale": the value it resolved to at fitting
+        SvcSettings(gamma=0.3, C=10.0),
+        SvcSettings(kernel="linear", pca_components=2),
+        SvcSettings(kernel="poly"),
+        SvcSettings(kernel="sigmoid"),
+    ],
+)
+def test_the_kernel_expansion_scores_as_the_svc(setting):
+    train, test = ring_set(200, seed=0), ring_set(100, seed=1)
+    model = fit_svc_setting(train, setting, seed=0)
+    fast = expanded(model)
+    assert isinstance(fast[-1], KernelExpansion) and list(fast.feature_names_in_) == ["x", "y"]
+    np.testing.assert_allclose(
+        svc_scores(fast, test.features), svc_scores(model, test.features), rtol=0, atol=1e-9
+    )
+    with pytest.raises(TypeError, match="scores with an SVC fitted before"):
+        fast.fit(train.features, train.targets)
 
 
 @pytest.mark.parametrize("method", ["dev", "cv"])

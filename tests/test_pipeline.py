@@ -49,20 +49,17 @@ ALL_STAGES = [
     "audit@gmm",
     "audit_report",
 ]
-# What a change to one model's params reruns: that model's work, the fusion and the audit's
-# summary, never the other model's.
-MODEL_STAGES = {
-    model: [
-        "check_params",
-        f"train_{model}",
-        f"evaluate@{model}",
-        "evaluate_fusion",
-        f"explain@{model}",
-        f"audit@{model}",
-        "audit_report",
-    ]
-    for model in ("svc", "cnn", "gmm")
-}
+# What a change to the SVC's params reruns: its work, the fusion and the audit's summary, never
+# another model's (test_dvc_yaml checks the same of every model on DVC's graph, without running).
+SVC_STAGES = [
+    "check_params",
+    "train_svc",
+    "evaluate@svc",
+    "evaluate_fusion",
+    "explain@svc",
+    "audit@svc",
+    "audit_report",
+]
 CASES = ["bonafide_most_confident", "spoof_most_confident", "bonafide_worst", "spoof_worst"]
 EXPLAIN_IMAGES = {
     "svc": {
@@ -132,7 +129,9 @@ def repo(tmp_path_factory):
         params["compute"]["n_jobs"] = 1
         params["explain"].update(
             permutation={"repeats": 2},
-            lime={"features": 5, "samples": 200},
+            # Above 6 features LIME keeps the strongest weights, as with the default 10; at 6 or
+            # fewer it runs a forward selection that costs seconds per case.
+            lime={"features": 7, "samples": 200},
             shap={"background": 4, "utterances": 6, "samples": 400},
         )
 
@@ -465,24 +464,11 @@ def test_predict_reproduces_the_pipeline_scores(repo, model):
     assert (joined["threshold"] == threshold).all()
 
 
-def test_a_cnn_param_reruns_only_the_cnn_work(repo):
-    repo, _ = repo
-    assert "Data and pipelines are up to date" in dvc("status", cwd=repo)
-    set_params(repo, lambda params: params["train_cnn"].update(epochs=3))
-    stages = stages_run(dvc("repro", cwd=repo))
-    assert sorted(stages) == sorted(MODEL_STAGES["cnn"]) and stages[:2] == ["check_params", "train_cnn"]
-    assert "Data and pipelines are up to date" in dvc("status", cwd=repo)
-    commit(repo, "three epochs")
-    changed = json.loads(dvc("metrics", "diff", "HEAD~1", "--json", cwd=repo))
-    assert changed["metrics/train_cnn.json"]["seeds.1.epochs_run"] == {"old": 2, "new": 3, "diff": 1}
-    assert not {"metrics/svc.json", "metrics/explain_svc.json", "metrics/data.json"} & set(changed)
-
-
 def test_an_svc_param_reruns_only_the_svc_work(repo):
     repo, _ = repo
     set_params(repo, lambda params: params["train_svc"]["search"]["grid"].update(C=[1.0, 10.0]))
     stages = stages_run(dvc("repro", cwd=repo))
-    assert sorted(stages) == sorted(MODEL_STAGES["svc"]) and stages[:2] == ["check_params", "train_svc"]
+    assert sorted(stages) == sorted(SVC_STAGES) and stages[:2] == ["check_params", "train_svc"]
     assert "Data and pipelines are up to date" in dvc("status", cwd=repo)
     commit(repo, "a smaller grid")
     changed = json.loads(dvc("metrics", "diff", "HEAD~1", "--json", cwd=repo))
@@ -516,8 +502,10 @@ def test_an_audit_param_reruns_only_the_audit_and_metrics_diff_shows_it(repo):
     )
 
 
-def test_a_custom_dataset_runs_through_the_whole_pipeline(repo):
-    """The tiny corpus again, as a user's own folder: FLAC at 22.05 kHz and stereo WAV, listed in a CSV."""
+def test_a_custom_dataset_is_read_trained_on_and_scored(repo):
+    """The tiny corpus again, as a user's own folder: FLAC at 22.05 kHz and stereo WAV, listed in a
+    CSV, through every stage that reads the source's audio (the SVC's and the CNN's explanations
+    and audit read only what these stages write)."""
     import librosa
     import soundfile as sf
 
@@ -550,7 +538,9 @@ def test_a_custom_dataset_runs_through_the_whole_pipeline(repo):
     pd.DataFrame(rows).to_csv(folder / "files.csv", index=False)
     set_params(repo, lambda params: params["data"].update(source="custom", protocol="my_audio/files.csv"))
 
-    assert sorted(stages_run(dvc("repro", cwd=repo))) == sorted(ALL_STAGES)
+    skipped = {"explain@svc", "explain@cnn", "audit@svc", "audit@cnn", "audit_report"}
+    output = dvc("repro", "evaluate_fusion", "explain@gmm", "audit@gmm", cwd=repo)
+    assert sorted(stages_run(output)) == sorted(set(ALL_STAGES) - skipped)
     data = read_json(repo / "metrics" / "data.json")
     assert {split: data[split]["n_utterances"] for split in ("train", "dev", "eval")} == {
         "train": 20,

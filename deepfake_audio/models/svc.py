@@ -8,7 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.decomposition import PCA
+from sklearn.metrics.pairwise import pairwise_kernels
 from sklearn.model_selection import GridSearchCV, PredefinedSplit, StratifiedGroupKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -155,7 +157,7 @@ def search_svc(
     table = []
     for i in order:
         row = {key: getattr(settings[i], key) for key in grid}
-        row["eer"] = rounded(-cv["mean_test_score"][i], PERCENT_DECIMALS)
+        row["eer"] = rounded(0.0 - cv["mean_test_score"][i], PERCENT_DECIMALS)  # 0.0 - 0.0 is not -0.0
         if params.search.method == "cv":  # the spread over folds; dev is a single score
             row["eer_std"] = rounded(cv["std_test_score"][i], PERCENT_DECIMALS)
         table.append(row)
@@ -165,6 +167,48 @@ def search_svc(
 def svc_scores(model: Pipeline, table: pd.DataFrame) -> np.ndarray:
     """Scores (higher = more bona fide) for the rows of a feature table."""
     return decision_scores(model, table, "SVC", table_kind="feature table")
+
+
+class KernelExpansion(ClassifierMixin, BaseEstimator):
+    """A fitted two-class ``SVC``'s decision function, the sum over support vectors of
+    ``dual_coef * K(x, support_vector)`` plus the intercept, as one kernel matrix product.
+
+    The same scores as ``svc.decision_function`` (to about 1e-12) in a fraction of the time:
+    libsvm computes the kernel one pair of rows at a time, this with BLAS over all of them.
+    """
+
+    def __init__(self, svc: SVC):
+        self.svc = svc
+
+    @property
+    def classes_(self) -> np.ndarray:
+        return self.svc.classes_
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return True
+
+    def fit(self, X, y):
+        raise TypeError("KernelExpansion scores with an SVC fitted before; fit the SVC itself")
+
+    def decision_function(self, X) -> np.ndarray:
+        svc = self.svc
+        kernel = pairwise_kernels(
+            np.asarray(X, dtype=float),
+            svc.support_vectors_,
+            metric=svc.kernel,
+            filter_params=True,
+            gamma=svc._gamma,  # the value gamma="scale" resolved to at fitting
+            degree=svc.degree,
+            coef0=svc.coef0,
+        )
+        return kernel @ svc.dual_coef_[0] + svc.intercept_[0]
+
+
+def expanded(model: Pipeline) -> Pipeline:
+    """``model`` with its SVC scoring through ``KernelExpansion``: for the explanations, which
+    score tens of thousands of perturbed copies of the features."""
+    *transforms, (name, svc) = model.steps
+    return Pipeline([*transforms, (name, KernelExpansion(svc))])
 
 
 def save_svc(model: Pipeline, path: Path, card: ModelCard) -> None:
