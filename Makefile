@@ -41,7 +41,7 @@ BENCH_FILES ?= 250 1000
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_featurize.py --files $(BENCH_FILES)
 
-# CNN training speed: seconds per epoch, user/system CPU split and page faults, malloc kept vs glibc's.
+# CNN training speed: seconds per epoch, user/system CPU split and page faults; package settings vs glibc's malloc vs Eigen kernels.
 EPOCHS ?= 4
 bench-cnn: $(STAMP)
 	$(BIN)/python benchmarks/bench_cnn.py --epochs $(EPOCHS)

@@ -1,9 +1,11 @@
 """CNN training speed on this machine: seconds per epoch, the user/system split of the CPU time
-and minor page faults, with the package's malloc settings and with glibc's own.
+and minor page faults, with the package's settings, with glibc's own malloc settings, and with
+TensorFlow's Eigen kernels instead of oneDNN (what TensorFlow picks by itself on CPUs without
+AVX512_VNNI, AVX_VNNI or AMX, AMD Zen 2 and 3 among them).
 
 Trains the network of params.yaml's ``train_cnn`` on random spectrograms of the default shape
 and the default corpus's train/dev sizes (the arithmetic does not depend on the values), each
-setting in a fresh process, since malloc's settings are made when the process starts:
+setting in a fresh process, since these settings are made when the process starts:
 
     python benchmarks/bench_cnn.py --epochs 4
 
@@ -20,7 +22,12 @@ import sys
 
 from common import REPO, log
 
-SETTINGS = {"kept (package default)": {}, "glibc defaults": {"DEEPFAKE_AUDIO_MALLOC": "glibc"}}
+SETTINGS = {
+    "package defaults": {},
+    "glibc's malloc": {"DEEPFAKE_AUDIO_MALLOC": "glibc"},
+    # Native mode leaves the environment's choice to TensorFlow; pinned mode would override it.
+    "Eigen, not oneDNN": {"DEEPFAKE_AUDIO_CPU": "native", "TF_ENABLE_ONEDNN_OPTS": "0"},
+}
 
 TRAIN = """
 import deepfake_audio.cpu
@@ -69,9 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.epochs < 2:
         parser.error("--epochs must be at least 2: the first epoch also traces the graph")
-    print("malloc                  first epoch s  s/epoch  system CPU %  minor faults/epoch")
+    print("setting                 first epoch s  s/epoch  system CPU %  minor faults/epoch")
     for name, environment in SETTINGS.items():
-        log(f"training {args.epochs} epochs with malloc {name}")
+        log(f"training {args.epochs} epochs: {name}")
         timing = train(environment, n_train=args.train, n_dev=args.dev, epochs=args.epochs)
         print(
             f"{name:<22}  {timing['first_epoch_s']:>13.1f}  {timing['seconds_per_epoch']:>7.2f}  "

@@ -13,9 +13,9 @@ TensorFlow threads. ``DEEPFAKE_AUDIO_CPU=native`` leaves everything to the libra
 machine). In pinned mode these settings override any already in the environment.
 
 This is the one module whose import changes the process, so that nothing else has to: besides
-the CPU settings it sets ``TF_CPP_MIN_LOG_LEVEL`` to 2 (in every mode, unless already set),
-which keeps TensorFlow's start-up chatter out of the stage logs, and tells glibc's malloc to
-keep freed memory (``keep_freed_memory``).
+the CPU settings it turns TensorFlow's oneDNN kernels on and sets ``TF_CPP_MIN_LOG_LEVEL`` to
+2 (in every mode, unless already set), which keeps TensorFlow's start-up chatter out of the
+stage logs, and tells glibc's malloc to keep freed memory (``keep_freed_memory``).
 """
 
 from __future__ import annotations
@@ -29,6 +29,13 @@ import warnings
 MODE_VARIABLE = "DEEPFAKE_AUDIO_CPU"
 MODES = ("pinned", "native")
 
+# TensorFlow turns its oneDNN kernels on by itself only on CPUs with AVX512_VNNI, AVX_VNNI or
+# AMX; elsewhere (AMD Zen 2 and 3, Intel before Cascade Lake) its Eigen kernels ran instead:
+# other sums, so another CNN, and 2.6 times slower, with 6 million page faults per epoch (Eigen
+# allocates and frees its buffers every step; docs/speed.md). On in every mode unless the
+# environment says otherwise; pinned mode overrides the environment.
+ONEDNN = "TF_ENABLE_ONEDNN_OPTS"
+
 PINNED = {
     # NumPy 2.4's dispatch targets above x86-64-v3; disabling one the CPU lacks is a no-op.
     "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR",
@@ -36,6 +43,7 @@ PINNED = {
     "OPENBLAS_NUM_THREADS": "1",  # threaded dot products split the sum by thread count
     "OMP_NUM_THREADS": "1",  # scikit-learn's OpenMP loops (k-means)
     "MKL_NUM_THREADS": "1",
+    ONEDNN: "1",
     "ONEDNN_MAX_CPU_ISA": "AVX2",  # TensorFlow's oneDNN kernels
     "TF_NUM_INTRAOP_THREADS": "2",  # convolution gradients are reduced across these threads
     "TF_NUM_INTEROP_THREADS": "1",
@@ -118,4 +126,5 @@ def keep_freed_memory(libc=None) -> str:
 
 STATE = pin()
 MALLOC_STATE = keep_freed_memory()
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # read once, when TensorFlow loads
+os.environ.setdefault(ONEDNN, "1")  # read once, when TensorFlow loads
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -102,6 +102,30 @@ def test_pinning_sets_every_library_before_it_loads():
     assert blas and all(library == ["Haswell", 1] for library in blas)  # numpy's and scipy's OpenBLAS
 
 
+ONEDNN_IN_USE = (
+    "import deepfake_audio; from tensorflow.python.util import _pywrap_util_port as port; "
+    "print(port.IsMklEnabled())"
+)
+
+
+@needs_avx2
+def test_tensorflow_runs_its_onednn_kernels_whatever_the_cpu():
+    # TensorFlow picks oneDNN by itself only on CPUs with AVX512_VNNI, AVX_VNNI or AMX; an
+    # environment saying 0 stands for a CPU without them (its default there).
+    def onednn(mode):
+        done = subprocess.run(
+            [sys.executable, "-c", ONEDNN_IN_USE],
+            capture_output=True,
+            text=True,
+            env={**os.environ, cpu.ONEDNN: "0", cpu.MODE_VARIABLE: mode},
+            check=True,
+        )
+        return done.stdout.split()[-1]
+
+    assert onednn("pinned") == "True"
+    assert onednn("native") == "False"  # native mode leaves a setting the environment made
+
+
 def test_an_unknown_mode_is_refused_with_the_variable_named():
     done = subprocess.run(
         [sys.executable, "-c", "import deepfake_audio"],
