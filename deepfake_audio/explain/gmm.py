@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 
 from deepfake_audio.explain.svc import importance_ranking
 from deepfake_audio.metrics import equal_error_rate
@@ -46,25 +47,37 @@ def frame_permutation(
     column: str,
     repeats: int,
     seed: int,
+    n_jobs: int = 1,
 ) -> pd.DataFrame:
     """``<column>, importance, std``, a row per group: the rise in EER (percentage points) when the columns of each group are
     shuffled across the frames of all utterances, mean and spread over ``repeats`` shuffles, largest
-    first. Every group gets the same shuffles, drawn from ``seed``."""
+    first. Every group gets the same shuffles, drawn from ``seed``, so the figures do not depend
+    on ``n_jobs``, the worker processes the groups are shared among."""
     bonafide = np.asarray(labels) == BONAFIDE
     lengths = np.array([len(utterance) for utterance in frames])
     pooled = np.concatenate(frames)
-
-    def eer(utterances: list[np.ndarray]) -> float:
-        scores = gmm_scores(model, utterances)
-        return 100 * equal_error_rate(scores[bonafide], scores[~bonafide])[0]
-
-    baseline = eer(frames)
-    rises: list[list[float]] = []
-    for columns in groups.values():
-        rng = np.random.default_rng(seed)
-        rises.append([])
-        for _ in range(repeats):
-            shuffled = pooled.copy()
-            shuffled[:, columns] = pooled[rng.permutation(len(pooled))][:, columns]
-            rises[-1].append(eer(np.split(shuffled, np.cumsum(lengths)[:-1])) - baseline)
+    baseline = _eer(model, frames, bonafide)
+    rises = Parallel(n_jobs=min(n_jobs, len(groups)))(
+        delayed(_shuffled_rises)(
+            model, pooled, lengths, bonafide, columns=columns, repeats=repeats, seed=seed, baseline=baseline
+        )
+        for columns in groups.values()
+    )
     return importance_ranking(column, list(groups), np.array(rises))
+
+
+def _shuffled_rises(
+    model: dict, pooled: np.ndarray, lengths, bonafide, *, columns, repeats: int, seed: int, baseline: float
+) -> list[float]:
+    rng = np.random.default_rng(seed)
+    rises = []
+    for _ in range(repeats):
+        shuffled = pooled.copy()
+        shuffled[:, columns] = pooled[rng.permutation(len(pooled))][:, columns]
+        rises.append(_eer(model, np.split(shuffled, np.cumsum(lengths)[:-1]), bonafide) - baseline)
+    return rises
+
+
+def _eer(model: dict, utterances: list[np.ndarray], bonafide: np.ndarray) -> float:
+    scores = gmm_scores(model, utterances)
+    return 100 * equal_error_rate(scores[bonafide], scores[~bonafide])[0]

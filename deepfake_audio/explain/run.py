@@ -167,7 +167,14 @@ def explain_gmm(table: pd.DataFrame, params: Params, *, out: Path) -> dict:
     with step(f"explain gmm: permutation importance ({len(names)} frame values, {repeats} shuffles each)"):
         permutation, orders = (
             frame_permutation(
-                model, frames, dev["label"], groups=groups, column=column, repeats=repeats, seed=settings.seed
+                model,
+                frames,
+                dev["label"],
+                groups=groups,
+                column=column,
+                repeats=repeats,
+                seed=settings.seed,
+                n_jobs=params.compute.n_jobs,
             )
             for groups, column in ((by_coefficient, "feature"), (by_order, "family"))
         )
