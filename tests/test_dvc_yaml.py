@@ -106,6 +106,10 @@ def test_stage_deps_cover_the_code_it_imports(stage):
     assert probe["tensorflow"] == ({"tensorflow": "2"} if stage == "train_cnn" else {})
 
 
+# DVC 3.x's own use of pygtrie, on every graph it builds.
+quiet_dvc = pytest.mark.filterwarnings("ignore:_NoneStep.value:DeprecationWarning")
+
+
 def stages_rerun_by(key: str) -> set[str]:
     """The stages ``dvc repro`` reruns after a change to ``key`` of params.yaml, on DVC's own
     graph of dvc.yaml: those that declare it (or a section above it) and every stage
@@ -124,6 +128,7 @@ def stages_rerun_by(key: str) -> set[str]:
         return {stage.addressing for stage in checking | declaring | downstream}
 
 
+@quiet_dvc
 @pytest.mark.parametrize(
     ("key", "model"), [("train_svc.C", "svc"), ("train_cnn.epochs", "cnn"), ("train_gmm.components", "gmm")]
 )
@@ -141,6 +146,7 @@ def test_a_model_param_reruns_only_that_models_work(key, model):
     }
 
 
+@quiet_dvc
 def test_an_evaluation_param_reruns_every_evaluation_and_what_follows_but_no_training():
     stages = stages_rerun_by("evaluate.bootstrap.resamples")
     assert not {stage for stage in stages if stage.startswith(("train_", "featurize", "download"))}

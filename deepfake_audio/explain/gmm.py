@@ -59,7 +59,14 @@ def frame_permutation(
     baseline = _eer(model, frames, bonafide)
     rises = Parallel(n_jobs=min(n_jobs, len(groups)))(
         delayed(_shuffled_rises)(
-            model, pooled, lengths, bonafide, columns=columns, repeats=repeats, seed=seed, baseline=baseline
+            model,
+            pooled,
+            lengths,
+            bonafide=bonafide,
+            columns=columns,
+            repeats=repeats,
+            seed=seed,
+            baseline=baseline,
         )
         for columns in groups.values()
     )
@@ -67,7 +74,7 @@ def frame_permutation(
 
 
 def _shuffled_rises(
-    model: dict, pooled: np.ndarray, lengths, bonafide, *, columns, repeats: int, seed: int, baseline: float
+    model: dict, pooled: np.ndarray, lengths, *, bonafide, columns, repeats: int, seed: int, baseline: float
 ) -> list[float]:
     rng = np.random.default_rng(seed)
     rises = []
