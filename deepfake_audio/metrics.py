@@ -213,6 +213,12 @@ def eer_percent(bonafide, spoof) -> float:
     return 100 * equal_error_rate(bonafide, spoof)[0]
 
 
+def labelled_eer_percent(labels, scores) -> float:
+    """EER (%) of scores labelled bona fide or spoof, rounded as the metrics files hold it."""
+    labels, scores = np.asarray(labels), np.asarray(scores)
+    return rounded(eer_percent(scores[labels == BONAFIDE], scores[labels == SPOOF]), PERCENT_DECIMALS)
+
+
 def _targets_eer_percent(targets: np.ndarray, scores: np.ndarray) -> float:
     return eer_percent(scores[targets == 1], scores[targets == 0])
 

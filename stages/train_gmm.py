@@ -2,16 +2,17 @@
 
 import deepfake_audio.cpu  # noqa: F401  (first: pins the CPU settings before NumPy loads)
 
+import numpy as np
+
 from deepfake_audio import paths
 from deepfake_audio.corpus.manifest import read_manifest
 from deepfake_audio.errors import run_stage
 from deepfake_audio.features.frames import extract_frames, frame_names
 from deepfake_audio.io import write_json
-from deepfake_audio.metrics import dev_threshold, equal_error_rate, rounded
+from deepfake_audio.metrics import dev_threshold, labelled_eer_percent
 from deepfake_audio.models.card import make_card
 from deepfake_audio.models.gmm import MODEL_FILE, fit_gmm, gmm_scores, save_gmm
 from deepfake_audio.params import load_params
-from deepfake_audio.vocabulary import BONAFIDE, PERCENT_DECIMALS
 
 
 def main() -> None:
@@ -35,25 +36,17 @@ def main() -> None:
     card = make_card("gmm", params, threshold, sections=("train_gmm",), frames=frames_params)
     save_gmm(model, paths.MODELS / MODEL_FILE, card)
 
-    def eer(labels, scores) -> float:
-        bonafide = (labels == BONAFIDE).to_numpy()
-        return rounded(100 * equal_error_rate(scores[bonafide], scores[~bonafide])[0], PERCENT_DECIMALS)
-
+    n_frames = np.array([len(utterance) for utterance in train_frames])
     write_json(
         paths.metrics_file("train_gmm"),
         {
             "n_train": len(train),
-            "n_frames": {
-                label: int(
-                    sum(len(f) for f, of in zip(train_frames, train["label"], strict=True) if of == label)
-                )
-                for label in model
-            },
+            "n_frames": {label: int(n_frames[(train["label"] == label).to_numpy()].sum()) for label in model},
             "n_dims": len(frame_names(settings, frames_params)),
             "converged": {label: bool(mixture.converged_) for label, mixture in model.items()},
             "n_iter": {label: int(mixture.n_iter_) for label, mixture in model.items()},
-            "train_eer": eer(train["label"], gmm_scores(model, train_frames)),
-            "dev_eer": eer(dev["label"], dev_scores),
+            "train_eer": labelled_eer_percent(train["label"], gmm_scores(model, train_frames)),
+            "dev_eer": labelled_eer_percent(dev["label"], dev_scores),
         },
     )
 

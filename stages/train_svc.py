@@ -10,11 +10,10 @@ from deepfake_audio.errors import run_stage
 from deepfake_audio.features.augmented import extract_augmented
 from deepfake_audio.features.store import read_feature_table, split_rows
 from deepfake_audio.io import write_json
-from deepfake_audio.metrics import dev_threshold, equal_error_rate, rounded
+from deepfake_audio.metrics import dev_threshold, labelled_eer_percent
 from deepfake_audio.models.card import make_card
 from deepfake_audio.models.svc import MODEL_FILE, LabelledFeatures, fit_svc, save_svc, svc_scores
 from deepfake_audio.params import load_params
-from deepfake_audio.vocabulary import PERCENT_DECIMALS
 
 
 def main() -> None:
@@ -40,9 +39,6 @@ def main() -> None:
     threshold = dev_threshold(dev.labels, svc_scores(model, dev.features))
     save_svc(model, paths.MODELS / MODEL_FILE, make_card("svc", params, threshold, sections=("train_svc",)))
 
-    scores = svc_scores(model, train.features)
-    is_spoof = (train.labels == "spoof").to_numpy()
-    train_eer, _ = equal_error_rate(scores[~is_spoof], scores[is_spoof])
     write_json(
         paths.metrics_file("train_svc"),
         {
@@ -50,7 +46,7 @@ def main() -> None:
             "n_augmented": len(train.features) - n_original,
             "n_features": len(train.features.columns),
             "n_support_vectors": int(model.named_steps["svc"].n_support_.sum()),
-            "train_eer": rounded(100 * train_eer, PERCENT_DECIMALS),
+            "train_eer": labelled_eer_percent(train.labels, svc_scores(model, train.features)),
             "setting": setting.model_dump(),
             **(
                 {"search": {"method": params.train_svc.search.method, "results": search.table}}

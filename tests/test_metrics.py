@@ -15,6 +15,7 @@ from deepfake_audio.metrics import (
     eer_percent,
     equal_error_rate,
     evaluate_scores,
+    labelled_eer_percent,
     min_dcf,
     roc_auc,
     roc_points,
@@ -45,6 +46,14 @@ def test_eer_matches_hand_computed_values(bonafide, spoof, eer, threshold):
     got_eer, got_threshold = equal_error_rate(np.array(bonafide), np.array(spoof))
     assert got_eer == pytest.approx(eer)
     assert got_threshold == pytest.approx(threshold)
+
+
+def test_labelled_eer_is_in_percent_rounded_and_reads_the_labels():
+    # The second case above, its scores interleaved and labelled: (0 + 1/4) / 2 = 12.5 %.
+    labels = pd.Series(["spoof", "bonafide", "spoof", "spoof", "bonafide", "spoof"])
+    assert labelled_eer_percent(labels, np.array([1, 4, 2, 3, 5, 6])) == 12.5
+    # A third of the spoofs above the lowest bona fide score: (0 + 1/3) / 2, to 4 decimals.
+    assert labelled_eer_percent(["bonafide", "spoof", "spoof", "spoof"], [0.5, 0.9, 0.1, 0.2]) == 16.6667
 
 
 def test_det_curve_starts_accepting_everything():
