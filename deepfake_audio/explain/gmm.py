@@ -15,7 +15,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 
 from deepfake_audio.explain.svc import importance_ranking
-from deepfake_audio.metrics import equal_error_rate
+from deepfake_audio.metrics import eer_percent
 from deepfake_audio.models.gmm import gmm_scores
 from deepfake_audio.vocabulary import BONAFIDE
 
@@ -87,4 +87,4 @@ def _shuffled_rises(
 
 def _eer(model: dict, utterances: list[np.ndarray], bonafide: np.ndarray) -> float:
     scores = gmm_scores(model, utterances)
-    return 100 * equal_error_rate(scores[bonafide], scores[~bonafide])[0]
+    return eer_percent(scores[bonafide], scores[~bonafide])
