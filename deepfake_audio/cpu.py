@@ -31,7 +31,7 @@ MODES = ("pinned", "native")
 
 # TensorFlow turns its oneDNN kernels on by itself only on CPUs with AVX512_VNNI, AVX_VNNI or
 # AMX; elsewhere (AMD Zen 2 and 3, Intel before Cascade Lake) its Eigen kernels ran instead:
-# other sums, so another CNN, and 2.6 times slower, with 6 million page faults per epoch (Eigen
+# other sums, so another CNN, and 2.3 times slower, with 6 million page faults per epoch (Eigen
 # allocates and frees its buffers every step; docs/speed.md). On in every mode unless the
 # environment says otherwise; pinned mode overrides the environment.
 ONEDNN = "TF_ENABLE_ONEDNN_OPTS"
