@@ -313,16 +313,20 @@ class Detector:
         """
         from deepfake_audio.explain.figures import gradcam_png
         from deepfake_audio.explain.gradcam import GradCam
-        from deepfake_audio.features.spectrogram import frame_times, spectrogram_frequencies
+        from deepfake_audio.features.spectrogram import frame_times, real_frames, spectrogram_frequencies
 
         if "cnn" not in self.models:
             raise InputError("--explain draws Grad-CAM maps of the CNN; use --model cnn or fusion")
         if self._gradcam is None:
             self._gradcam = GradCam(self.models["cnn"])
         prediction, first = self._score(path, threshold)
-        spectrogram = first.spectrogram.astype(np.float32)
+        stored = first.spectrogram.astype(np.float32)
         towards_bonafide = prediction.decision == BONAFIDE
-        cam = self._gradcam.maps(spectrogram[None], [0], towards_bonafide)[0]
+        shown = slice(None, int(real_frames(stored[None])[0]))  # without padding, the input ends there
+        spectrogram, cam = (
+            stored[:, shown],
+            self._gradcam.maps(stored[None], [0], towards_bonafide)[0][:, shown],
+        )
         title = (
             f"{Path(path).name}: {self.model} score {prediction.score:.3f}, {prediction.decision}\n"
             f"CNN evidence for {'bona fide' if towards_bonafide else 'spoof'}"

@@ -195,9 +195,15 @@ class SpectrogramParams(Section):
     kind: Literal["mel", "linear"] = "mel"  # log-Mel, or log power of every FFT bin
     n_mels: int = Field(64, ge=8, le=1024)  # kind mel only
     n_frames: int = Field(400, ge=8, le=10_000)
-    pad: Literal["repeat", "zeros"] = "repeat"
+    # Shorter utterances: repeated, or followed by silence, to n_frames; none: the CNN sees
+    # only the utterance's own frames (stored followed by zero columns).
+    pad: Literal["repeat", "zeros", "none"] = "none"
     # utterance: one mean and scale per utterance; global: per frequency bin, from the train split
     normalize: Literal["utterance", "global", "none"] = "utterance"
+    # null, or dB: the rows above a source's bandwidth (the last FFT bin whose mean power is
+    # within this many dB of the loudest) take the utterance's mean, so that the empty band
+    # of a file recorded at a lower rate (8 kHz) is not read as a replay cue.
+    mask_empty_band_db: float | None = Field(70.0, gt=0.0, le=200.0)
 
 
 class VadParams(Section):
@@ -351,6 +357,10 @@ class SpecAugmentParams(Section):
     max_freq_width: int = Field(16, ge=1, le=1024)  # in frequency bins
     time_masks: int = Field(2, ge=0, le=100)
     max_time_width: int = Field(40, ge=1, le=10_000)  # in frames
+    # Probability that an example's top rows (1 to max_top_width of them) are masked, as
+    # features.spectrogram.mask_empty_band_db masks the empty band of a narrowband source.
+    top_band: float = Field(0.3, ge=0.0, le=1.0)
+    max_top_width: int = Field(24, ge=1, le=1024)  # in frequency bins
 
 
 LCNN_POOLS = 4  # the max-pools of LCNN_LAYERS in deepfake_audio/models/cnn.py
@@ -374,6 +384,10 @@ class TrainCnnParams(Section):
     learning_rate: float = Field(1e-3, gt=0.0, le=10.0)
     epochs: int = Field(30, ge=1, le=10_000)
     batch_size: int = Field(32, ge=1, le=4096)
+    # Training examples: random crops of this many frames of each utterance's own frames
+    # (shorter ones repeated to fill it); null: the whole stored input. Scoring always
+    # reads an utterance's own frames whole.
+    crop_frames: int | None = Field(None, ge=8, le=10_000)
     # Early stopping: stop when this dev figure has not improved for `patience` epochs,
     # then keep the best epoch's weights.
     monitor: Literal["dev_eer", "dev_loss"] = "dev_eer"
@@ -543,7 +557,15 @@ class Params(Section):
             if spectrogram.kind == "mel"
             else ("the n_fft // 2 + 1 bins of features.n_fft", self.features.n_fft // 2 + 1)
         )
-        for key, size in (rows, ("features.spectrogram.n_frames", spectrogram.n_frames)):
+        sizes = [rows, ("features.spectrogram.n_frames", spectrogram.n_frames)]
+        if cnn.crop_frames is not None:
+            sizes.append(("train_cnn.crop_frames", cnn.crop_frames))
+            if cnn.crop_frames > spectrogram.n_frames:
+                raise ValueError(
+                    f"train_cnn.crop_frames ({cnn.crop_frames}) must not exceed "
+                    f"features.spectrogram.n_frames ({spectrogram.n_frames}), the stored input"
+                )
+        for key, size in sizes:
             if size < 2**pools:
                 raise ValueError(
                     f"train_cnn: the {cnn.arch} net halves its input {pools} times, so {key} "

@@ -32,7 +32,7 @@ def models_dir(tmp_path_factory):
     svc_model = svc.build_svc(params.train_svc.setting(), seed=0).fit(features, np.tile([0, 1], 20))
     svc.save_svc(svc_model, folder / svc.MODEL_FILE, make_card("svc", params, 0.0, sections=("train_svc",)))
     keras.utils.set_random_seed(0)
-    cnn_model = cnn.build_cnn(64, 400, TrainCnnParams(arch="simple", filters=(4, 8)))
+    cnn_model = cnn.build_cnn(64, TrainCnnParams(arch="simple", filters=(4, 8)))
     cnn.save_cnn(cnn_model, folder / cnn.MODEL_FILE, make_card("cnn", params, 0.0, sections=("train_cnn",)))
     frames = params.train_gmm.frames
     dims = len(frame_names(params.analysis_settings, frames))

@@ -224,7 +224,7 @@ def cue_set(rows, seed):
 def cue_cnn():
     keras.utils.set_random_seed(0)
     params = TrainCnnParams(arch="simple", filters=(8, 8), input_noise=0.0, spatial_dropout=0.0, dropout=0.0)
-    model = build_cnn(BINS, FRAMES, params)
+    model = build_cnn(BINS, params)
     model.compile(
         optimizer=keras.optimizers.Adam(0.01), loss=keras.losses.BinaryCrossentropy(from_logits=True)
     )
@@ -254,9 +254,18 @@ def test_gradcam_maps_depend_on_their_own_row_only(cue_cnn):
     np.testing.assert_allclose(alone[0], together[5], rtol=1e-5, atol=1e-6)
 
 
+def test_gradcam_maps_an_unpadded_input_over_its_own_frames_only(cue_cnn):
+    x, _ = cue_set(2, seed=3)
+    x[1, :, 48:] = 0.0  # stored with pad: none, it ends after 48 frames
+    maps = GradCam(cue_cnn).maps(x, [0, 1], towards_bonafide=True)
+    alone = GradCam(cue_cnn).maps(x[1:, :, :48], [0], towards_bonafide=True)
+    assert not maps[1, :, 48:].any() and maps[0, :, 48:].any()
+    np.testing.assert_allclose(maps[1, :, :48], alone[0], rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("arch, layer_type", [("lcnn", keras.layers.Maximum), ("simple", keras.layers.ReLU)])
 def test_gradcam_explains_the_last_convolutional_block_before_pooling(arch, layer_type):
-    model = build_cnn(32, 48, TrainCnnParams(arch=arch, lcnn_width=0.25, filters=(4, 8)))
+    model = build_cnn(32, TrainCnnParams(arch=arch, lcnn_width=0.25, filters=(4, 8)))
     layer = last_conv_layer(model)
     assert isinstance(layer, layer_type)
     convs = [lyr for lyr in model.layers if isinstance(lyr, keras.layers.Conv2D)]

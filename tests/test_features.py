@@ -18,7 +18,9 @@ from deepfake_audio.features.spectrogram import (
     fix_frames,
     frame_times,
     read_spectrogram_stats,
+    real_frames,
     spectrogram_frequencies,
+    training_stats,
     write_spectrogram_stats,
 )
 from deepfake_audio.features.store import feature_columns, read_features, split_rows
@@ -189,17 +191,76 @@ def test_zero_padding_appends_silence():
     assert fixed.tolist() == [[-5, 2, 3, -5, -5, -5, -5, -5]]
 
 
+def test_without_padding_an_utterance_is_normalised_on_its_own_frames_and_followed_by_zero_columns():
+    spec = np.array([[1.0, 2.0, 3.0], [5.0, 8.0, 6.0]])
+    fixed = fix_frames(spec, SpectrogramParams(n_frames=8, pad="none", normalize="utterance"))
+    own = (spec - spec.mean()) / spec.std()
+    assert np.allclose(fixed[:, :3], own) and not fixed[:, 3:].any()
+    raw = fix_frames(spec, SpectrogramParams(n_frames=8, pad="none", normalize="none"))
+    assert raw.tolist() == [[1, 2, 3, 0, 0, 0, 0, 0], [5, 8, 6, 0, 0, 0, 0, 0]]
+    assert real_frames(np.stack([fixed, raw, fixed[:, :2].repeat(4, axis=1)])).tolist() == [3, 3, 8]
+
+
+def test_real_frames_ends_at_the_last_sounding_column():
+    inputs = np.zeros((4, 2, 6), dtype=np.float16)
+    inputs[0, 1, 3] = -0.5  # one bin of the fourth column sounds
+    inputs[1, :, :2] = 1.0
+    inputs[1, 0, 4] = 2.0  # a silent column inside the utterance does not end it
+    inputs[2] = 1.0
+    # row 3 is all zeros: nothing marks an end, so it is read whole
+    assert real_frames(inputs).tolist() == [4, 5, 6, 6]
+    assert real_frames(inputs[:0]).tolist() == []
+
+
+def test_training_statistics_and_their_application_leave_the_padding_out():
+    rng = np.random.default_rng(0)
+    utterances = [rng.normal(-40.0, 5.0, (3, frames)) for frames in (4, 10, 7)]
+    params = SpectrogramParams(n_frames=10, pad="none", normalize="none")
+    stored = np.stack([fix_frames(u, params) for u in utterances]).astype(np.float16)
+    stats = training_stats(stored, np.arange(3))
+    frames = np.concatenate(utterances, axis=1).astype(np.float16).astype(np.float64)
+    assert np.allclose(stats.mean, frames.mean(axis=1), atol=1e-3)
+    assert np.allclose(stats.std, frames.std(axis=1), atol=1e-3)
+    normalised = stats.apply(stored)
+    assert real_frames(normalised).tolist() == [4, 10, 7]
+    assert not normalised[0, :, 4:].any() and normalised[0, :, :4].all()
+
+
+def test_the_empty_band_above_a_narrowband_sources_bandwidth_is_masked():
+    import librosa
+
+    wideband = speech_like(seconds=1.0)
+    narrowband = librosa.resample(
+        librosa.resample(wideband, orig_sr=SAMPLE_RATE, target_sr=8000, res_type="soxr_hq"),
+        orig_sr=8000,
+        target_sr=SAMPLE_RATE,
+        res_type="soxr_hq",
+    )
+    masked = FeaturesParams(spectrogram={"n_frames": 100, "normalize": "none", "mask_empty_band_db": 70.0})
+    unmasked = FeaturesParams(spectrogram={"n_frames": 100, "normalize": "none", "mask_empty_band_db": None})
+    rows = spectrogram_frequencies(AnalysisSettings(SAMPLE_RATE, masked))
+    top, low = rows > 4500.0, rows < 3500.0
+    spectrogram = analyse(narrowband, masked).spectrogram.astype(np.float32)
+    as_recorded = analyse(narrowband, unmasked).spectrogram.astype(np.float32)
+    filled = spectrogram[top]
+    assert np.ptp(filled) == 0.0  # one value: the mean of the rows that sound
+    assert as_recorded[top].mean() < filled[0, 0] - 40.0
+    assert np.array_equal(spectrogram[low], as_recorded[low])
+    # A recording whose own noise reaches 8 kHz keeps every row.
+    assert np.array_equal(analyse(wideband, masked).spectrogram, analyse(wideband, unmasked).spectrogram)
+
+
 def test_a_short_utterance_is_repeated_to_the_fixed_length():
-    params = FeaturesParams(spectrogram={"n_frames": 40, "normalize": "none"})
+    params = FeaturesParams(spectrogram={"n_frames": 40, "pad": "repeat", "normalize": "none"})
     spectrogram = analyse(tone(700.0, seconds=0.1), params).spectrogram  # 11 frames
     assert np.array_equal(spectrogram[:, 11:22], spectrogram[:, :11])
 
 
 def test_utterance_normalisation_removes_gain_only():
     spec = np.array([[1.0, 2.0], [5.0, 8.0]])
-    fixed = fix_frames(spec, SpectrogramParams(n_frames=8, normalize="utterance"))
+    fixed = fix_frames(spec, SpectrogramParams(n_frames=8, pad="repeat", normalize="utterance"))
     assert fixed.mean() == pytest.approx(0.0) and fixed.std() == pytest.approx(1.0)
-    louder = fix_frames(spec + 20.0, SpectrogramParams(n_frames=8, normalize="utterance"))
+    louder = fix_frames(spec + 20.0, SpectrogramParams(n_frames=8, pad="repeat", normalize="utterance"))
     assert np.allclose(fixed, louder)
 
 
@@ -208,7 +269,10 @@ def test_global_normalisation_uses_the_training_split_only(small_corpus, tmp_pat
     noise = np.random.default_rng(2).normal(0, 0.3, SAMPLE_RATE // 2)
     for path in manifest.loc[manifest["split"] == "dev", "path"]:  # dev: broadband, unlike the tones
         sf.write(path, noise, SAMPLE_RATE, subtype="PCM_16")
-    params = FeaturesParams(handcrafted={"cqcc": False}, spectrogram={"n_frames": 60, "normalize": "global"})
+    # Repeated to 60 frames, so every stored frame counts (the frames of unpadded inputs: see below).
+    params = FeaturesParams(
+        handcrafted={"cqcc": False}, spectrogram={"n_frames": 60, "pad": "repeat", "normalize": "global"}
+    )
     extract_features(
         manifest,
         tmp_path / "features",
@@ -218,7 +282,7 @@ def test_global_normalisation_uses_the_training_split_only(small_corpus, tmp_pat
     table, spectrograms = read_features(tmp_path / "features")
 
     unnormalised = FeaturesParams(
-        handcrafted={"cqcc": False}, spectrogram={"n_frames": 60, "normalize": "none"}
+        handcrafted={"cqcc": False}, spectrogram={"n_frames": 60, "pad": "repeat", "normalize": "none"}
     )
     raw = np.stack(
         [analyse(load_audio(path, SAMPLE_RATE), unnormalised).spectrogram for path in manifest["path"]]

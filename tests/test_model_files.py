@@ -498,14 +498,27 @@ def save_keras(model, path, card_source):
 def test_a_cnn_must_take_the_cards_spectrogram_and_give_one_logit(models_dir, tmp_path):
     path = tmp_path / cnn.MODEL_FILE
     save_keras(
-        cnn.build_cnn(32, 400, TrainCnnParams(arch="simple", filters=(4,))), path, models_dir / cnn.MODEL_FILE
+        cnn.build_cnn(32, TrainCnnParams(arch="simple", filters=(4,))), path, models_dir / cnn.MODEL_FILE
     )
     assert refused(files.load_model, path, "cnn") == (
-        f"{path}: the CNN takes inputs of shape (32, 400); the card's "
-        "features give spectrograms of shape (64, 400)"
+        f"{path}: the CNN takes inputs of shape (32, None), not (64, None): the card's features "
+        "give spectrograms of 64 frequency rows and any number of frames"
     )
-    inputs = keras.Input(shape=(64, 400), name="spectrogram")
-    two = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(inputs)))
+    fixed_length = keras.Input(shape=(64, 400), name="spectrogram")
+    path.unlink()
+    save_keras(
+        keras.Model(fixed_length, keras.layers.Dense(1)(keras.layers.Flatten()(fixed_length))),
+        path,
+        models_dir / cnn.MODEL_FILE,
+    )
+    assert refused(files.load_model, path, "cnn") == (
+        f"{path}: the CNN takes inputs of shape (64, 400), not (64, None): the card's features "
+        "give spectrograms of 64 frequency rows and any number of frames"
+    )
+    inputs = keras.Input(shape=(64, None), name="spectrogram")
+    two = keras.Model(
+        inputs, keras.layers.Dense(2)(keras.layers.GlobalAveragePooling1D("channels_first")(inputs))
+    )
     path.unlink()
     save_keras(two, path, models_dir / cnn.MODEL_FILE)
     assert refused(files.load_model, path, "cnn") == (

@@ -16,6 +16,7 @@ from deepfake_audio.models.cnn import (
     fit_cnn,
     load_cnn,
     save_cnn,
+    shortest_input,
     spec_augment,
 )
 from deepfake_audio.models.svc import (
@@ -165,7 +166,7 @@ def test_missing_model_files(tmp_path):
         load_cnn(tmp_path / "cnn.keras")
 
 
-NO_MASKS = SpecAugmentParams(freq_masks=0, time_masks=0)
+NO_MASKS = SpecAugmentParams(freq_masks=0, time_masks=0, top_band=0.0)
 CNN_PARAMS = {
     "simple": TrainCnnParams(
         arch="simple",
@@ -220,7 +221,7 @@ def test_cnn_learns_a_separable_set_deterministically(tmp_path, arch):
 
 def test_a_seed_ensemble_scores_the_mean_of_its_members_logits_and_saves_as_one_model(tmp_path):
     params = CNN_PARAMS["lcnn"]
-    members = [build_cnn(16, 20, params, name=f"lcnn_seed_{seed}") for seed in (1, 2, 3)]
+    members = [build_cnn(16, params, name=f"lcnn_seed_{seed}") for seed in (1, 2, 3)]
     x = spectrogram_set(12, seed=0, bands=16, frames=20)[0]
     model = ensemble(members)
     assert ensemble_members(model) == members and ensemble([members[0]]) is members[0]
@@ -235,15 +236,15 @@ def test_a_seed_ensemble_scores_the_mean_of_its_members_logits_and_saves_as_one_
 
 def test_saving_the_same_models_twice_gives_identical_bytes(tmp_path):
     params = CNN_PARAMS["lcnn"]
-    model = ensemble([build_cnn(16, 20, params, name=f"lcnn_seed_{seed}") for seed in (1, 2)])
+    model = ensemble([build_cnn(16, params, name=f"lcnn_seed_{seed}") for seed in (1, 2)])
     save_cnn(model, tmp_path / "a.keras", model_card("cnn"))
     save_cnn(model, tmp_path / "b.keras", model_card("cnn"))
     assert (tmp_path / "a.keras").read_bytes() == (tmp_path / "b.keras").read_bytes()
 
 
 def test_lcnn_uses_max_feature_map_and_scales_with_width():
-    narrow = build_cnn(32, 40, TrainCnnParams(arch="lcnn", lcnn_width=0.25))
-    wide = build_cnn(32, 40, TrainCnnParams(arch="lcnn", lcnn_width=0.5))
+    narrow = build_cnn(32, TrainCnnParams(arch="lcnn", lcnn_width=0.25))
+    wide = build_cnn(32, TrainCnnParams(arch="lcnn", lcnn_width=0.5))
     kinds = [type(layer).__name__ for layer in narrow.layers]
     assert kinds.count("Maximum") == 10  # nine conv layers and the dense layer
     assert kinds.count("BatchNormalization") == 6 + 1  # as in the published table, plus after the dense MFM
@@ -275,8 +276,67 @@ def test_training_batches_reshuffle_each_epoch_and_balance_the_classes():
     assert [int(v) for i in range(3) for v in again[i][0][:, 0, 0]] == first
 
 
+def test_training_crops_lie_within_each_utterances_own_frames():
+    # Column j of an utterance holds j + 1, so a crop shows where it was cut from.
+    lengths = np.array([30, 12, 20, 5])
+    x = np.zeros((4, 2, 30), dtype=np.float16)
+    for row, frames in enumerate(lengths):
+        x[row, :, :frames] = np.arange(1, frames + 1)
+    targets = np.array([1, 0, 1, 0], dtype=np.float32)
+
+    def crops(seed):
+        batches = SpectrogramBatches(
+            x, np.arange(4), targets, batch_size=4, augment=NO_MASKS, seed=seed, crop_frames=8
+        )
+        order = batches.order[:4]
+        inputs = batches[0][0]
+        assert inputs.shape == (4, 2, 8)
+        return {int(row): example[0].astype(int).tolist() for row, example in zip(order, inputs, strict=True)}
+
+    first = crops(seed=0)
+    for row, frames in enumerate(lengths[:3]):
+        start = first[row][0]
+        assert first[row] == list(range(start, start + 8)) and 1 <= start <= frames - 7
+    assert first[3] == [1, 2, 3, 4, 5, 1, 2, 3]  # shorter than the crop: repeated
+    assert crops(seed=0) == first
+    starts = {crops(seed)[0][0] for seed in range(8)}
+    assert len(starts) > 3  # the 30-frame utterance is cut at many places
+
+
+def test_without_a_crop_the_batches_are_the_stored_inputs():
+    x = np.random.default_rng(0).normal(size=(6, 3, 10)).astype(np.float16)
+    batches = SpectrogramBatches(
+        x, np.arange(6), np.array([1, 0] * 3, np.float32), batch_size=6, augment=NO_MASKS, seed=0
+    )
+    assert np.array_equal(batches[0][0], x[batches.order].astype(np.float32))
+
+
+@pytest.mark.parametrize("arch", ["simple", "lcnn"])
+def test_the_cnn_scores_an_utterance_on_its_own_frames_whatever_the_padding(arch):
+    model = build_cnn(16, TrainCnnParams(arch=arch, lcnn_width=0.25, filters=(4, 8)))
+    step = shortest_input(model)
+    assert step == (16 if arch == "lcnn" else 4)
+    rng = np.random.default_rng(1)
+    lengths = [step * 3, step * 5 + step - 1, step * 2, step // 2]
+    stored = np.zeros((len(lengths), 16, step * 8), dtype=np.float32)
+    for row, frames in enumerate(lengths):
+        stored[row, :, :frames] = rng.normal(size=(16, frames))
+    scores = cnn_scores(model, stored)
+    # The same utterance alone, stored at exactly the frames the network reads: the same score.
+    alone = [
+        stored[0, :, : step * 3],
+        stored[1, :, : step * 5],  # cut to a multiple of the pooling step, as the max-pools would
+        stored[2, :, : step * 2],
+        np.tile(stored[3, :, : step // 2], 2),  # shorter than the network's minimum: repeated
+    ]
+    expected = [float(model(example[None], training=False).numpy()[0, 0]) for example in alone]
+    np.testing.assert_allclose(scores, expected, rtol=1e-5, atol=1e-6)
+    assert np.array_equal(cnn_scores(model, stored, [2, 0], batch_size=1), scores[[2, 0]])
+    assert len(set(np.round(scores, 6))) == 4
+
+
 def test_spec_augment_masks_within_limits():
-    params = SpecAugmentParams(freq_masks=1, max_freq_width=3, time_masks=1, max_time_width=5)
+    params = SpecAugmentParams(freq_masks=1, max_freq_width=3, time_masks=1, max_time_width=5, top_band=0.0)
     batch = np.ones((20, 16, 30), dtype=np.float32)
     batch[:, 0, 0] = 0.0  # the mean is just under 1: masked cells differ from the rest
     spec_augment(batch, params, np.random.default_rng(0))
@@ -290,6 +350,17 @@ def test_spec_augment_masks_within_limits():
     again[:, 0, 0] = 0.0
     spec_augment(again, params, np.random.default_rng(0))
     assert np.array_equal(again, batch)
+
+
+def test_spec_augment_masks_the_top_rows_of_some_examples_as_a_narrowband_source_looks():
+    params = SpecAugmentParams(freq_masks=0, time_masks=0, top_band=0.5, max_top_width=6)
+    batch = np.tile(np.arange(16, dtype=np.float32)[:, None], (200, 1, 5))  # row r holds r everywhere
+    spec_augment(batch, params, np.random.default_rng(0))
+    masked_rows = (batch != np.arange(16)[:, None]).any(axis=2).sum(axis=1)
+    assert 70 < (masked_rows > 0).sum() < 130  # about half the examples
+    for example, rows in zip(batch, masked_rows, strict=True):
+        assert rows <= 6 and np.all(example[16 - rows :] == 7.5)  # the example's mean
+        assert np.array_equal(example[: 16 - rows, 0], np.arange(16 - rows))
 
 
 def test_cnn_loader_refuses_serialized_code(tmp_path):

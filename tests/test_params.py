@@ -343,6 +343,17 @@ def test_every_number_is_bounded(raw, key, value, reason):
             "train_cnn: the lcnn net halves its input 4 times, so "
             "features.spectrogram.n_frames (12) must be at least 16",
         ),
+        (
+            "train_cnn.crop_frames",
+            12,
+            "train_cnn: the lcnn net halves its input 4 times, so train_cnn.crop_frames (12) must be at least 16",
+        ),
+        (
+            "train_cnn.crop_frames",
+            500,
+            "train_cnn.crop_frames (500) must not exceed features.spectrogram.n_frames (400), "
+            "the stored input",
+        ),
         ("seed", "x" * 200, "seed: Input should be a valid integer (got '" + "x" * 76 + "...)"),
     ],
 )

@@ -2,7 +2,9 @@
 
 The last convolutional feature maps are weighted by the mean gradient of the decision
 towards a class, summed over channels, rectified and stretched back onto the input
-spectrogram, so each map reads in the input's own frames and frequency rows.
+spectrogram, so each map reads in the input's own frames and frequency rows. The map of
+an input shorter than the stored width (``pad: none``) covers the frames the network
+read and is zero after them.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import tensorflow as tf
 
 from deepfake_audio.errors import InputError
 from deepfake_audio.metrics import rounded
-from deepfake_audio.models.cnn import ensemble_members
+from deepfake_audio.models.cnn import ensemble_members, same_length_groups
 from deepfake_audio.params import GradcamParams
 from deepfake_audio.progress import Progress
 from deepfake_audio.vocabulary import BONAFIDE
@@ -56,6 +58,7 @@ class GradCam:
     """
 
     def __init__(self, model: keras.Model, batch_size: int = 64):
+        self.model = model
         self.probes = [
             keras.Model(member.inputs, [last_conv_layer(member).output, member.outputs[0]])
             for member in ensemble_members(model)
@@ -71,13 +74,14 @@ class GradCam:
         """
         rows = np.asarray(rows)
         towards = np.broadcast_to(np.asarray(towards_bonafide, dtype=bool), rows.shape)
-        size = spectrograms.shape[1:]
-        maps = np.empty((len(rows), *size), dtype=np.float32)
+        maps = np.zeros((len(rows), *spectrograms.shape[1:]), dtype=np.float32)
         for start in range(0, len(rows), self.batch_size):
-            chunk = slice(start, start + self.batch_size)
-            x = tf.convert_to_tensor(np.asarray(spectrograms[rows[chunk]], dtype=np.float32))
-            sign = tf.constant(np.where(towards[chunk], 1.0, -1.0), dtype=tf.float32)
-            maps[chunk] = np.mean([_member_maps(probe, x, sign, size=size) for probe in self.probes], axis=0)
+            block = np.asarray(spectrograms[rows[start : start + self.batch_size]], dtype=np.float32)
+            for at, inputs in same_length_groups(self.model, block):
+                sign = tf.constant(np.where(towards[start + at], 1.0, -1.0), dtype=tf.float32)
+                x, size = tf.convert_to_tensor(inputs), inputs.shape[1:]
+                mean_map = np.mean([_member_maps(probe, x, sign, size=size) for probe in self.probes], axis=0)
+                maps[start + at, :, : size[1]] = mean_map
         return maps
 
     def class_profiles(self, spectrograms: np.ndarray, rows, labels) -> dict[str, Profile]:

@@ -33,7 +33,7 @@ from deepfake_audio.explain.svc import (
     values_by,
 )
 from deepfake_audio.features.frames import card_frames, frame_names
-from deepfake_audio.features.spectrogram import frame_times, spectrogram_frequencies
+from deepfake_audio.features.spectrogram import frame_times, real_frames, spectrogram_frequencies
 from deepfake_audio.features.store import read_features
 from deepfake_audio.io import atomic_path, write_csv, write_json
 from deepfake_audio.models.files import read_card
@@ -245,12 +245,14 @@ def explain_cnn(table: pd.DataFrame, spectrograms: np.ndarray, params: Params, *
         row = row_of[case["utt_id"]]
         towards_bonafide = case["score"] > threshold
         cam = gradcam.maps(spectrograms, [row], towards_bonafide)[0]
+        spectrogram = np.asarray(spectrograms[row], dtype=np.float32)
+        shown = slice(None, int(real_frames(spectrogram[None])[0]))  # without padding, the input ends there
         title = f"{describe(case)}\nevidence for {'bona fide' if towards_bonafide else 'spoof'}"
         figures.gradcam_png(
-            np.asarray(spectrograms[row], dtype=np.float32),
-            cam,
+            spectrogram[:, shown],
+            cam[:, shown],
             frequencies=frequencies,
-            times=times,
+            times=times[shown],
             title=title,
             path=out / "images" / f"{name}.png",
         )

@@ -1,4 +1,11 @@
-"""The CNN input: a fixed-size log spectrogram per utterance, and its normalisation."""
+"""The CNN input: a log spectrogram per utterance, stored at a fixed size, and its normalisation.
+
+With ``pad: none`` an utterance shorter than the stored size is followed by all-zero
+columns, which are not part of the input: :func:`real_frames` finds where each
+utterance ends, and the CNN sees only the frames before (a real column is never all
+zeros: every bin would have to sit exactly at the normalised mean, or at 0 dB without
+normalisation).
+"""
 
 from __future__ import annotations
 
@@ -46,27 +53,70 @@ def log_spectrogram(power: np.ndarray, settings: AnalysisSettings) -> np.ndarray
         if spectrogram.kind == "mel"
         else power
     )
-    return fix_frames(to_db(bands), spectrogram).astype(np.float16)
+    levels = to_db(bands)
+    empty = empty_band_rows(power, settings)
+    if empty.any():
+        levels[empty] = levels[~empty].mean()
+    return fix_frames(levels, spectrogram).astype(np.float16)
+
+
+def empty_band_rows(power: np.ndarray, settings: AnalysisSettings) -> np.ndarray:
+    """bool (spectrogram_bins,): the rows above the utterance's bandwidth, with ``mask_empty_band_db`` set.
+
+    The bandwidth ends at the last FFT bin whose mean power over the utterance lies within
+    ``mask_empty_band_db`` of the loudest bin's. A recording's own noise keeps its top band
+    within about 60 dB of the loudest; a file resampled from 8 kHz holds nothing above 4 kHz
+    (80 dB and more below), and the rows above its bandwidth are masked.
+    """
+    below_peak_db = settings.features.spectrogram.mask_empty_band_db
+    rows = spectrogram_frequencies(settings)
+    if below_peak_db is None or power.shape[1] == 0:
+        return np.zeros(len(rows), dtype=bool)
+    levels = to_db(power.mean(axis=1))
+    last_sounding = np.flatnonzero(levels >= levels.max() - below_peak_db)[-1]
+    return rows > fft_frequencies(settings.sample_rate, settings.features.n_fft)[last_sounding]
 
 
 def fix_frames(spectrogram: np.ndarray, params: SpectrogramParams) -> np.ndarray:
-    """Crop or pad a (bins, frames) spectrogram to ``params.n_frames``, then normalise it per utterance.
+    """Crop or pad a (bins, frames) spectrogram to ``params.n_frames``, normalised per utterance if asked.
 
-    Cropping keeps the start. Padding repeats the utterance or appends its quietest value
-    (silence). Utterance normalisation is one mean and one scale, so the gain goes but
-    the spectral shape, which carries the replay cues, stays.
+    Cropping keeps the start. Padding repeats the utterance, appends its quietest value
+    (silence), or with ``none`` appends zero columns after normalisation, which mark the
+    end of the input. Utterance normalisation is one mean and one scale over the
+    utterance's own frames, so the gain goes but the spectral shape, which carries the
+    replay cues, stays.
     """
-    frames = spectrogram.shape[1]
-    if frames >= params.n_frames:
-        fixed = spectrogram[:, : params.n_frames]
+    frames, size = spectrogram.shape[1], params.n_frames
+    if frames >= size:
+        fixed = spectrogram[:, :size]
     elif params.pad == "repeat":
-        fixed = np.tile(spectrogram, (1, -(-params.n_frames // frames)))[:, : params.n_frames]
-    else:
-        fixed = np.full((spectrogram.shape[0], params.n_frames), spectrogram.min(), dtype=spectrogram.dtype)
+        fixed = np.tile(spectrogram, (1, -(-size // frames)))[:, :size]
+    elif params.pad == "zeros":
+        fixed = np.full((spectrogram.shape[0], size), spectrogram.min(), dtype=spectrogram.dtype)
         fixed[:, :frames] = spectrogram
-    if params.normalize == "utterance":
-        fixed = (fixed - fixed.mean()) / max(float(fixed.std()), _MIN_STD)
-    return fixed
+    else:
+        fixed = np.zeros((spectrogram.shape[0], size), dtype=spectrogram.dtype)
+        fixed[:, :frames] = _normalised(spectrogram) if params.normalize == "utterance" else spectrogram
+        return fixed
+    return _normalised(fixed) if params.normalize == "utterance" else fixed
+
+
+def _normalised(spectrogram: np.ndarray) -> np.ndarray:
+    return (spectrogram - spectrogram.mean()) / max(float(spectrogram.std()), _MIN_STD)
+
+
+def real_frames(spectrograms: np.ndarray) -> np.ndarray:
+    """int (n,) frames of each (bins, frames) input before its trailing all-zero columns (``pad: none``).
+
+    Inputs padded otherwise have no such columns, so their count is the stored width; so
+    does an input of zeros only, which has no end to find.
+    """
+    spectrograms = np.asarray(spectrograms)
+    if spectrograms.shape[0] == 0:
+        return np.zeros(0, dtype=int)
+    sounding = (spectrograms != 0).any(axis=1)  # (n, frames)
+    width = sounding.shape[1]
+    return np.where(sounding.any(axis=1), width - np.argmax(sounding[:, ::-1], axis=1), width)
 
 
 @dataclass(frozen=True)
@@ -79,21 +129,27 @@ class SpectrogramStats:
     def apply(self, spectrograms: np.ndarray) -> np.ndarray:
         """(..., bins, frames) spectrograms normalised in float32, returned as float16: the CNN input
         as featurize stores it, the one normalisation of featurize, the audit and the Detector."""
-        normalised = (np.asarray(spectrograms, dtype=np.float32) - self.mean[:, None]) / self.std[:, None]
-        return normalised.astype(np.float16)
+        spectrograms = np.asarray(spectrograms, dtype=np.float32)
+        normalised = (spectrograms - self.mean[:, None]) / self.std[:, None]
+        # The zero columns that end a ``pad: none`` input stay zero.
+        return np.where((spectrograms != 0).any(axis=-2, keepdims=True), normalised, 0).astype(np.float16)
 
 
 def training_stats(spectrograms: np.ndarray, rows: np.ndarray) -> SpectrogramStats:
-    """Per-bin statistics over every frame of ``spectrograms[rows]``, read a slice at a time."""
+    """Per-bin statistics over every real frame of ``spectrograms[rows]``, read a slice at a time.
+
+    The zero columns after a ``pad: none`` input add nothing to the sums and are not counted.
+    """
     total = np.zeros(spectrograms.shape[1])
     squares = np.zeros(spectrograms.shape[1])
+    count = 0
     for start in range(0, len(rows), _ROWS_PER_PASS):
         chunk = spectrograms[rows[start : start + _ROWS_PER_PASS]].astype(np.float32)
         total += chunk.sum(axis=(0, 2), dtype=np.float64)
         squares += np.square(chunk).sum(axis=(0, 2), dtype=np.float64)
-    count = len(rows) * spectrograms.shape[2]
-    mean = total / count
-    std = np.sqrt(np.maximum(squares / count - mean**2, 0.0))
+        count += int(real_frames(chunk).sum())
+    mean = total / max(count, 1)
+    std = np.sqrt(np.maximum(squares / max(count, 1) - mean**2, 0.0))
     return SpectrogramStats(mean.astype(np.float32), np.maximum(std, _MIN_STD).astype(np.float32))
 
 

@@ -1,9 +1,13 @@
-"""Convolutional countermeasures on fixed-size spectrograms (Keras 3 on TensorFlow).
+"""Convolutional countermeasures on log spectrograms of any length (Keras 3 on TensorFlow).
 
 Two architectures: ``simple`` (a few conv blocks) and ``lcnn``, the Light CNN with
 Max-Feature-Map activations that won ASVspoof 2017 (Lavrentyeva et al., Interspeech 2017;
 the layer table of their ASVspoof 2019 system). Both are built from Keras' own layers
 only, so a saved model loads in safe mode without any code of ours.
+
+The networks are convolutional over time and average their last maps over however many
+frames there are, so an utterance is scored on its own frames (``pad: none``), never on
+padding; training reads crops of a fixed length (``train_cnn.crop_frames``).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import tensorflow as tf
 from sklearn.utils.class_weight import compute_sample_weight
 
 from deepfake_audio.errors import InputError
+from deepfake_audio.features.spectrogram import real_frames
 from deepfake_audio.io import atomic_path
 from deepfake_audio.metrics import equal_error_rate
 from deepfake_audio.models.card import ModelCard, attach_card
@@ -73,13 +78,13 @@ class TrainingSummary:
         }
 
 
-def build_cnn(n_bins: int, n_frames: int, params: TrainCnnParams, *, name: str | None = None) -> keras.Model:
-    """The architecture ``params.arch``, ending in one bona fide logit.
+def build_cnn(n_bins: int, params: TrainCnnParams, *, name: str | None = None) -> keras.Model:
+    """The architecture ``params.arch`` on (n_bins, any frames) inputs, ending in one bona fide logit.
 
     Noise and dropout layers are active in training only.
     """
-    inputs = keras.Input(shape=(n_bins, n_frames), name=INPUT_NAME)
-    x = keras.layers.Reshape((n_bins, n_frames, 1))(inputs)
+    inputs = keras.Input(shape=(n_bins, None), name=INPUT_NAME)
+    x = keras.layers.Reshape((n_bins, -1, 1))(inputs)
     x = keras.layers.GaussianNoise(params.input_noise)(x)
     x = _lcnn_body(x, params) if params.arch == "lcnn" else _simple_body(x, params)
     x = keras.layers.Dropout(params.dropout)(x)
@@ -94,9 +99,7 @@ def _simple_body(x, params: TrainCnnParams):
         x = keras.layers.ReLU()(x)
         x = keras.layers.MaxPooling2D(2)(x)
         x = keras.layers.SpatialDropout2D(params.spatial_dropout)(x)
-    # Average over time only, so the dense layer still sees each frequency band.
-    x = keras.layers.AveragePooling2D(pool_size=(1, x.shape[2]))(x)
-    return keras.layers.Flatten()(x)
+    return _mean_over_time(x)
 
 
 def _lcnn_body(x, params: TrainCnnParams):
@@ -107,12 +110,42 @@ def _lcnn_body(x, params: TrainCnnParams):
             x = keras.layers.MaxPooling2D(2)(x)
         if norm:
             x = keras.layers.BatchNormalization()(x)
-    # Average over time (the published net flattens a fixed-size map; pooling over time
-    # keeps the dense layer small and each frequency band visible).
-    x = keras.layers.AveragePooling2D(pool_size=(1, x.shape[2]))(x)
-    x = keras.layers.Flatten()(x)
+    # The published net flattens a fixed-size map; the mean over time takes any length and
+    # keeps the dense layer small and each frequency band visible.
+    x = _mean_over_time(x)
     x = _max_feature_map(lambda: keras.layers.Dense(max(1, round(LCNN_DENSE * params.lcnn_width / 2))), x)
     return keras.layers.BatchNormalization()(x)
+
+
+def _mean_over_time(x):
+    """(batch, bins, frames, channels) maps to (batch, bins * channels): each band's mean over the frames."""
+    _, bins, _, channels = x.shape
+    x = keras.layers.Permute((2, 1, 3))(x)
+    x = keras.layers.Reshape((-1, bins * channels))(x)
+    return keras.layers.GlobalAveragePooling1D()(x)
+
+
+def shortest_input(model: keras.Model) -> int:
+    """Frames the network needs at least: two to the power of its max-pools over time."""
+    member = ensemble_members(model)[0]
+    return 2 ** sum(isinstance(layer, keras.layers.MaxPooling2D) for layer in member.layers)
+
+
+def usable_frames(frames: int, model_step: int) -> int:
+    """The frames of an input of ``frames`` frames that the network reads in one pass.
+
+    The max-pools drop the frames beyond a multiple of ``model_step`` (``shortest_input``),
+    so cutting them costs nothing and leaves few distinct lengths to batch. A shorter
+    input is repeated to ``model_step`` frames.
+    """
+    return max(model_step, frames - frames % model_step)
+
+
+def fit_length(spectrogram: np.ndarray, frames: int) -> np.ndarray:
+    """The first ``frames`` columns of a (bins, frames) input, repeated first if it has fewer."""
+    if spectrogram.shape[1] < frames:
+        spectrogram = np.tile(spectrogram, (1, -(-frames // spectrogram.shape[1])))
+    return spectrogram[:, :frames]
 
 
 def _max_feature_map(make_layer, x):
@@ -124,10 +157,12 @@ def _max_feature_map(make_layer, x):
 
 
 class SpectrogramBatches(keras.utils.PyDataset):
-    """Training batches read from the memory-mapped spectrograms, with SpecAugment masks.
+    """Training batches read from the memory-mapped spectrograms: crops and SpecAugment masks.
 
-    Order and masks depend only on (seed, epoch, batch), so a rerun sees the same batches.
-    Each batch carries class-balancing sample weights.
+    Each example is ``crop_frames`` frames (default: the stored width) of its utterance's
+    own frames, from a random start; an utterance with fewer is repeated to fill them.
+    Order, crops and masks depend only on (seed, epoch, batch), so a rerun sees the same
+    batches. Each batch carries class-balancing sample weights.
     """
 
     def __init__(
@@ -139,10 +174,13 @@ class SpectrogramBatches(keras.utils.PyDataset):
         batch_size: int,
         augment: SpecAugmentParams,
         seed: int,
+        crop_frames: int | None = None,
     ):
         super().__init__()
         self.spectrograms, self.rows, self.targets = spectrograms, np.asarray(rows), targets
         self.batch_size, self.augment, self.seed = batch_size, augment, seed
+        self.crop_frames = crop_frames or spectrograms.shape[2]
+        self.frames = _real_frames_of(spectrograms, self.rows)
         self.weights = _balanced_sample_weights(targets)
         self.epoch = 0
         self.order = self._shuffled()
@@ -152,8 +190,15 @@ class SpectrogramBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index: int):
         picked = self.order[index * self.batch_size : (index + 1) * self.batch_size]
-        x = np.asarray(self.spectrograms[self.rows[picked]], dtype=np.float32)
-        spec_augment(x, self.augment, np.random.default_rng([self.seed, self.epoch, index]))
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        stored = np.asarray(self.spectrograms[self.rows[picked]], dtype=np.float32)
+        x = np.stack(
+            [
+                _crop(example, frames, self.crop_frames, rng=rng)
+                for example, frames in zip(stored, self.frames[picked], strict=True)
+            ]
+        )
+        spec_augment(x, self.augment, rng)
         y = self.targets[picked]
         return x, y, self.weights[picked]
 
@@ -165,10 +210,23 @@ class SpectrogramBatches(keras.utils.PyDataset):
         return np.random.default_rng([self.seed, self.epoch]).permutation(len(self.rows))
 
 
+def _crop(example: np.ndarray, frames: int, size: int, *, rng: np.random.Generator) -> np.ndarray:
+    """``size`` frames of ``example``'s first ``frames``, from a random start if it has more."""
+    start = int(rng.integers(0, frames - size + 1)) if frames > size else 0
+    return fit_length(example[:, start:frames], size)
+
+
+def _real_frames_of(spectrograms: np.ndarray, rows: np.ndarray, *, block: int = 256) -> np.ndarray:
+    """``real_frames`` of ``spectrograms[rows]``, read from the memory map a block at a time."""
+    found = [real_frames(spectrograms[rows[start : start + block]]) for start in range(0, len(rows), block)]
+    return np.concatenate(found) if found else np.zeros(0, dtype=int)
+
+
 def spec_augment(batch: np.ndarray, params: SpecAugmentParams, rng: np.random.Generator) -> None:
     """Mask random frequency bands and time spans of each (bins, frames) example, in place.
 
-    Masked cells take the example's mean, so a mask carries no level of its own.
+    Masked cells take the example's mean, so a mask carries no level of its own. With
+    ``top_band``, some examples also lose their top rows, as a narrowband source's do.
     """
     for example in batch:
         fill = example.mean()
@@ -184,6 +242,8 @@ def spec_augment(batch: np.ndarray, params: SpecAugmentParams, rng: np.random.Ge
                     example[start : start + width, :] = fill
                 else:
                     example[:, start : start + width] = fill
+        if params.top_band > 0 and rng.random() < params.top_band:
+            example[-int(rng.integers(1, min(params.max_top_width, len(example)) + 1)) :, :] = fill
 
 
 class DevScores(keras.callbacks.Callback):
@@ -309,8 +369,9 @@ def fit_cnn(
         batch_size=params.batch_size,
         augment=params.spec_augment,
         seed=seed,
+        crop_frames=params.crop_frames,
     )
-    model = build_cnn(spectrograms.shape[1], spectrograms.shape[2], params, name=f"{params.arch}_seed_{seed}")
+    model = build_cnn(spectrograms.shape[1], params, name=f"{params.arch}_seed_{seed}")
     model.compile(optimizer=_optimizer(params), loss=keras.losses.BinaryCrossentropy(from_logits=True))
     monitor = "val_eer" if params.monitor == "dev_eer" else "val_loss"
     timer = EpochTimer()
@@ -348,15 +409,32 @@ def fit_cnn(
 def cnn_scores(
     model: keras.Model, spectrograms: np.ndarray, rows=None, *, batch_size: int = 128
 ) -> np.ndarray:
-    """Bona fide logits (higher = more bona fide) for ``spectrograms[rows]`` (default: all)."""
+    """Bona fide logits (higher = more bona fide) for ``spectrograms[rows]`` (default: all).
+
+    Each input is read to its end (``real_frames``), the frames the network uses
+    (``usable_frames``); inputs of the same length go through the network together.
+    """
     rows = np.arange(len(spectrograms)) if rows is None else np.asarray(rows)
-    scores = [
-        model(
-            np.asarray(spectrograms[rows[start : start + batch_size]], dtype=np.float32), training=False
-        ).numpy()
-        for start in range(0, len(rows), batch_size)
-    ]
-    return np.concatenate(scores).ravel() if scores else np.empty(0)
+    scores = np.empty(len(rows))
+    for start in range(0, len(rows), batch_size):
+        block = np.asarray(spectrograms[rows[start : start + batch_size]], dtype=np.float32)
+        for at, inputs in same_length_groups(model, block):
+            scores[start + at] = model(inputs, training=False).numpy().ravel()
+    return scores
+
+
+def same_length_groups(model: keras.Model, spectrograms: np.ndarray):
+    """``(positions, inputs)`` for each length the network reads of the (n, bins, frames) ``spectrograms``.
+
+    ``inputs`` is float32 (len(positions), bins, length): those inputs cut (or repeated)
+    to that length.
+    """
+    step, frames = shortest_input(model), real_frames(spectrograms)
+    lengths = np.array([usable_frames(int(count), step) for count in frames])
+    for length in np.unique(lengths):
+        at = np.flatnonzero(lengths == length)
+        inputs = np.stack([fit_length(spectrograms[i, :, : frames[i]], int(length)) for i in at])
+        yield at, inputs.astype(np.float32, copy=False)
 
 
 def save_cnn(model: keras.Model, path: Path, card: ModelCard) -> None:

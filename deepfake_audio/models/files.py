@@ -378,28 +378,32 @@ def _check_pipeline(path: Path, model, name: str) -> None:
 
 
 def _check_cnn(path: Path, model, card: ModelCard) -> None:
-    """A Keras model from one (bins, frames) spectrogram, as the card's features give it, to one logit."""
+    """A Keras model from one (bins, any frames) spectrogram, as the card's features give it, to one logit."""
     import keras  # loaded by the CNN's loader already
 
     if not isinstance(model, keras.Model):
         raise InputError(f"{path}: holds {_a(model)}, not a Keras model")
     features = card.features_params
-    expected = (spectrogram_bins(features), features.spectrogram.n_frames)
+    expected = (spectrogram_bins(features), None)
     try:
         inputs, outputs = [tuple(x.shape) for x in model.inputs], [tuple(x.shape) for x in model.outputs]
     except Exception as err:  # noqa: BLE001  (a model that was never built has no inputs)
         raise InputError(f"{path}: the CNN has no defined input and output: {_describe(err)}") from None
     if len(inputs) != 1 or inputs[0][1:] != expected:
         raise InputError(
-            f"{path}: the CNN takes inputs of shape {_shapes(inputs)}; the card's features give "
-            f"spectrograms of shape {expected}"
+            f"{path}: the CNN takes inputs of shape {_shapes(inputs)}, not {expected}: the card's "
+            f"features give spectrograms of {expected[0]} frequency rows and any number of frames"
         )
     if len(outputs) != 1 or outputs[0][1:] != (1,):
         raise InputError(
             f"{path}: the CNN gives outputs of shape {_shapes(outputs)}, not one logit per spectrogram"
         )
     _check_scores(
-        path, "cnn", lambda: np.asarray(model(np.zeros((1, *expected), np.float32), training=False))
+        path,
+        "cnn",
+        lambda: np.asarray(
+            model(np.zeros((1, expected[0], features.spectrogram.n_frames), np.float32), training=False)
+        ),
     )
 
 
