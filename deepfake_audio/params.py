@@ -385,7 +385,7 @@ class TrainCnnParams(Section):
     epochs: int = Field(30, ge=1, le=10_000)
     batch_size: int = Field(32, ge=1, le=4096)
     # Training examples: random crops of this many frames of each utterance's own frames
-    # (shorter ones repeated to fill it); null: the whole stored input. Scoring always
+    # (shorter ones repeated to fill it); null: features.spectrogram.n_frames. Scoring always
     # reads an utterance's own frames whole.
     crop_frames: int | None = Field(None, ge=8, le=10_000)
     # Early stopping: stop when this dev figure has not improved for `patience` epochs,
