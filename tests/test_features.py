@@ -15,6 +15,7 @@ from deepfake_audio.features.extract import extract_features
 from deepfake_audio.features.filterbanks import fft_frequencies, mel_basis
 from deepfake_audio.features.spectrogram import (
     SpectrogramStats,
+    empty_band_rows,
     fix_frames,
     frame_times,
     read_spectrogram_stats,
@@ -248,6 +249,15 @@ def test_the_empty_band_above_a_narrowband_sources_bandwidth_is_masked():
     assert np.array_equal(spectrogram[low], as_recorded[low])
     # A recording whose own noise reaches 8 kHz keeps every row.
     assert np.array_equal(analyse(wideband, masked).spectrogram, analyse(wideband, unmasked).spectrogram)
+
+
+def test_an_utterance_with_all_its_power_at_0_hz_keeps_every_row():
+    settings = AnalysisSettings(SAMPLE_RATE, FeaturesParams())
+    power = np.full((257, 20), 1e-12)
+    power[0] = 1.0  # a DC offset over silence: its bandwidth ends below the lowest row
+    assert not empty_band_rows(power, settings).any()
+    power[40] = 1.0  # 1.25 kHz
+    assert empty_band_rows(power, settings).any() and not empty_band_rows(power, settings).all()
 
 
 def test_a_short_utterance_is_repeated_to_the_fixed_length():

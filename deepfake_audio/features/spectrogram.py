@@ -66,7 +66,8 @@ def empty_band_rows(power: np.ndarray, settings: AnalysisSettings) -> np.ndarray
     The bandwidth ends at the last FFT bin whose mean power over the utterance lies within
     ``mask_empty_band_db`` of the loudest bin's. A recording's own noise keeps its top band
     within about 60 dB of the loudest; a file resampled from 8 kHz holds nothing above 4 kHz
-    (80 dB and more below), and the rows above its bandwidth are masked.
+    (80 dB and more below), and the rows above its bandwidth are masked. A bandwidth below
+    every row (all the power at 0 Hz) leaves nothing to take the mean of: no row is masked.
     """
     below_peak_db = settings.features.spectrogram.mask_empty_band_db
     rows = spectrogram_frequencies(settings)
@@ -74,7 +75,8 @@ def empty_band_rows(power: np.ndarray, settings: AnalysisSettings) -> np.ndarray
         return np.zeros(len(rows), dtype=bool)
     levels = to_db(power.mean(axis=1))
     last_sounding = np.flatnonzero(levels >= levels.max() - below_peak_db)[-1]
-    return rows > fft_frequencies(settings.sample_rate, settings.features.n_fft)[last_sounding]
+    empty = rows > fft_frequencies(settings.sample_rate, settings.features.n_fft)[last_sounding]
+    return empty if not empty.all() else np.zeros(len(rows), dtype=bool)
 
 
 def fix_frames(spectrogram: np.ndarray, params: SpectrogramParams) -> np.ndarray:
