@@ -1,3 +1,6 @@
+import gc
+import weakref
+
 import keras
 import numpy as np
 import pandas as pd
@@ -14,6 +17,7 @@ from deepfake_audio.models.cnn import (
     ensemble,
     ensemble_members,
     fit_cnn,
+    inference,
     load_cnn,
     save_cnn,
     shortest_input,
@@ -333,6 +337,22 @@ def test_the_cnn_scores_an_utterance_on_its_own_frames_whatever_the_padding(arch
     np.testing.assert_allclose(scores, expected, rtol=1e-5, atol=1e-6)
     assert np.array_equal(cnn_scores(model, stored, [2, 0], batch_size=1), scores[[2, 0]])
     assert len(set(np.round(scores, 6))) == 4
+
+
+def test_inference_is_one_graph_for_any_length_that_follows_the_weights_and_lets_the_model_go():
+    model = build_cnn(16, TrainCnnParams(arch="lcnn", lcnn_width=0.25))
+    forward = inference(model)
+    assert inference(model) is forward
+    x = np.random.default_rng(2).normal(size=(3, 16, 64)).astype(np.float32)
+    for inputs in (x, x[:1, :, :32], x[:, :, :48]):
+        assert np.array_equal(forward(inputs).numpy(), model(inputs, training=False).numpy())
+    assert forward.experimental_get_tracing_count() == 1
+    model.set_weights([weight * 0.5 for weight in model.get_weights()])  # as training moves them
+    assert np.array_equal(forward(x).numpy(), model(x, training=False).numpy())
+    held = weakref.ref(model)
+    del model, forward
+    gc.collect()
+    assert held() is None  # the cache does not keep it alive
 
 
 def test_spec_augment_masks_within_limits():

@@ -59,8 +59,8 @@ class GradCam:
 
     def __init__(self, model: keras.Model, batch_size: int = 64):
         self.model = model
-        self.probes = [
-            keras.Model(member.inputs, [last_conv_layer(member).output, member.outputs[0]])
+        self.member_maps = [
+            _traced_maps(keras.Model(member.inputs, [last_conv_layer(member).output, member.outputs[0]]))
             for member in ensemble_members(model)
         ]
         self.batch_size = batch_size
@@ -78,10 +78,11 @@ class GradCam:
         for start in range(0, len(rows), self.batch_size):
             block = np.asarray(spectrograms[rows[start : start + self.batch_size]], dtype=np.float32)
             for at, inputs in same_length_groups(self.model, block):
-                sign = tf.constant(np.where(towards[start + at], 1.0, -1.0), dtype=tf.float32)
-                x, size = tf.convert_to_tensor(inputs), inputs.shape[1:]
-                mean_map = np.mean([_member_maps(probe, x, sign, size=size) for probe in self.probes], axis=0)
-                maps[start + at, :, : size[1]] = mean_map
+                sign = np.where(towards[start + at], 1.0, -1.0).astype(np.float32)
+                mean_map = np.mean(
+                    [member_maps(inputs, sign).numpy() for member_maps in self.member_maps], axis=0
+                )
+                maps[start + at, :, : inputs.shape[2]] = mean_map
         return maps
 
     def class_profiles(self, spectrograms: np.ndarray, rows, labels) -> dict[str, Profile]:
@@ -109,13 +110,22 @@ class GradCam:
         return profiles
 
 
-def _member_maps(probe: keras.Model, x, sign, *, size) -> np.ndarray:
-    with tf.GradientTape() as tape:
-        features, logits = probe(x, training=False)
-        target = tf.reduce_sum(logits[:, 0] * sign)
-    weights = tf.reduce_mean(tape.gradient(target, features), axis=(1, 2))
-    cam = tf.nn.relu(tf.einsum("nhwc,nc->nhw", features, weights))
-    return tf.image.resize(cam[..., None], size, method="bilinear")[..., 0].numpy()
+def _traced_maps(probe: keras.Model):
+    """``maps(x, sign)``: the Grad-CAM maps of the (n, bins, frames) inputs ``x``, towards
+    the bona fide logit times ``sign`` (n), at the inputs' size; one graph for any n and
+    length (run eagerly, op by op, it is several times slower)."""
+    bins = probe.inputs[0].shape[1]
+
+    @tf.function(input_signature=[tf.TensorSpec((None, bins, None)), tf.TensorSpec((None,))])
+    def maps(x, sign):
+        with tf.GradientTape() as tape:
+            features, logits = probe(x, training=False)
+            target = tf.reduce_sum(logits[:, 0] * sign)
+        weights = tf.reduce_mean(tape.gradient(target, features), axis=(1, 2))
+        cam = tf.nn.relu(tf.einsum("nhwc,nc->nhw", features, weights))
+        return tf.image.resize(cam[..., None], tf.shape(x)[1:], method="bilinear")[..., 0]
+
+    return maps
 
 
 def mass_fractions(
