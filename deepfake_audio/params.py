@@ -387,7 +387,9 @@ class TrainCnnParams(Section):
     # Training examples: random crops of this many frames of each utterance's own frames
     # (shorter ones repeated to fill it); null: features.spectrogram.n_frames. Scoring always
     # reads an utterance's own frames whole.
-    crop_frames: int | None = Field(None, ge=8, le=10_000)
+    # 200 (2 s): half the training arithmetic of whole 4 s inputs, the same EER over 3 seeds
+    # (docs/speed.md).
+    crop_frames: int | None = Field(200, ge=8, le=10_000)
     # Early stopping: stop when this dev figure has not improved for `patience` epochs,
     # then keep the best epoch's weights.
     monitor: Literal["dev_eer", "dev_loss"] = "dev_eer"

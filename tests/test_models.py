@@ -180,6 +180,7 @@ CNN_PARAMS = {
         learning_rate=0.01,
         patience=12,
         spec_augment=NO_MASKS,
+        crop_frames=None,
     ),
     "lcnn": TrainCnnParams(
         arch="lcnn",
@@ -189,6 +190,7 @@ CNN_PARAMS = {
         learning_rate=0.01,
         patience=12,
         spec_augment=NO_MASKS,
+        crop_frames=None,
     ),
 }
 

@@ -124,7 +124,7 @@ def repo(tmp_path_factory):
             train=dict(TINY_SPLIT), dev=dict(TINY_SPLIT), eval=dict(TINY_SPLIT), phrases=2
         )
         params["features"]["spectrogram"]["n_frames"] = 48
-        params["train_cnn"].update(lcnn_width=0.25, epochs=2, batch_size=8, seeds=[1, 2])
+        params["train_cnn"].update(lcnn_width=0.25, epochs=2, batch_size=8, seeds=[1, 2], crop_frames=32)
         params["train_gmm"].update(components=4)
         params["compute"]["n_jobs"] = 1
         params["explain"].update(
