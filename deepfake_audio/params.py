@@ -562,17 +562,18 @@ class Params(Section):
         sizes = [rows, ("features.spectrogram.n_frames", spectrogram.n_frames)]
         if cnn.crop_frames is not None:
             sizes.append(("train_cnn.crop_frames", cnn.crop_frames))
-            if cnn.crop_frames > spectrogram.n_frames:
-                raise ValueError(
-                    f"train_cnn.crop_frames ({cnn.crop_frames}) must not exceed "
-                    f"features.spectrogram.n_frames ({spectrogram.n_frames}), the stored input"
-                )
         for key, size in sizes:
             if size < 2**pools:
                 raise ValueError(
                     f"train_cnn: the {cnn.arch} net halves its input {pools} times, so {key} "
                     f"({size}) must be at least {2**pools}"
                 )
+        if cnn.crop_frames is not None and cnn.crop_frames > spectrogram.n_frames:
+            raise ValueError(
+                f"train_cnn.crop_frames ({cnn.crop_frames}) must not exceed "
+                f"features.spectrogram.n_frames ({spectrogram.n_frames}), the stored input "
+                "(null: crops of the stored width)"
+            )
         return self
 
     @model_validator(mode="after")

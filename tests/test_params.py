@@ -344,6 +344,12 @@ def test_every_number_is_bounded(raw, key, value, reason):
             "features.spectrogram.n_frames (12) must be at least 16",
         ),
         (
+            "features.spectrogram.n_frames",
+            150,
+            "train_cnn.crop_frames (200) must not exceed features.spectrogram.n_frames (150), "
+            "the stored input (null: crops of the stored width)",
+        ),
+        (
             "train_cnn.crop_frames",
             12,
             "train_cnn: the lcnn net halves its input 4 times, so train_cnn.crop_frames (12) must be at least 16",
@@ -352,7 +358,7 @@ def test_every_number_is_bounded(raw, key, value, reason):
             "train_cnn.crop_frames",
             500,
             "train_cnn.crop_frames (500) must not exceed features.spectrogram.n_frames (400), "
-            "the stored input",
+            "the stored input (null: crops of the stored width)",
         ),
         ("seed", "x" * 200, "seed: Input should be a valid integer (got '" + "x" * 76 + "...)"),
     ],
