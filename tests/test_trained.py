@@ -22,7 +22,7 @@ from deepfake_audio.models.trained import (
 from deepfake_audio.params import load_params
 from deepfake_audio.vocabulary import MODEL_NAMES
 
-# Scores one file in a fresh process, then reports which of TensorFlow and Keras it imported.
+# Scores one file in a fresh process, then reports which of TensorFlow, Keras and skops it imported.
 SCORE_AND_REPORT_IMPORTS = """
 import json, sys
 from deepfake_audio.cli import main
@@ -30,7 +30,7 @@ from deepfake_audio.detector import Detector
 models_dir, model, wav = sys.argv[1:]
 Detector.load(models_dir, model=model).score(wav)
 assert main(["predict", "--model", model, "--models-dir", models_dir, wav]) == 0
-print(json.dumps([name for name in ("tensorflow", "keras") if name in sys.modules]))
+print(json.dumps([name for name in ("tensorflow", "keras", "skops") if name in sys.modules]))
 """
 
 
@@ -68,8 +68,10 @@ def test_the_decision_threshold_is_the_cards_and_evaluate_applies_it(tmp_path, m
     assert evaluate_scores(scores, params)["eval"]["decision_threshold"] == 1.0  # no card: the dev EER's
 
 
-@pytest.mark.parametrize(("model", "imported"), [("svc", []), ("cnn", ["tensorflow", "keras"])])
-def test_tensorflow_is_imported_only_to_score_with_the_cnn(tmp_path, models_dir, model, imported):
+@pytest.mark.parametrize(("model", "imported"), [("svc", ["skops"]), ("cnn", ["tensorflow", "keras"])])
+def test_tensorflow_is_imported_only_for_the_cnn_and_skops_only_for_scikit_learn_models(
+    tmp_path, models_dir, model, imported
+):
     sf.write(tmp_path / "a.wav", speech_like(), SAMPLE_RATE)
     done = subprocess.run(
         [sys.executable, "-c", SCORE_AND_REPORT_IMPORTS, str(models_dir), model, str(tmp_path / "a.wav")],

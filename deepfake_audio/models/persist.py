@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import skops.io
 from sklearn.pipeline import Pipeline
 
 from deepfake_audio.errors import InputError
@@ -40,12 +39,18 @@ def decision_scores(model: Pipeline, table: pd.DataFrame, name: str, *, table_ki
 
 
 def save_model(model, path: Path, card: ModelCard) -> None:
+    # Imported here: skops imports all of scikit-learn on import (1.2-3 s), which the
+    # stages and commands that never read a scikit-learn model need not pay.
+    import skops.io
+
     with atomic_path(path) as tmp:
         skops.io.dump(model, tmp)
         attach_card(tmp, card)
 
 
 def load_model(path: Path, name: str):
+    import skops.io  # see save_model
+
     try:
         return skops.io.load(path, trusted=TRUSTED_TYPES)
     except FileNotFoundError:
