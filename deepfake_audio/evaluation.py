@@ -11,18 +11,20 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from deepfake_audio import paths
 from deepfake_audio.corpus.manifest import read_manifest
 from deepfake_audio.errors import InputError
-from deepfake_audio.features.frames import card_frames
+from deepfake_audio.features.frames import card_frames_as_extracted
 from deepfake_audio.features.store import read_features, split_rows
 from deepfake_audio.io import read_json, write_csv, write_json
 from deepfake_audio.metrics import CONDITION_COLUMNS, dev_threshold, evaluate_scores
 from deepfake_audio.models import fusion
 from deepfake_audio.models.card import ModelCard
 from deepfake_audio.models.files import read_card
+from deepfake_audio.models.gmm import streamed_gmm_scores
 from deepfake_audio.models.trained import (
     decision_threshold,
     load_models,
@@ -43,16 +45,24 @@ def evaluate_model(name: str, params: Params) -> None:
     rows = split_rows(table, "dev", "eval")
     scored = table.iloc[rows][["utt_id", "split", "label"]].reset_index(drop=True)
     models = load_models(paths.MODELS, (name,))
-    frames = _gmm_frames(read_manifest(paths.MANIFEST).iloc[rows], params) if name == "gmm" else None
     # Scores are rounded as written, so the score files reproduce every metric.
-    values = model_scores(models, table.iloc[rows], spectrograms, rows=rows, frames=frames)[name]
-    write_evaluation(name, scored.assign(score=values.to_numpy()), params)
+    if name == "gmm":
+        values = np.round(
+            _gmm_scores(models["gmm"], read_manifest(paths.MANIFEST).iloc[rows], params), SCORE_DECIMALS
+        )
+    else:
+        values = model_scores(models, table.iloc[rows], spectrograms, rows=rows)[name].to_numpy()
+    write_evaluation(name, scored.assign(score=values), params)
 
 
-def _gmm_frames(manifest: pd.DataFrame, params: Params) -> list:
-    """The GMM's input (its card's frames) of every file of ``manifest``, in order."""
+def _gmm_scores(model: dict, manifest: pd.DataFrame, params: Params) -> np.ndarray:
+    """The GMM's score of every file of ``manifest``, in order, from its card's frames, each file
+    scored as its frames come (the frames of a whole split would fill gigabytes)."""
     card = read_card(model_path(paths.MODELS, "gmm"), "gmm")
-    return card_frames(manifest["path"].tolist(), manifest["duration_s"], card, compute=params.compute)
+    frames = card_frames_as_extracted(
+        manifest["path"].tolist(), manifest["duration_s"], card, compute=params.compute
+    )
+    return streamed_gmm_scores(model, frames, len(manifest))
 
 
 def evaluate_fusion(params: Params) -> None:

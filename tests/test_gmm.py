@@ -90,6 +90,24 @@ def test_scores_in_blocks_equal_scores_one_utterance_at_a_time(monkeypatch):
     np.testing.assert_allclose(gmm_scores(model, utterances), whole, rtol=1e-10)
 
 
+def test_streamed_scores_hold_one_block_and_equal_the_scores_of_all_frames_at_once(monkeypatch):
+    from deepfake_audio.models import gmm
+
+    rng = np.random.default_rng(2)
+    utterances, labels = _two_classes(rng, n=10)
+    model = fit_gmm(utterances, labels, TrainGmmParams(components=2), seed=0)
+    whole = gmm_scores(model, utterances)
+    blocks = []
+    monkeypatch.setattr(gmm, "_BLOCK_FRAMES", 100)  # two or three utterances of 40 frames
+    monkeypatch.setattr(
+        gmm, "gmm_scores", lambda model, block: blocks.append(len(block)) or gmm_scores(model, block)
+    )
+    arriving = [(position, utterances[position]) for position in rng.permutation(len(utterances))]
+    streamed = gmm.streamed_gmm_scores(model, iter(arriving), len(utterances))
+    np.testing.assert_allclose(streamed, whole, rtol=1e-10)
+    assert blocks == [2, 2, 2, 2, 2]
+
+
 def test_training_frames_are_drawn_per_class_up_to_max_frames():
     rng = np.random.default_rng(2)
     utterances, labels = _two_classes(rng)

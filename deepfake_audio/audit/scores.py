@@ -30,18 +30,19 @@ from deepfake_audio.audit.edited import (
 from deepfake_audio.audit.edits import EditedFile
 from deepfake_audio.corpus.manifest import read_manifest
 from deepfake_audio.errors import InputError
-from deepfake_audio.features.frames import card_frames
+from deepfake_audio.features.frames import card_frames_as_extracted
 from deepfake_audio.features.spectrogram import SpectrogramStats, training_stats
 from deepfake_audio.io import atomic_path, write_csv
 from deepfake_audio.metrics import dev_threshold
 from deepfake_audio.models.card import ModelCard, make_card
 from deepfake_audio.models.files import read_card
+from deepfake_audio.models.gmm import streamed_gmm_scores
 from deepfake_audio.models.svc import LabelledFeatures, fit_svc, svc_scores
 from deepfake_audio.models.trained import load_models, model_path, model_scores, save_model
 from deepfake_audio.params import Params
 from deepfake_audio.progress import step
 from deepfake_audio.tables import read_table
-from deepfake_audio.vocabulary import SINGLE_MODELS
+from deepfake_audio.vocabulary import SCORE_DECIMALS, SINGLE_MODELS
 
 SCORED = ("trimmed", "transplanted")  # the model of paths.MODELS on the audited files, edited so
 RETRAINED_SCORED = ("retrained_trimmed", "retrained_transplanted")  # the retrained model: trimmed, then both
@@ -129,10 +130,10 @@ def _gmm_scores(models: dict, audited: Extracted, params: Params) -> dict[str, n
         (auditor.trimmed_edits(manifest, speech), auditor.transplanted_edits(manifest)),
         strict=True,
     ):
-        frames = card_frames(
+        frames = card_frames_as_extracted(
             edits, durations, card, compute=params.compute, load=EditedFile.load, desc=f"audit@gmm: {column}"
         )
-        scores[column] = model_scores(models, audited.table, None, frames=frames)["gmm"].to_numpy()
+        scores[column] = np.round(streamed_gmm_scores(models["gmm"], frames, len(edits)), SCORE_DECIMALS)
     return scores
 
 

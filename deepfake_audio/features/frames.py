@@ -8,7 +8,7 @@ the same STFT frames (LFCC) or the same constant-Q transform (CQCC), after the s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -71,12 +71,27 @@ def extract_frames(
     """``frame_features`` of each of ``sources`` (paths, or anything ``load`` reads), in their order,
     computed in parallel over ``compute``."""
     out: list[np.ndarray] = [np.empty((0, 0), np.float32)] * len(sources)
-    analyse = partial(frame_features, frames=frames)
-    for row, features in analysed(
-        sources, durations, analyse, settings=settings, load=load, compute=compute, desc=desc
+    for row, features in frames_as_extracted(
+        sources, durations, settings, frames=frames, compute=compute, load=load, desc=desc
     ):
         out[row] = features
     return out
+
+
+def frames_as_extracted(
+    sources: Sequence,
+    durations,
+    settings: AnalysisSettings,
+    *,
+    frames: FramesParams,
+    compute: ComputeParams,
+    load: Callable[[Any, int], np.ndarray] = load_audio,
+    desc: str = "frames",
+) -> Iterator[tuple[int, np.ndarray]]:
+    """``(position in sources, frame_features)`` of each of ``sources`` as it is computed, in no set
+    order: a caller that consumes them one by one never holds all of them."""
+    analyse = partial(frame_features, frames=frames)
+    return analysed(sources, durations, analyse, settings=settings, load=load, compute=compute, desc=desc)
 
 
 def card_frames(
@@ -89,8 +104,27 @@ def card_frames(
     desc: str = "frames",
 ) -> list[np.ndarray]:
     """``extract_frames`` as a GMM's (or a fusion's) model card says: its sample rate, features and frames."""
-    frames = card.frames_params
-    if frames is None:
-        raise ValueError(f"a {card.model} card without frames: only the GMM and the fusion score frames")
-    settings = AnalysisSettings(card.sample_rate, card.features_params)
+    settings, frames = _card_analysis(card)
     return extract_frames(sources, durations, settings, frames=frames, compute=compute, load=load, desc=desc)
+
+
+def card_frames_as_extracted(
+    sources: Sequence,
+    durations,
+    card: ModelCard,
+    *,
+    compute: ComputeParams,
+    load: Callable[[Any, int], np.ndarray] = load_audio,
+    desc: str = "frames",
+) -> Iterator[tuple[int, np.ndarray]]:
+    """``frames_as_extracted`` as a GMM's (or a fusion's) model card says."""
+    settings, frames = _card_analysis(card)
+    return frames_as_extracted(
+        sources, durations, settings, frames=frames, compute=compute, load=load, desc=desc
+    )
+
+
+def _card_analysis(card: ModelCard) -> tuple[AnalysisSettings, FramesParams]:
+    if card.frames_params is None:
+        raise ValueError(f"a {card.model} card without frames: only the GMM and the fusion score frames")
+    return AnalysisSettings(card.sample_rate, card.features_params), card.frames_params

@@ -11,6 +11,7 @@ with skops, like the SVC.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +72,25 @@ def gmm_scores(model: dict, frames: list[np.ndarray]) -> np.ndarray:
         lengths = np.array([len(utterance) for utterance in block])
         scores[start:stop] = np.add.reduceat(ratio, np.cumsum(lengths) - lengths) / lengths
         start = stop
+    return scores
+
+
+def streamed_gmm_scores(model: dict, utterances: Iterable[tuple[int, np.ndarray]], count: int) -> np.ndarray:
+    """``gmm_scores`` of ``count`` utterances that arrive one at a time as ``(position, frames)``,
+    in any order: each block is scored once it is full, so only one block of frames is held."""
+    scores = np.full(count, np.nan)
+    positions: list[int] = []
+    block: list[np.ndarray] = []
+    n_frames = 0
+    for position, frames in utterances:
+        if block and n_frames + len(frames) > _BLOCK_FRAMES:
+            scores[positions] = gmm_scores(model, block)
+            positions, block, n_frames = [], [], 0
+        positions.append(position)
+        block.append(frames)
+        n_frames += len(frames)
+    if block:
+        scores[positions] = gmm_scores(model, block)
     return scores
 
 
