@@ -42,6 +42,9 @@ class AudioError(InputError):
         super().__init__(f"{path}: {reason}")
         self.path, self.reason = str(path), reason
 
+    def __reduce__(self):  # raised in a worker process, it must come back whole
+        return type(self), (self.path, self.reason)
+
 
 def check_regular_file(path: str | Path) -> None:
     """AudioError unless ``path`` is a non-empty regular file (after following links).

@@ -121,8 +121,8 @@ def _add_predict(commands) -> None:
         choices=("table", "json", "csv"),
         default="table",
         help="output: an aligned table, a JSON array of objects, or CSV with a header; "
-        "fields: path, model, score, threshold, decision, duration_s, windows "
-        "(default: %(default)s)",
+        "fields: path, model, score, threshold, decision, duration_s, windows, and with "
+        "--calibrated llr, prior_bonafide, p_bonafide (default: %(default)s)",
     )
     predict.add_argument(
         "--threshold",
@@ -131,6 +131,21 @@ def _add_predict(commands) -> None:
         metavar="dev-eer|FLOAT",
         help="decision threshold: dev-eer, the dev EER threshold saved with the model, "
         "or a number in score units (default: %(default)s)",
+    )
+    predict.add_argument(
+        "--calibrated",
+        action="store_true",
+        help="also give each score as evidence, through the calibration saved with the model "
+        "(fitted on dev): llr, the log-likelihood ratio (nats, bona fide over spoof); "
+        "prior_bonafide, the prior of --prior; p_bonafide, the probability of bona fide under "
+        "that prior. The decision stays the --threshold's",
+    )
+    predict.add_argument(
+        "--prior",
+        type=_prior,
+        metavar="P",
+        help="with --calibrated: the prior probability of bona fide, strictly between 0 and 1, "
+        "that p_bonafide assumes (default: 0.5)",
     )
     predict.add_argument(
         "--models-dir",
@@ -173,6 +188,18 @@ def _threshold(value: str):
     if not math.isfinite(number):
         raise argparse.ArgumentTypeError(f"expected dev-eer or a finite number, got {value!r}")
     return number
+
+
+def _prior(value: str) -> float:
+    try:
+        probability = float(value)
+    except ValueError:
+        probability = math.nan
+    if not 0.0 < probability < 1.0:  # NaN fails too
+        raise argparse.ArgumentTypeError(
+            f"expected the prior probability of bona fide, a number strictly between 0 and 1, got {value!r}"
+        )
+    return probability
 
 
 def _window(value: str) -> float:

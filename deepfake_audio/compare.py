@@ -24,10 +24,9 @@ from deepfake_audio.metrics import equal_error_rate, min_dcf
 from deepfake_audio.params import EvaluateParams, MinDcfParams, load_params
 from deepfake_audio.revisions import read_at, resolve_commit
 from deepfake_audio.tables import read_table
-from deepfake_audio.vocabulary import LABELS, MODEL_NAMES, SPOOF
+from deepfake_audio.vocabulary import LABELS, MODEL_NAMES, SCORE_COLUMNS, SPOOF
 
 COMPARED_SPLITS = ("dev", "eval")  # the scored splits; train is not scored
-SCORE_COLUMNS = ("utt_id", "split", "label", "score")
 CHUNK_ELEMENTS = 1 << 21  # resamples x utterances handled at once: bounds the memory used
 
 ScoreSets = tuple[np.ndarray, np.ndarray]  # the bona fide scores and the spoof scores of one revision

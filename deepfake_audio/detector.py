@@ -5,7 +5,10 @@
 
 Everything that turns audio into model input comes from the model card stored inside
 the model file (sample rate, feature params, normalisation statistics), never from the
-current params.yaml, so a model scores new files exactly as it scored its corpus.
+current params.yaml, so a model scores new files exactly as it scored its corpus. The card's
+calibration turns a score into a log-likelihood ratio, and with a prior into a probability:
+
+    Detector.load("models").score("call.wav", prior=0.5).calibrated
 """
 
 from __future__ import annotations
@@ -21,12 +24,13 @@ from deepfake_audio.audio import AudioError, audio_windows
 from deepfake_audio.errors import InputError
 from deepfake_audio.features.analysis import Analysis, analyse_batch, feature_names
 from deepfake_audio.features.frames import frame_features
+from deepfake_audio.models.calibration import Calibration, check_prior, posterior_bonafide
 from deepfake_audio.models.card import ModelCard
 from deepfake_audio.models.files import read_card
 from deepfake_audio.models.trained import load_models, model_path, model_scores, models_needed
 from deepfake_audio.params import AnalysisSettings, VadParams
 from deepfake_audio.speech import Vad
-from deepfake_audio.vocabulary import BONAFIDE, MODEL_NAMES, SCORE_DECIMALS, SPOOF
+from deepfake_audio.vocabulary import BONAFIDE, FRACTION_DECIMALS, MODEL_NAMES, SCORE_DECIMALS, SPOOF
 
 if TYPE_CHECKING:  # imported when first used: it loads Keras
     from deepfake_audio.explain.gradcam import GradCam
@@ -35,6 +39,27 @@ DEFAULT_WINDOW_S = 30.0
 MAX_WINDOW_S = 600.0  # a longer window of a file at a high sample rate would not fit in memory
 # Below this RMS (dBFS, after removing any DC offset) a window holds no sound worth scoring.
 SOUND_FLOOR_DB = -70.0
+
+
+@dataclass(frozen=True)
+class Calibrated:
+    """A file's score as evidence, through the model card's calibration.
+
+    Attributes
+    ----------
+    llr : float
+        The log-likelihood ratio (nats, bona fide over spoof) of the score, ``slope * score +
+        offset`` with the card's calibration (fitted on dev), rounded to ``SCORE_DECIMALS``.
+    prior_bonafide : float
+        The prior probability of bona fide that ``p_bonafide`` assumes.
+    p_bonafide : float
+        The posterior probability of bona fide under that prior, the logistic of ``llr +
+        log(prior_bonafide / (1 - prior_bonafide))``, rounded to ``FRACTION_DECIMALS``.
+    """
+
+    llr: float
+    prior_bonafide: float
+    p_bonafide: float
 
 
 @dataclass(frozen=True)
@@ -59,6 +84,9 @@ class Prediction:
         Length of the file in seconds, rounded to the millisecond.
     windows : int
         Windows scored (those with sound).
+    calibrated : Calibrated or None
+        The score's LLR and probability of bona fide under a prior, when asked for
+        (``Detector.score(..., prior=P)``).
     """
 
     path: str
@@ -68,10 +96,14 @@ class Prediction:
     decision: str
     duration_s: float
     windows: int
+    calibrated: Calibrated | None = None
 
     def as_dict(self) -> dict:
-        """The fields by name, in the order above."""
-        return asdict(self)
+        """The fields by name, in the order above, those of ``calibrated`` in place of it (none
+        when it is None)."""
+        fields = asdict(self)
+        calibrated = fields.pop("calibrated")
+        return {**fields, **(calibrated or {})}
 
 
 class Detector:
@@ -158,7 +190,14 @@ class Detector:
         """The decision threshold of the model card (the dev EER threshold, as ``trained.decision_threshold``)."""
         return self.card.threshold
 
-    def score(self, path: str | Path, threshold: float | None = None) -> Prediction:
+    @property
+    def calibration(self) -> Calibration:
+        """The model card's map from score to log-likelihood ratio (as ``trained.decision_calibration``)."""
+        return self.card.score_calibration
+
+    def score(
+        self, path: str | Path, threshold: float | None = None, *, prior: float | None = None
+    ) -> Prediction:
         """Score one audio file.
 
         Parameters
@@ -167,6 +206,10 @@ class Detector:
             Any format libsndfile reads; resampled to the model's sample rate.
         threshold : float, optional
             Spoof at or below it; by default the model's ``threshold``.
+        prior : float, optional
+            The prior probability of bona fide, strictly between 0 and 1: when given, the
+            prediction's ``calibrated`` holds the score's LLR and the probability of bona fide
+            under this prior. The decision stays the threshold's.
 
         Returns
         -------
@@ -176,12 +219,17 @@ class Detector:
         ------
         AudioError
             (an InputError) when the file cannot be read or holds no sound to score.
+        ValueError
+            When ``prior`` is not strictly between 0 and 1.
         """
-        return self._score(path, threshold)[0]
+        return self._score(path, threshold, prior)[0]
 
-    def _score(self, path: str | Path, threshold: float | None) -> tuple[Prediction, Analysis]:
+    def _score(
+        self, path: str | Path, threshold: float | None, prior: float | None
+    ) -> tuple[Prediction, Analysis]:
         """The prediction, and the analysis of the file's first window (for ``explain``)."""
         threshold = self.threshold if threshold is None else float(threshold)
+        prior = None if prior is None else check_prior(prior)
         scores: list[float] = []
         samples = 0
         first: Analysis | None = None
@@ -213,9 +261,17 @@ class Detector:
             SPOOF if score <= threshold else BONAFIDE,
             round(samples / self.card.sample_rate, 3),
             len(scores),
+            None if prior is None else self.calibrated(score, prior),
         )
         assert first is not None  # the analysis behind the first score
         return prediction, first
+
+    def calibrated(self, score: float, prior: float) -> Calibrated:
+        """The LLR of ``score`` (a file's, as ``Prediction.score``) and the probability of bona
+        fide under the prior probability of bona fide ``prior``."""
+        llr = round(float(self.calibration.llr(score)), SCORE_DECIMALS)
+        probability = round(float(posterior_bonafide(llr, prior)), FRACTION_DECIMALS)
+        return Calibrated(llr, check_prior(prior), probability)
 
     def has_sound(self, signal: np.ndarray) -> bool:
         """Whether a window holds a stretch of sound: the energy detector's voiced run, above a floor.
@@ -286,7 +342,9 @@ class Detector:
         )
         return float(scores[self.model].iloc[0])
 
-    def explain(self, path: str | Path, out_png: Path, threshold: float | None = None) -> Prediction:
+    def explain(
+        self, path: str | Path, out_png: Path, threshold: float | None = None, *, prior: float | None = None
+    ) -> Prediction:
         """Score ``path`` and draw the CNN's Grad-CAM over its first window's spectrogram as a PNG.
 
         The map shows the CNN's evidence for the decision the prediction states; the window
@@ -298,7 +356,7 @@ class Detector:
             The audio file, as for ``score``.
         out_png : Path
             Where the figure is written.
-        threshold : float, optional
+        threshold, prior : float, optional
             As for ``score``.
 
         Returns
@@ -319,7 +377,7 @@ class Detector:
             raise InputError("--explain draws Grad-CAM maps of the CNN; use --model cnn or fusion")
         if self._gradcam is None:
             self._gradcam = GradCam(self.models["cnn"])
-        prediction, first = self._score(path, threshold)
+        prediction, first = self._score(path, threshold, prior)
         stored = first.spectrogram.astype(np.float32)
         towards_bonafide = prediction.decision == BONAFIDE
         shown = slice(None, int(real_frames(stored[None])[0]))  # without padding, the input ends there

@@ -2,8 +2,8 @@
 one stage per model), then fuse the single models' scores (``evaluate_fusion``), writing each
 model's score file, metrics and plots.
 
-Every model's metrics apply its decision threshold, the one its card holds: the fusion's
-is chosen here, on the dev scores it was trained on.
+Every model's metrics apply its decision threshold and its calibration, the ones its card
+holds: the fusion's are fitted here, on the dev scores it was trained on.
 """
 
 from __future__ import annotations
@@ -20,12 +20,14 @@ from deepfake_audio.errors import InputError
 from deepfake_audio.features.frames import card_frames_as_extracted
 from deepfake_audio.features.store import read_features, split_rows
 from deepfake_audio.io import read_json, write_csv, write_json
-from deepfake_audio.metrics import CONDITION_COLUMNS, dev_threshold, evaluate_scores
+from deepfake_audio.metrics import CONDITION_COLUMNS, evaluate_scores
 from deepfake_audio.models import fusion
+from deepfake_audio.models.calibration import DevFit, fit_on_dev
 from deepfake_audio.models.card import ModelCard
 from deepfake_audio.models.files import read_card
 from deepfake_audio.models.gmm import streamed_gmm_scores
 from deepfake_audio.models.trained import (
+    decision_calibration,
     decision_threshold,
     load_models,
     model_path,
@@ -47,22 +49,21 @@ def evaluate_model(name: str, params: Params) -> None:
     models = load_models(paths.MODELS, (name,))
     # Scores are rounded as written, so the score files reproduce every metric.
     if name == "gmm":
-        values = np.round(
-            _gmm_scores(models["gmm"], read_manifest(paths.MANIFEST).iloc[rows], params), SCORE_DECIMALS
-        )
+        values = streamed_gmm_scores_of(models["gmm"], read_manifest(paths.MANIFEST).iloc[rows], params)
     else:
         values = model_scores(models, table.iloc[rows], spectrograms, rows=rows)[name].to_numpy()
     write_evaluation(name, scored.assign(score=values), params)
 
 
-def _gmm_scores(model: dict, manifest: pd.DataFrame, params: Params) -> np.ndarray:
-    """The GMM's score of every file of ``manifest``, in order, from its card's frames, each file
-    scored as its frames come (the frames of a whole split would fill gigabytes)."""
+def streamed_gmm_scores_of(model: dict, manifest: pd.DataFrame, params: Params) -> np.ndarray:
+    """The score of the GMM of ``paths.MODELS`` for every file of ``manifest``, in order, rounded
+    as written, from its card's frames: each file scored as its frames come (the frames of a
+    whole split would fill gigabytes)."""
     card = read_card(model_path(paths.MODELS, "gmm"), "gmm")
     frames = card_frames_as_extracted(
         manifest["path"].tolist(), manifest["duration_s"], card, compute=params.compute
     )
-    return streamed_gmm_scores(model, frames, len(manifest))
+    return np.round(streamed_gmm_scores(model, frames, len(manifest)), SCORE_DECIMALS)
 
 
 def evaluate_fusion(params: Params) -> None:
@@ -97,11 +98,14 @@ def write_evaluation(
     name: str, scores: pd.DataFrame, params: Params, *, conditions: pd.DataFrame | None = None
 ) -> tuple[pd.DataFrame, dict]:
     """Write model ``name``'s ``scores`` (utt_id, split, label, score), its metrics at its card's
-    threshold and its plots; returns the scores with the manifest's condition columns, and the metrics."""
+    threshold and calibration, and its plots; returns the scores with the manifest's condition columns, and the metrics."""
     write_csv(paths.scores_file(name), scores)
     with_conditions = scores.join(_conditions() if conditions is None else conditions, on="utt_id")
     metrics = evaluate_scores(
-        with_conditions, params.evaluate, threshold=decision_threshold(paths.MODELS, name)
+        with_conditions,
+        params.evaluate,
+        threshold=decision_threshold(paths.MODELS, name),
+        calibration=decision_calibration(paths.MODELS, name),
     )
     write_json(paths.metrics_file(name), metrics)
     write_model_plots(
@@ -122,24 +126,25 @@ def _conditions() -> pd.DataFrame:
 
 def fit_fusion_on_dev(single: pd.DataFrame, labels: pd.Series, is_dev, *, models_dir: Path) -> pd.Series:
     """Train the fusion on the ``is_dev`` rows of ``single`` (one column of scores per single
-    model, rounded as the score files) and save it with its card in ``models_dir``; its scores
-    of every row, rounded likewise."""
+    model, rounded as the score files) and save it with its card in ``models_dir`` (the dev EER
+    threshold and the calibration of its dev scores); its scores of every row, rounded likewise."""
     model = fusion.fit_fusion(single[is_dev], labels[is_dev])
     fused = pd.Series(fusion.fusion_scores(model, single)).round(SCORE_DECIMALS)
     save_model(
-        FUSION, model, models_dir, card=fusion_card(models_dir, dev_threshold(labels[is_dev], fused[is_dev]))
+        FUSION, model, models_dir, card=fusion_card(models_dir, fit_on_dev(labels[is_dev], fused[is_dev]))
     )
     return fused
 
 
-def fusion_card(models_dir: Path, threshold: float) -> ModelCard:
-    """The SVC's card (the single models share their preprocessing), with the CNN's statistics
-    and the GMM's frames."""
+def fusion_card(models_dir: Path, dev: DevFit) -> ModelCard:
+    """The SVC's card (the single models share their preprocessing), with the fusion's threshold
+    and calibration (``dev``), the CNN's statistics and the GMM's frames."""
     cards = {name: read_card(model_path(models_dir, name), name) for name in SINGLE_MODELS}
     return replace(
         cards["svc"],
         model=FUSION,
-        threshold=threshold,
+        threshold=dev.threshold,
+        calibration=dev.calibration.as_dict(),
         spectrogram_stats=cards["cnn"].spectrogram_stats,
         frames=cards["gmm"].frames,
         trained_with={name: card.trained_with for name, card in cards.items()},

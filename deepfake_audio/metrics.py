@@ -10,10 +10,17 @@ Pmiss is the rate of rejected bona fide utterances, Pfa that of accepted spoofs;
 feed the normalised minimum detection cost ``min_dcf``. Bootstrap intervals resample
 each class separately with a seeded generator, so every number is reproducible.
 ``by_condition`` breaks the EER down by the condition columns of the manifest.
+
+The ASVspoof 5 calibration metrics judge a score as a log-likelihood ratio (LLR, in nats, bona
+fide over spoof; a model's calibrated score, ``models/calibration.py``): ``cllr`` (bits),
+``min_cllr`` (after the optimal monotone recalibration: what the ranking alone allows) and
+``act_dcf`` (the normalised cost of the Bayes decision at ``bayes_threshold``, normalised as
+``min_dcf``, so ``act_dcf >= min_dcf`` for the same scores).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -26,9 +33,10 @@ from deepfake_audio.vocabulary import BONAFIDE, FRACTION_DECIMALS, PERCENT_DECIM
 if TYPE_CHECKING:
     import pandas as pd
 
+    from deepfake_audio.models.calibration import Calibration
     from deepfake_audio.params import EvaluateParams, MinDcfParams
 
-CONDITION_COLUMNS = ("condition", "environment", "playback", "recorder")
+CONDITION_COLUMNS = ("attack", "condition", "environment", "playback", "recorder")
 
 
 def rounded(value, decimals: int) -> float:
@@ -109,9 +117,29 @@ def dev_threshold(labels, scores) -> float:
 def rocch(bonafide: np.ndarray, spoof: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pmiss and Pfa at the vertices of the ROC convex hull, as BOSARIS ``rocch``.
 
-    The labels sorted by score (bona fide first at a tie) are pooled by pool-adjacent-
-    violators; each pooled block is one hull segment. Block means are compared exactly
-    as fractions of integers, so the hull does not depend on rounding.
+    Each block of ``pav_blocks`` is one hull segment.
+    """
+    bonafide, spoof = _as_scores(bonafide, BONAFIDE), _as_scores(spoof, SPOOF)
+    counts, widths = pav_blocks(bonafide, spoof)
+    missed = np.concatenate([[0], np.cumsum(counts)])
+    accepted = spoof.size - (np.concatenate([[0], np.cumsum(widths)]) - missed)
+    return missed / bonafide.size, accepted / spoof.size
+
+
+def pav_blocks(bonafide: np.ndarray, spoof: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pool-adjacent-violators blocks of the labels sorted by score, lowest scores first.
+
+    The labels (1 bona fide, 0 spoof), sorted by score with bona fide first at a tie, are
+    pooled into blocks of non-decreasing bona fide fraction: the isotonic regression of the
+    label on the score, whose blocks are the segments of the ROC convex hull (``rocch``) and
+    give the optimal monotone recalibration (``min_cllr``). A tie always ends up in one block,
+    so ties are grouped. Block means are compared exactly as fractions of integers, so the
+    blocks do not depend on rounding.
+
+    Returns
+    -------
+    counts, widths : numpy.ndarray of int
+        Per block, lowest scores first: the bona fide utterances in it and all of them.
     """
     bonafide, spoof = _as_scores(bonafide, BONAFIDE), _as_scores(spoof, SPOOF)
     is_bonafide = np.concatenate([np.ones(bonafide.size, int), np.zeros(spoof.size, int)])
@@ -124,9 +152,7 @@ def rocch(bonafide: np.ndarray, spoof: np.ndarray) -> tuple[np.ndarray, np.ndarr
             blocks[-1][0] += count
             blocks[-1][1] += width
     counts, widths = np.array(blocks).T
-    missed = np.concatenate([[0], np.cumsum(counts)])
-    accepted = spoof.size - (np.concatenate([[0], np.cumsum(widths)]) - missed)
-    return missed / bonafide.size, accepted / spoof.size
+    return counts, widths
 
 
 def rocch_eer(bonafide: np.ndarray, spoof: np.ndarray) -> float:
@@ -168,14 +194,124 @@ def min_dcf(bonafide: np.ndarray, spoof: np.ndarray, params: MinDcfParams) -> fl
     Returns
     -------
     float
-        min over thresholds of ``c_miss * (1 - p_spoof) * Pmiss + c_fa * p_spoof * Pfa``,
-        divided by the cost of the better of accepting or rejecting everything: 0 is
-        perfect, 1 no better than a fixed decision.
+        min over thresholds of ``normalised_dcf``: 0 is perfect, 1 no better than a fixed decision.
     """
     pmiss, pfa, _ = det_curve(bonafide, spoof)
+    return float(np.min(normalised_dcf(pmiss, pfa, params)))
+
+
+def normalised_dcf(pmiss, pfa, params: MinDcfParams):
+    """The detection cost ``c_miss * (1 - p_spoof) * Pmiss + c_fa * p_spoof * Pfa``, divided by
+    the cost of the better of accepting or rejecting everything, ``min(c_miss * (1 - p_spoof),
+    c_fa * p_spoof)``: the one normalisation of ``min_dcf`` and ``act_dcf``.
+
+    Parameters
+    ----------
+    pmiss, pfa : float or numpy.ndarray
+        Rates of rejected bona fide utterances and of accepted spoofs, of one shape.
+    params : MinDcfParams
+        The prior ``p_spoof`` and the costs ``c_miss`` and ``c_fa``.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        Of their shape.
+    """
     miss_weight, fa_weight = params.c_miss * (1 - params.p_spoof), params.c_fa * params.p_spoof
-    cost = (miss_weight * pmiss + fa_weight * pfa) / min(miss_weight, fa_weight)
-    return float(np.min(cost))
+    return (miss_weight * np.asarray(pmiss) + fa_weight * np.asarray(pfa)) / min(miss_weight, fa_weight)
+
+
+def bayes_threshold(params: MinDcfParams) -> float:
+    """The Bayes decision threshold on log-likelihood ratios for the prior and costs of ``params``.
+
+    ``-log(P * c_miss / ((1 - P) * c_fa))`` with ``P = 1 - p_spoof``, the prior of bona fide
+    (the class a miss concerns): an utterance whose LLR is at or below it costs less, in
+    expectation, when rejected than accepted. With the defaults (p_spoof 0.05, c_miss 1,
+    c_fa 10) it is ``-log(1.9) = -0.642``.
+    """
+    prior = 1 - params.p_spoof
+    return -math.log(prior * params.c_miss / ((1 - prior) * params.c_fa))
+
+
+def act_dcf(bonafide_llr: np.ndarray, spoof_llr: np.ndarray, params: MinDcfParams) -> float:
+    """Actual normalised detection cost: ``normalised_dcf`` of the decisions at ``bayes_threshold``.
+
+    Spoof at or below the threshold, as every decision of this project. The decisions are one
+    of the points of ``det_curve`` (all utterances up to a score rejected), so ``act_dcf`` is
+    never below ``min_dcf`` of the same scores, or of any scores the LLRs rise with; the
+    difference is the cost of the calibration's error.
+
+    Parameters
+    ----------
+    bonafide_llr, spoof_llr : array_like
+        Finite log-likelihood ratios (nats, bona fide over spoof) of each class; neither empty.
+    params : MinDcfParams
+        The prior and the costs.
+
+    Returns
+    -------
+    float
+        0 is perfect, 1 the cost of the better fixed decision; can exceed 1.
+    """
+    bonafide_llr, spoof_llr = _as_scores(bonafide_llr, BONAFIDE), _as_scores(spoof_llr, SPOOF)
+    threshold = bayes_threshold(params)
+    pmiss, pfa = np.mean(bonafide_llr <= threshold), np.mean(spoof_llr > threshold)
+    return float(normalised_dcf(pmiss, pfa, params))
+
+
+def cllr(bonafide_llr: np.ndarray, spoof_llr: np.ndarray) -> float:
+    """Log-likelihood-ratio cost in bits, as BOSARIS ``cllr`` and the ASVspoof 5 package.
+
+    ``(mean over bona fide of log2(1 + e^-llr) + mean over spoofs of log2(1 + e^llr)) / 2``:
+    0 for perfect, confident LLRs; 1 for LLRs that are all 0 (no evidence either way); above
+    1 for LLRs worse than none.
+
+    Parameters
+    ----------
+    bonafide_llr, spoof_llr : array_like
+        Finite log-likelihood ratios (nats, bona fide over spoof) of each class; neither empty.
+
+    Returns
+    -------
+    float
+    """
+    bonafide_llr, spoof_llr = _as_scores(bonafide_llr, BONAFIDE), _as_scores(spoof_llr, SPOOF)
+    nats = np.mean(np.logaddexp(0.0, -bonafide_llr)) + np.mean(np.logaddexp(0.0, spoof_llr))
+    return float(nats / (2 * math.log(2)))
+
+
+def min_cllr(bonafide: np.ndarray, spoof: np.ndarray) -> float:
+    """Cllr (bits) after the optimal monotone recalibration of the scores, as BOSARIS ``min_cllr``.
+
+    Pool-adjacent-violators (``pav_blocks``) gives, per block of the scores sorted, the bona
+    fide fraction ``b / w``: the monotone posterior that fits best. Its LLR is that posterior's
+    log-odds less the prior log-odds of the set, ``log(b / s) - log(N_bonafide / N_spoof)``
+    (``s = w - b`` spoofs in the block), and ``min_cllr`` is the Cllr of those LLRs: the lowest
+    Cllr any non-decreasing map of the scores reaches. It depends on the ranking alone (no
+    calibration needed), is at most 1 (all scores one block) and at most ``cllr`` of any LLRs
+    that rise with the scores.
+
+    Parameters
+    ----------
+    bonafide, spoof : array_like
+        Finite scores of each class (higher = more bona fide); neither empty.
+
+    Returns
+    -------
+    float
+    """
+    bonafide, spoof = _as_scores(bonafide, BONAFIDE), _as_scores(spoof, SPOOF)
+    counts, widths = pav_blocks(bonafide, spoof)
+    counts, spoofs = counts.astype(float), (widths - counts).astype(float)
+    # e^-llr of a block is (s / b) (N_bonafide / N_spoof). A block of spoofs alone has LLR -inf,
+    # where spoofs cost nothing and no bona fide term exists; one of bona fide alone, +inf,
+    # likewise: the masks leave those terms out (0 * log of 0 / 0).
+    has_bonafide, has_spoof = counts > 0, spoofs > 0
+    odds = bonafide.size / spoof.size
+    bonafide_nats = counts[has_bonafide] * np.log1p(spoofs[has_bonafide] / counts[has_bonafide] * odds)
+    spoof_nats = spoofs[has_spoof] * np.log1p(counts[has_spoof] / spoofs[has_spoof] / odds)
+    nats = bonafide_nats.sum() / bonafide.size + spoof_nats.sum() / spoof.size
+    return float(nats / (2 * math.log(2)))
 
 
 def bootstrap_ci(
@@ -251,7 +387,9 @@ def roc_auc(bonafide, spoof) -> float:
     )
 
 
-def countermeasure_metrics(labels, scores, threshold: float, *, params: EvaluateParams) -> dict:
+def countermeasure_metrics(
+    labels, scores, threshold: float, *, params: EvaluateParams, calibration: Calibration | None = None
+) -> dict:
     """The metrics of one split, as ``docs/metrics.md`` describes them.
 
     Parameters
@@ -264,14 +402,18 @@ def countermeasure_metrics(labels, scores, threshold: float, *, params: Evaluate
         The decision threshold chosen on dev: spoof at or below it.
     params : EvaluateParams
         The minDCF costs and the bootstrap's resamples and seed.
+    calibration : Calibration, optional
+        The model's (its card's): turns the scores into the LLRs that ``cllr`` and ``act_dcf``
+        judge. Without it those two are left out, as a raw score is no LLR.
 
     Returns
     -------
     dict
         ``eer``, ``eer_rocch`` and ``eer_ci95`` in percent; ``eer_threshold`` and
         ``decision_threshold`` as scores; ``roc_auc``, ``roc_auc_ci95``, ``accuracy``,
-        ``precision``, ``recall`` and ``f1`` (spoof the positive class) and ``min_dcf`` as
-        fractions; ``n_bonafide`` and ``n_spoof`` as counts.
+        ``precision``, ``recall`` and ``f1`` (spoof the positive class) and ``min_dcf`` (and
+        ``act_dcf``) as fractions; ``min_cllr`` (and ``cllr``) in bits; ``n_bonafide`` and
+        ``n_spoof`` as counts.
     """
     labels, scores = np.asarray(labels), np.asarray(scores, dtype=float)
     is_spoof = labels == SPOOF
@@ -296,6 +438,7 @@ def countermeasure_metrics(labels, scores, threshold: float, *, params: Evaluate
         "n_spoof": int(is_spoof.sum()),
         "eer_rocch": rounded(100 * rocch_eer(bonafide, spoof), PERCENT_DECIMALS),
         "min_dcf": rounded(min_dcf(bonafide, spoof, params.min_dcf), FRACTION_DECIMALS),
+        **_calibration_metrics(bonafide, spoof, params, calibration=calibration),
         "eer_ci95": {
             "low": rounded(eer_ci[0], PERCENT_DECIMALS),
             "high": rounded(eer_ci[1], PERCENT_DECIMALS),
@@ -304,6 +447,21 @@ def countermeasure_metrics(labels, scores, threshold: float, *, params: Evaluate
             "low": rounded(auc_ci[0], FRACTION_DECIMALS),
             "high": rounded(auc_ci[1], FRACTION_DECIMALS),
         },
+    }
+
+
+def _calibration_metrics(
+    bonafide: np.ndarray, spoof: np.ndarray, params: EvaluateParams, *, calibration: Calibration | None
+) -> dict:
+    """``act_dcf``, ``min_cllr`` and ``cllr`` of the scores of each class; ``min_cllr`` alone
+    without a calibration."""
+    if calibration is None:
+        return {"min_cllr": rounded(min_cllr(bonafide, spoof), FRACTION_DECIMALS)}
+    bonafide_llr, spoof_llr = calibration.llr(bonafide), calibration.llr(spoof)
+    return {
+        "act_dcf": rounded(act_dcf(bonafide_llr, spoof_llr, params.min_dcf), FRACTION_DECIMALS),
+        "min_cllr": rounded(min_cllr(bonafide, spoof), FRACTION_DECIMALS),
+        "cllr": rounded(cllr(bonafide_llr, spoof_llr), FRACTION_DECIMALS),
     }
 
 
@@ -340,13 +498,17 @@ def evaluate_scores(
     condition_columns=CONDITION_COLUMNS,
     *,
     threshold: float | None = None,
+    calibration: Calibration | None = None,
 ) -> dict:
     """``{"dev": {...}, "eval": {...}, "by_condition": {...}}`` from a score table.
 
     ``threshold``, the model's decision threshold (its card's), is applied to both splits;
     without it, the dev EER threshold of the scores (``dev_threshold``, the same number for a
-    model's own dev scores). A corpus fetched without its eval part yields dev alone;
-    ``by_condition`` is left out when no column has entries.
+    model's own dev scores). ``calibration``, the model's (its card's), turns the scores of
+    both splits into LLRs for ``cllr`` and ``act_dcf``; without it these two keys are left
+    out (a raw score is no LLR), ``min_cllr``, which needs none, stays. A corpus fetched
+    without its eval part yields dev alone; ``by_condition`` is left out when no column has
+    entries.
 
     Parameters
     ----------
@@ -358,6 +520,8 @@ def evaluate_scores(
         The columns ``by_condition`` breaks the EER down by (see ``condition_eers``).
     threshold : float, optional
         The decision threshold; by default the dev EER threshold of ``scores``.
+    calibration : Calibration, optional
+        The score-to-LLR map (``trained.decision_calibration``); none by default.
 
     Returns
     -------
@@ -371,7 +535,9 @@ def evaluate_scores(
     if threshold is None:
         threshold = dev_threshold(splits["dev"]["label"], splits["dev"]["score"])
     result = {
-        name: countermeasure_metrics(part["label"], part["score"], threshold, params=params)
+        name: countermeasure_metrics(
+            part["label"], part["score"], threshold, params=params, calibration=calibration
+        )
         for name, part in splits.items()
     }
     by_condition = {name: condition_eers(part, condition_columns) for name, part in splits.items()}

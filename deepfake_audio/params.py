@@ -17,7 +17,7 @@ import stat
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
@@ -45,13 +45,38 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
+# Corpora used where they lie: data.root names the folder of the local copy (docs/corpora.md).
+LocalSource = Literal[
+    "asvspoof2019_la", "asvspoof2019_pa", "asvspoof2021_la", "asvspoof2021_df", "in_the_wild", "asvspoof5"
+]
+LOCAL_SOURCES: tuple[str, ...] = get_args(LocalSource)
+
+
+class SpeakerSplit(Section):
+    """A speaker-disjoint split of a corpus that publishes none (In-the-Wild): the share of the
+    files that goes to dev and to eval, whole speakers at a time; the rest is train."""
+
+    dev: float = Field(gt=0.0, lt=1.0)
+    eval: float = Field(gt=0.0, lt=1.0)
+
+    @model_validator(mode="after")
+    def _leaves_a_train_split(self) -> SpeakerSplit:
+        if self.dev + self.eval >= 1.0:
+            raise ValueError(
+                f"dev + eval ({self.dev:g} + {self.eval:g}) must leave files for train (below 1)"
+            )
+        return self
+
+
 class DataParams(Section):
-    source: Literal["synthetic", "asvspoof2017", "custom"] = "synthetic"
-    # Where the corpus lives; by default data/raw/<source>.
+    source: Literal["synthetic", "asvspoof2017", "custom", LocalSource] = "synthetic"
+    # Where the corpus lives; by default data/raw/<source>. Required for the LOCAL_SOURCES.
     root: str | None = None
     # Custom datasets only: the CSV listing path, label and split of each file.
     protocol: str | None = None
     sample_rate: int = Field(16000, ge=8000, le=48000)
+    # in_the_wild only: null (every file is eval: a cross corpus) or {dev: 0.2, eval: 0.2}.
+    speaker_split: SpeakerSplit | None = None
 
     @property
     def corpus_dir(self) -> Path:
@@ -67,7 +92,18 @@ class DataParams(Section):
             raise ValueError(
                 "protocol (a CSV of path, label, split) is required for source custom and only used there"
             )
+        if self.source in LOCAL_SOURCES and self.root is None:
+            raise ValueError(
+                f"root is required for source {self.source}: set data.root to the folder of the "
+                "local copy (docs/corpora.md)"
+            )
+        if self.speaker_split is not None and self.source != "in_the_wild":
+            raise ValueError("speaker_split is used with source in_the_wild only; set it to null")
         return self
+
+
+SyntheticAttack = Literal["replay", "vocoded"]  # the kinds of spoof the embedded corpus can hold
+SYNTHETIC_ATTACKS: tuple[SyntheticAttack, ...] = ("replay", "vocoded")
 
 
 class SyntheticSplit(Section):
@@ -104,6 +140,9 @@ class SyntheticParams(Section):
     # Plant the ASVspoof 2017 artefact: a click at the start of genuine files and a tone
     # in the leading silence of spoofed ones.
     artefact: bool = False
+    # The kinds of spoof: replayed through a loudspeaker, or a take passed through one of
+    # the split's vocoders (A01...). With both, each split's spoofs are half of each.
+    attacks: tuple[SyntheticAttack, ...] = SYNTHETIC_ATTACKS
 
     def split(self, name: str) -> SyntheticSplit:
         return getattr(self, name)
@@ -116,6 +155,14 @@ class SyntheticParams(Section):
                 raise ValueError(f"{key} must be [low, high], got [{low}, {high}]")
         if not 0.0 <= self.playback_quality[0] <= self.playback_quality[1] <= 1.0:
             raise ValueError("playback_quality must lie within [0, 1]")
+        return self
+
+    @model_validator(mode="after")
+    def _attacks_are_named_once(self) -> SyntheticParams:
+        if not self.attacks:
+            raise ValueError(f"attacks must name at least one of {', '.join(SYNTHETIC_ATTACKS)}")
+        if len(set(self.attacks)) != len(self.attacks):
+            raise ValueError(f"attacks lists an attack twice: {list(self.attacks)}")
         return self
 
 
@@ -445,10 +492,68 @@ class BootstrapParams(Section):
     seed: Seed = 0
 
 
+STRESS_SOURCE = (
+    "stress"  # a cross corpus that is a stress variant of the embedded one (deepfake_audio/stress.py)
+)
+
+
+class CrossCorpusParams(Section):
+    """A further corpus that the models trained on the main corpus score (``evaluate.cross``):
+    a local copy of any source ``data.source`` names but the embedded one, or a stress variant
+    of the embedded corpus (``source: stress``)."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=40)  # metrics/cross/<name>.json
+    source: str
+    variant: str | None = (
+        None  # stress only: unseen | short | narrowband | hifi_playback | noisy | loud | quiet
+    )
+    seed: Seed = 7  # stress only: the variant's corpus seed, never the main seed (other speakers and devices)
+    root: str | None = None  # every other source: where its local copy lives
+    protocol: str | None = None  # custom only: the CSV
+    splits: tuple[Literal["train", "dev", "eval"], ...] = Field(("eval",), min_length=1)  # the splits scored
+
+    def data_params(self, sample_rate: int) -> DataParams:
+        """The corpus as a ``data`` section (not for stress variants)."""
+        return DataParams(source=self.source, root=self.root, protocol=self.protocol, sample_rate=sample_rate)  # type: ignore[arg-type]
+
+    @model_validator(mode="after")
+    def _fits_the_source(self) -> CrossCorpusParams:
+        if self.source == STRESS_SOURCE:
+            if self.variant is None:
+                raise ValueError("variant is required for source stress (e.g. unseen, narrowband)")
+            if self.splits != ("eval",):
+                raise ValueError("a stress variant has an eval split only: splits must be [eval]")
+            return self
+        if self.variant is not None:
+            raise ValueError("variant is for source stress only")
+        if self.source == "synthetic":
+            raise ValueError(
+                "the embedded corpus is the main corpus; a cross corpus drawn from it is a stress variant "
+                "(source: stress, variant: unseen)"
+            )
+        if self.root is None and self.source != "custom":
+            raise ValueError(f"root (the folder of the local copy) is required for source {self.source}")
+        self.data_params(16000)  # the source and its paths, checked as data's
+        return self
+
+
 class EvaluateParams(Section):
     min_dcf: MinDcfParams = MinDcfParams()
     bootstrap: BootstrapParams = BootstrapParams()
     plot_points: int = Field(200, ge=10, le=100_000)  # points kept per curve in the plot data files
+    # Further corpora the trained models score with their main-dev thresholds (metrics/cross/).
+    cross: tuple[CrossCorpusParams, ...] = (
+        CrossCorpusParams(name="unseen", source=STRESS_SOURCE, variant="unseen"),
+        CrossCorpusParams(name="narrowband", source=STRESS_SOURCE, variant="narrowband"),
+    )
+
+    @model_validator(mode="after")
+    def _names_are_unique(self) -> EvaluateParams:
+        names = [corpus.name for corpus in self.cross]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"cross: each corpus needs its own name; repeated: {', '.join(repeated)}")
+        return self
 
 
 class PermutationParams(Section):
@@ -574,6 +679,16 @@ class Params(Section):
                 f"features.spectrogram.n_frames ({spectrogram.n_frames}), the stored input "
                 "(null: crops of the stored width)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _stress_variants_draw_another_corpus(self) -> Params:
+        for corpus in self.evaluate.cross:
+            if corpus.source == STRESS_SOURCE and corpus.seed == self.seed:
+                raise ValueError(
+                    f"evaluate.cross ({corpus.name}): seed must differ from the main seed ({self.seed}), "
+                    "or the variant says the training corpus's takes"
+                )
         return self
 
     @model_validator(mode="after")

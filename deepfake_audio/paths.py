@@ -23,6 +23,10 @@ AUDIT_VERDICTS = AUDIT_PLOTS / "verdicts.md"  # one line per model: its shortcut
 TRIMMED_MODELS = (
     MODELS / "trimmed"
 )  # models retrained on audio cut to its speech (audit.retrain), a folder per model
+CROSS_DATA = Path("data/cross")  # stage prepare_cross: a folder per corpus of evaluate.cross
+CROSS_SCORES = SCORES / "cross"  # stage evaluate_cross: <corpus>/<model>.csv
+CROSS_METRICS = METRICS / "cross"  # <corpus>.json: per model, the keys of metrics/<model>.json
+CROSS_PLOTS = PLOTS / "cross"  # <corpus>/<model>/ plot data, matrix.csv, and the figures in images/
 AUDIT_DATA = Path("data/audit")
 AUDIT_EDITED = AUDIT_DATA / "edited"  # stage audit_audio: where the speech is, and the edited files' features
 

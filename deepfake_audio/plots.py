@@ -10,8 +10,10 @@ Files written under ``out_dir`` per model (column names are the fields dvc.yaml 
     hist_<model>.csv        score, bonafide, spoof   (densities over shared bins)
     confusion_<model>.csv   actual, predicted (one row per utterance)
     conditions_<model>.csv  condition, eer    (percent; header only without conditions)
+    attacks_<model>.csv     attack, eer       (percent; replay, vocoder or system ids)
     <model>.png             ROC, DET, histograms, confusion matrix
-and for all models together: conditions.png (per-condition EER) and roc.png.
+and for all models together: conditions.png (per-condition EER), attacks.png (per-attack EER)
+and roc.png. Cross-corpus evaluation adds the matrix of EERs, model by corpus (matrix.png).
 """
 
 from __future__ import annotations
@@ -78,10 +80,11 @@ def confusion_frame(part: pd.DataFrame, threshold: float) -> pd.DataFrame:
     return pd.DataFrame({"actual": part["label"].to_numpy(), "predicted": predicted})
 
 
-def conditions_frame(metrics: dict, split: str) -> pd.DataFrame:
+def conditions_frame(metrics: dict, split: str, column: str = "condition") -> pd.DataFrame:
+    """The EER of each value of the manifest's ``column`` (``metrics["by_condition"]``): ``column, eer``."""
     by_condition = (metrics.get("by_condition") or {}).get(split) or {}
-    rows = [(name, values["eer"]) for name, values in (by_condition.get("condition") or {}).items()]
-    return pd.DataFrame(rows, columns=["condition", "eer"])
+    rows = [(name, values["eer"]) for name, values in (by_condition.get(column) or {}).items()]
+    return pd.DataFrame(rows, columns=[column, "eer"])
 
 
 def write_model_plots(scored: pd.DataFrame, metrics: dict, model: str, *, out_dir: Path, points: int) -> None:
@@ -96,6 +99,7 @@ def write_model_plots(scored: pd.DataFrame, metrics: dict, model: str, *, out_di
         "hist": hist_frame(part),
         "confusion": confusion_frame(part, threshold),
         "conditions": conditions_frame(metrics, split),
+        "attacks": conditions_frame(metrics, split, "attack"),
     }
     for kind, frame in frames.items():
         write_csv(out_dir / f"{kind}_{model}.csv", frame)
@@ -105,7 +109,8 @@ def write_model_plots(scored: pd.DataFrame, metrics: dict, model: str, *, out_di
 def write_summary_images(
     scored_by_model: dict[str, pd.DataFrame], metrics_by_model: dict[str, dict], out_dir: Path
 ) -> None:
-    """``conditions.png`` (per-condition EER, all models) and ``roc.png`` (all ROC curves)."""
+    """``conditions.png`` and ``attacks.png`` (per-condition and per-attack EER, all models) and
+    ``roc.png`` (all ROC curves)."""
     out_dir = Path(out_dir)
     with matplotlib.rc_context(STYLE):
         fig = Figure(figsize=(5, 4.5))
@@ -126,27 +131,62 @@ def write_summary_images(
         fig.tight_layout()
         save_png(fig, out_dir / "roc.png")
 
-        tables = {
-            model: conditions_frame(metrics, curve_split(scored_by_model[model]))
-            for model, metrics in metrics_by_model.items()
-        }
-        conditions = sorted({c for table in tables.values() for c in table["condition"]})
-        fig = Figure(figsize=(6, max(2.5, 1 + 0.12 * len(conditions) * max(len(tables), 1))))
+        for column, title in (("condition", "condition"), ("attack", "attack")):
+            tables = {
+                model: conditions_frame(metrics, curve_split(scored_by_model[model]), column)
+                for model, metrics in metrics_by_model.items()
+            }
+            _write_grouped_bars(tables, column, title=f"EER per {title}", path=out_dir / f"{column}s.png")
+
+
+def _write_grouped_bars(tables: dict[str, pd.DataFrame], column: str, *, title: str, path: Path) -> None:
+    """One bar per model for each value of ``column``: the EERs of ``tables`` (model -> column, eer)."""
+    values = sorted({value for table in tables.values() for value in table[column]})
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(6, max(2.5, 1 + 0.12 * len(values) * max(len(tables), 1))))
         ax = fig.subplots()
-        if conditions:
+        if values:
             height = 0.8 / max(len(tables), 1)
-            y = np.arange(len(conditions))
+            y = np.arange(len(values))
             for i, (model, table) in enumerate(tables.items()):
-                eers = table.set_index("condition")["eer"].reindex(conditions)
+                eers = table.set_index(column)["eer"].reindex(values)
                 ax.barh(y + i * height - 0.4 + height / 2, eers.to_numpy(dtype=float), height, label=model)
-            ax.set_yticks(y, conditions)
+            ax.set_yticks(y, values)
             ax.invert_yaxis()
             ax.legend(loc="best")
         else:
-            ax.text(0.5, 0.5, "no per-condition results", ha="center", va="center", transform=ax.transAxes)
-        ax.set(xlabel="EER (%)", title="Eval EER per replay condition")
+            ax.text(0.5, 0.5, f"no per-{column} results", ha="center", va="center", transform=ax.transAxes)
+        ax.set(xlabel="EER (%)", title=title)
         fig.tight_layout()
-        save_png(fig, out_dir / "conditions.png")
+        save_png(fig, path)
+
+
+def eer_matrix(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows ``model, trained_on, evaluated_on, split, eer`` as a grid: a row per model, a
+    column per corpus (its eval split, else its last split scored), in the order first seen."""
+    last = table.drop_duplicates(["model", "evaluated_on"], keep="last")
+    grid = last.pivot(index="model", columns="evaluated_on", values="eer")
+    return grid.loc[last["model"].unique(), last["evaluated_on"].unique()].astype(np.float64)
+
+
+def write_matrix_image(table: pd.DataFrame, path: Path) -> None:
+    """The cross-corpus matrix: each model's EER (%) on each corpus (``eer_matrix``)."""
+    grid = eer_matrix(table)
+    trained_on = ", ".join(table["trained_on"].unique())
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(1.6 + 1.1 * grid.shape[1], 1.4 + 0.45 * grid.shape[0]))
+        ax = fig.subplots()
+        values = grid.to_numpy()
+        ax.imshow(values, cmap="Reds", vmin=0, vmax=max(50.0, float(np.nanmax(values))), aspect="auto")
+        for (i, j), eer in np.ndenumerate(values):
+            text = "-" if np.isnan(eer) else f"{eer:.2f}"
+            ax.text(j, i, text, ha="center", va="center", color="white" if eer > 30 else "black")
+        ax.set_xticks(range(grid.shape[1]), grid.columns)
+        ax.set_yticks(range(grid.shape[0]), grid.index)
+        ax.set(xlabel="evaluated on (eval split)", ylabel=f"model, trained on {trained_on}")
+        ax.set_title("EER (%): trained on -> evaluated on")
+        fig.tight_layout()
+        save_png(fig, path)
 
 
 def _class_scores(part: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -28,6 +28,9 @@ from deepfake_audio.errors import InputError
 from deepfake_audio.params import ComputeParams
 
 FIELDS = ("path", "model", "score", "threshold", "decision", "duration_s", "windows")
+# With --calibrated: the score's LLR, the prior it is read under, and the probability of bona fide.
+CALIBRATED_FIELDS = ("llr", "prior_bonafide", "p_bonafide")
+DEFAULT_PRIOR = 0.5  # --prior: the prior probability of bona fide of --calibrated
 PROGRESS_ABOVE = 5  # files; fewer finish before a progress bar would help
 CLUSTER_CHUNK = 16  # files per cluster task
 # Exit statuses. 2 is also argparse's for a bad command line.
@@ -108,7 +111,11 @@ def _predict(args: argparse.Namespace) -> int:
             reason = f"not scored: the run stopped: {type(err).__name__}: {err}"
             for path in scan.files[scored:]:
                 _report(Outcome(str(path), reason=reason))
-    write_predictions([outcome.prediction for outcome in outcomes if outcome.prediction], args.format)
+    write_predictions(
+        [outcome.prediction for outcome in outcomes if outcome.prediction],
+        args.format,
+        calibrated=args.calibrated,
+    )
     if status is not None:
         return status
     if any(outcome.internal for outcome in outcomes):
@@ -119,6 +126,8 @@ def _predict(args: argparse.Namespace) -> int:
 def _check_options(args: argparse.Namespace) -> None:
     if _kind(args.models_dir) not in (None, "folder"):
         raise InputError(f"--models-dir {args.models_dir}: not a folder")
+    if args.prior is not None and not args.calibrated:
+        raise InputError("--prior is the prior of the --calibrated output; add --calibrated")
     if args.explain is None:
         return
     if args.scheduler:
@@ -157,12 +166,20 @@ def _error(message: str) -> None:
     print(f"error: {printable(message)}", file=sys.stderr)
 
 
+def _prior(args: argparse.Namespace) -> float | None:
+    """The prior probability of bona fide of the --calibrated output; None without --calibrated."""
+    if not args.calibrated:
+        return None
+    return DEFAULT_PRIOR if args.prior is None else args.prior
+
+
 def _score_all(files: list[Path], detector: Detector | None, args) -> Iterator[Outcome]:
     """One outcome per file, in order: here, or on a Dask cluster."""
+    prior = _prior(args)
     if detector is not None:
         images = explain_images(files, args.explain) if args.explain else [None] * len(files)
         for path, image in zip(files, images, strict=True):
-            yield score_one(detector, path, args.threshold, image=image)
+            yield score_one(detector, path, args.threshold, image=image, prior=prior)
         return
     task = partial(
         score_files,
@@ -170,6 +187,7 @@ def _score_all(files: list[Path], detector: Detector | None, args) -> Iterator[O
         model=args.model,
         window_s=args.window,
         threshold=args.threshold,
+        prior=prior,
     )
     chunks = [
         [os.path.abspath(path) for path in files[start : start + CLUSTER_CHUNK]]
@@ -180,10 +198,18 @@ def _score_all(files: list[Path], detector: Detector | None, args) -> Iterator[O
             yield from outcomes
 
 
-def score_files(paths: list[str], *, models_dir: str, model: str, window_s: float, threshold: float | None):
+def score_files(
+    paths: list[str],
+    *,
+    models_dir: str,
+    model: str,
+    window_s: float,
+    threshold: float | None,
+    prior: float | None = None,
+):
     """A cluster task: score ``paths`` with the worker's cached Detector."""
     detector = _cached_detector(models_dir, model, window_s)
-    return [score_one(detector, Path(path), threshold) for path in paths]
+    return [score_one(detector, Path(path), threshold, prior=prior) for path in paths]
 
 
 @lru_cache(maxsize=2)
@@ -192,12 +218,18 @@ def _cached_detector(models_dir: str, model: str, window_s: float) -> Detector:
 
 
 def score_one(
-    detector: Detector, path: Path, threshold: float | None, *, image: Path | None = None
+    detector: Detector,
+    path: Path,
+    threshold: float | None,
+    *,
+    image: Path | None = None,
+    prior: float | None = None,
 ) -> Outcome:
-    """Score one file (and draw its Grad-CAM image to ``image``); any failure becomes the file's
-    reason, never an exception."""
+    """Score one file (and draw its Grad-CAM image to ``image``); with ``prior``, the prior
+    probability of bona fide, its prediction carries the calibrated fields. Any failure becomes
+    the file's reason, never an exception."""
     try:
-        return _score_one(detector, path, threshold, image=image)
+        return _score_one(detector, path, threshold, image=image, prior=prior)
     except Exception as err:  # decoder, resampler, features or model: a bug to report, not a crash
         return Outcome(
             str(path),
@@ -206,11 +238,13 @@ def score_one(
         )
 
 
-def _score_one(detector: Detector, path: Path, threshold: float | None, *, image: Path | None) -> Outcome:
+def _score_one(
+    detector: Detector, path: Path, threshold: float | None, *, image: Path | None, prior: float | None
+) -> Outcome:
     try:
         if image is None:
-            return Outcome(str(path), detector.score(path, threshold))
-        return Outcome(str(path), detector.explain(path, image, threshold))
+            return Outcome(str(path), detector.score(path, threshold, prior=prior))
+        return Outcome(str(path), detector.explain(path, image, threshold, prior=prior))
     except AudioError as err:
         return Outcome(str(path), reason=err.reason)
     except InputError as err:
@@ -318,8 +352,14 @@ def _printable(char: str, controls: bool) -> str:
     return char
 
 
-def write_predictions(predictions: list[Prediction], form: str, out=None) -> None:
+def write_predictions(
+    predictions: list[Prediction], form: str, out=None, *, calibrated: bool = False
+) -> None:
+    """Write ``predictions`` to ``out`` (stdout) as ``form``: ``table``, ``json`` or ``csv``, with
+    the fields ``FIELDS``, and ``CALIBRATED_FIELDS`` after them when ``calibrated`` (then every
+    prediction must carry them)."""
     out = out or sys.stdout
+    fields = FIELDS + CALIBRATED_FIELDS if calibrated else FIELDS
     # JSON escapes control characters itself; in CSV a bare carriage return would split a row.
     rows = [
         {**prediction.as_dict(), "path": printable(prediction.path, controls=form != "json")}
@@ -328,12 +368,12 @@ def write_predictions(predictions: list[Prediction], form: str, out=None) -> Non
     if form == "json":
         out.write(json.dumps(rows, indent=2, allow_nan=False) + "\n")
     elif form == "csv":
-        writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
+        writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
     elif rows:
-        cells = [FIELDS, *([str(row[field]) for field in FIELDS] for row in rows)]
-        widths = [max(len(row[i]) for row in cells) for i in range(len(FIELDS))]
+        cells = [fields, *([str(row[field]) for field in fields] for row in rows)]
+        widths = [max(len(row[i]) for row in cells) for i in range(len(fields))]
         for row in cells:
             out.write(
                 "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n"

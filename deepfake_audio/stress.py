@@ -1,9 +1,10 @@
 """Stress variants of the embedded corpus: eval-like files under conditions training never had.
 
 Each variant is the eval split of the embedded corpus drawn from another seed (so other
-speakers, rooms, loudspeakers and recorders than the pipeline's corpus) with one thing
-changed: shorter speech, a narrowband recorder, better loudspeakers, noisier rooms, a louder
-or quieter level. ``unseen`` changes nothing else, so it is the yardstick of the others. All
+speakers, rooms, loudspeakers and recorders than the pipeline's corpus; its vocoded spoofs
+use eval's vocoders, A06-A09, which are fixed) with one thing changed: shorter speech, a
+narrowband recorder, better loudspeakers (replays only), noisier rooms, a louder or
+quieter level. ``unseen`` changes nothing else, so it is the yardstick of the others. All
 variants of one seed say the same takes through the same chains; a variant is
 byte-identical for the same seed and params. The robustness benchmark
 (``benchmarks/bench_robust.py``) scores the trained models on them.

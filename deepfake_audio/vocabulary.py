@@ -11,6 +11,8 @@ GENUINE = "genuine"  # ASVspoof 2017's protocol word for bona fide: read at the 
 
 SPLITS = ("train", "dev", "eval")
 
+SCORE_COLUMNS = ("utt_id", "split", "label", "score")  # a score file's, data/scores/<model>.csv
+
 SINGLE_MODELS = ("svc", "cnn", "gmm")  # trained on features; the fusion combines their scores in this order
 FUSION = "fusion"
 MODEL_NAMES = (*SINGLE_MODELS, FUSION)

@@ -8,6 +8,7 @@ import deepfake_audio.cpu  # noqa: F401  (first: pins the CPU settings before Nu
 
 from pathlib import Path
 
+from deepfake_audio.corpus.sources import check_main_source
 from deepfake_audio.errors import run_stage
 from deepfake_audio.io import atomic_path
 from deepfake_audio.params import DEFAULT_PARAMS_FILE, load_params
@@ -17,7 +18,7 @@ STAMP_TEXT = "params.yaml matches the schema in deepfake_audio/params.py\n"
 
 
 def main() -> None:
-    load_params(DEFAULT_PARAMS_FILE)
+    check_main_source(load_params(DEFAULT_PARAMS_FILE))  # e.g. an evaluation-only corpus cannot be trained on
     with atomic_path(STAMP) as tmp:
         tmp.write_text(STAMP_TEXT)
 

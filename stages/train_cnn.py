@@ -12,7 +12,8 @@ from deepfake_audio.features.augmented import extract_augmented, with_copies
 from deepfake_audio.features.spectrogram import read_spectrogram_stats
 from deepfake_audio.features.store import read_features, split_rows
 from deepfake_audio.io import atomic_path, write_json
-from deepfake_audio.metrics import dev_threshold, rounded
+from deepfake_audio.metrics import rounded
+from deepfake_audio.models.calibration import fit_on_dev
 from deepfake_audio.models.card import make_card
 from deepfake_audio.models.cnn import MODEL_FILE, cnn_scores, fit_ensemble, save_cnn
 from deepfake_audio.params import load_params
@@ -43,8 +44,8 @@ def main() -> None:
     model, members = fit_ensemble(
         spectrograms, train, train_labels, dev_rows=dev, dev_labels=dev_labels, params=params.train_cnn
     )
-    threshold = dev_threshold(dev_labels, cnn_scores(model, spectrograms, dev))
-    card = make_card("cnn", params, threshold, sections=("train_cnn",), stats=stats)
+    fitted = fit_on_dev(dev_labels, cnn_scores(model, spectrograms, dev))
+    card = make_card("cnn", params, fitted, sections=("train_cnn",), stats=stats)
     save_cnn(model, paths.MODELS / MODEL_FILE, card)
     with atomic_path(paths.TRAIN_CNN_PLOTS) as curves_dir:
         curves_dir.mkdir()

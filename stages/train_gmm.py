@@ -9,7 +9,8 @@ from deepfake_audio.corpus.manifest import read_manifest
 from deepfake_audio.errors import run_stage
 from deepfake_audio.features.frames import extract_frames, frame_names
 from deepfake_audio.io import write_json
-from deepfake_audio.metrics import dev_threshold, labelled_eer_percent
+from deepfake_audio.metrics import labelled_eer_percent
+from deepfake_audio.models.calibration import fit_on_dev
 from deepfake_audio.models.card import make_card
 from deepfake_audio.models.gmm import MODEL_FILE, fit_gmm, gmm_scores, save_gmm
 from deepfake_audio.params import load_params
@@ -32,8 +33,8 @@ def main() -> None:
     )
     model = fit_gmm(train_frames, train["label"], params.train_gmm, seed=params.seed)
     dev_scores = gmm_scores(model, dev_frames)
-    threshold = dev_threshold(dev["label"], dev_scores)
-    card = make_card("gmm", params, threshold, sections=("train_gmm",), frames=frames_params)
+    fitted = fit_on_dev(dev["label"], dev_scores)
+    card = make_card("gmm", params, fitted, sections=("train_gmm",), frames=frames_params)
     save_gmm(model, paths.MODELS / MODEL_FILE, card)
 
     n_frames = np.array([len(utterance) for utterance in train_frames])

@@ -10,7 +10,8 @@ from deepfake_audio.errors import run_stage
 from deepfake_audio.features.augmented import extract_augmented
 from deepfake_audio.features.store import read_feature_table, split_rows
 from deepfake_audio.io import write_json
-from deepfake_audio.metrics import dev_threshold, labelled_eer_percent
+from deepfake_audio.metrics import labelled_eer_percent
+from deepfake_audio.models.calibration import fit_on_dev
 from deepfake_audio.models.card import make_card
 from deepfake_audio.models.svc import MODEL_FILE, LabelledFeatures, fit_svc, save_svc, svc_scores
 from deepfake_audio.params import load_params
@@ -36,8 +37,8 @@ def main() -> None:
     model, setting, search = fit_svc(
         train, dev, params.train_svc, seed=params.seed, n_jobs=params.compute.n_jobs
     )
-    threshold = dev_threshold(dev.labels, svc_scores(model, dev.features))
-    save_svc(model, paths.MODELS / MODEL_FILE, make_card("svc", params, threshold, sections=("train_svc",)))
+    fitted = fit_on_dev(dev.labels, svc_scores(model, dev.features))
+    save_svc(model, paths.MODELS / MODEL_FILE, make_card("svc", params, fitted, sections=("train_svc",)))
 
     write_json(
         paths.metrics_file("train_svc"),

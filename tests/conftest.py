@@ -4,7 +4,7 @@ import deepfake_audio.cpu  # noqa: F401  (first: pins the CPU settings before Nu
 
 import numpy as np
 import pytest
-from helpers import PROJECT, write_small_corpus
+from helpers import PROJECT, dev_fit, write_small_corpus
 
 
 @pytest.fixture
@@ -30,10 +30,14 @@ def models_dir(tmp_path_factory):
     names = feature_names(params.features)
     features = pd.DataFrame(rng.standard_normal((40, len(names))), columns=names)
     svc_model = svc.build_svc(params.train_svc.setting(), seed=0).fit(features, np.tile([0, 1], 20))
-    svc.save_svc(svc_model, folder / svc.MODEL_FILE, make_card("svc", params, 0.0, sections=("train_svc",)))
+    svc.save_svc(
+        svc_model, folder / svc.MODEL_FILE, make_card("svc", params, dev_fit(), sections=("train_svc",))
+    )
     keras.utils.set_random_seed(0)
     cnn_model = cnn.build_cnn(64, TrainCnnParams(arch="simple", filters=(4, 8)))
-    cnn.save_cnn(cnn_model, folder / cnn.MODEL_FILE, make_card("cnn", params, 0.0, sections=("train_cnn",)))
+    cnn.save_cnn(
+        cnn_model, folder / cnn.MODEL_FILE, make_card("cnn", params, dev_fit(), sections=("train_cnn",))
+    )
     frames = params.train_gmm.frames
     dims = len(frame_names(params.analysis_settings, frames))
     gmm_model = gmm.fit_gmm(
@@ -45,13 +49,13 @@ def models_dir(tmp_path_factory):
     gmm.save_gmm(
         gmm_model,
         folder / gmm.MODEL_FILE,
-        make_card("gmm", params, 0.0, sections=("train_gmm",), frames=frames),
+        make_card("gmm", params, dev_fit(), sections=("train_gmm",), frames=frames),
     )
     scores = pd.DataFrame({name: rng.standard_normal(40) for name in ("svc", "cnn", "gmm")})
     fusion.save_fusion(
         fusion.fit_fusion(scores, np.tile(["spoof", "bonafide"], 20)),
         folder / fusion.MODEL_FILE,
-        make_card("fusion", params, 0.0, sections=(), frames=frames),
+        make_card("fusion", params, dev_fit(), sections=(), frames=frames),
     )
     return folder
 

@@ -15,6 +15,14 @@ SAMPLE_RATE = 16000
 PROJECT = Path(__file__).resolve().parents[1]
 
 
+def dev_fit(threshold: float = 0.0, slope: float = 1.0, offset: float = 0.0):
+    """What training fixes on dev (``calibration.fit_on_dev``), given: by default threshold 0 and
+    the score taken as the LLR."""
+    from deepfake_audio.models.calibration import Calibration, DevFit
+
+    return DevFit(threshold, Calibration(slope, offset))
+
+
 def model_card(model: str = "svc", threshold: float = 0.0):
     """The card a model trained with the project's params would carry."""
     from deepfake_audio.models.card import make_card
@@ -22,7 +30,7 @@ def model_card(model: str = "svc", threshold: float = 0.0):
 
     params = load_params(PROJECT / "params.yaml")
     frames = params.train_gmm.frames if model in ("gmm", "fusion") else None
-    return make_card(model, params, threshold, sections=(), frames=frames)
+    return make_card(model, params, dev_fit(threshold), sections=(), frames=frames)
 
 
 def tone(freq_hz: float, seconds: float = 0.5, sample_rate: int = SAMPLE_RATE, amplitude: float = 0.3):

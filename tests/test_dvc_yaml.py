@@ -133,13 +133,14 @@ def stages_rerun_by(key: str) -> set[str]:
     ("key", "model"), [("train_svc.C", "svc"), ("train_cnn.epochs", "cnn"), ("train_gmm.components", "gmm")]
 )
 def test_a_model_param_reruns_only_that_models_work(key, model):
-    """Its training, scores, explanations and audit, the fusion and the audit's summary: never
-    another model's (test_pipeline runs the SVC's case for real)."""
+    """Its training, scores, explanations and audit, the fusion, the cross-corpus scores and the
+    audit's summary: never another model's (test_pipeline runs the SVC's case for real)."""
     assert stages_rerun_by(key) == {
         "check_params",
         f"train_{model}",
         f"evaluate@{model}",
         "evaluate_fusion",
+        "evaluate_cross",
         f"explain@{model}",
         f"audit@{model}",
         "audit_report",

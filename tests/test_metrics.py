@@ -7,7 +7,10 @@ import pytest
 from helpers import PROJECT
 
 from deepfake_audio.metrics import (
+    act_dcf,
+    bayes_threshold,
     bootstrap_ci,
+    cllr,
     condition_eers,
     countermeasure_metrics,
     det_curve,
@@ -16,6 +19,7 @@ from deepfake_audio.metrics import (
     equal_error_rate,
     evaluate_scores,
     labelled_eer_percent,
+    min_cllr,
     min_dcf,
     roc_auc,
     roc_points,
@@ -197,6 +201,111 @@ def test_min_dcf_matches_hand_computed_values():
     even = MinDcfParams(p_spoof=0.5, c_miss=1.0, c_fa=1.0)
     assert min_dcf(np.array([4.0, 5.0]), np.array([1.0, 2.0, 3.0, 6.0]), even) == pytest.approx(0.25)
     assert min_dcf(np.array([2.0, 3.0]), np.array([0.0, 1.0]), MinDcfParams()) == 0.0
+
+
+# --------------------------------------------------------------------------- calibration metrics
+
+# Calibrated by construction: four bona fide and four spoofs in two blocks of tied LLRs, the low
+# one holding 1 bona fide and 3 spoofs (LLR log(1/3)), the high one 3 and 1 (LLR log 3). Each
+# block's LLR is its own log-odds less the set's (0), so PAV cannot improve on them: Cllr =
+# minCllr = the binary entropy of 1/4, H(1/4) = 0.811278 bits.
+CALIBRATED_BONAFIDE = np.log([1 / 3, 3, 3, 3])
+CALIBRATED_SPOOF = np.log([1 / 3, 1 / 3, 1 / 3, 3])
+ENTROPY_OF_A_QUARTER = -(0.25 * np.log2(0.25) + 0.75 * np.log2(0.75))
+
+
+def test_cllr_of_llrs_that_say_nothing_is_one_bit_exactly():
+    assert cllr(np.zeros(3), np.zeros(5)) == 1.0
+    assert min_cllr(np.zeros(3), np.zeros(5)) == 1.0  # all tied: one block, no better than nothing
+
+
+def test_cllr_of_calibrated_llrs_is_the_entropy_left_and_pav_cannot_improve_on_it():
+    assert cllr(CALIBRATED_BONAFIDE, CALIBRATED_SPOOF) == pytest.approx(ENTROPY_OF_A_QUARTER, abs=1e-12)
+    assert min_cllr(CALIBRATED_BONAFIDE, CALIBRATED_SPOOF) == pytest.approx(ENTROPY_OF_A_QUARTER, abs=1e-12)
+    # separated classes: minCllr 0; any confident LLRs on the right side come close
+    assert min_cllr(np.array([1.0, 2.0]), np.array([-1.0, 0.0])) == 0.0
+    assert cllr(np.array([30.0, 40.0]), np.array([-30.0])) < 1e-12
+
+
+def test_mis_scaled_llrs_cost_more_cllr_but_the_same_min_cllr():
+    base = cllr(CALIBRATED_BONAFIDE, CALIBRATED_SPOOF)
+    for k in (0.3, 3.0):
+        bonafide, spoof = k * CALIBRATED_BONAFIDE, k * CALIBRATED_SPOOF
+        assert cllr(bonafide, spoof) > base + 0.05
+        assert min_cllr(bonafide, spoof) == pytest.approx(ENTROPY_OF_A_QUARTER, abs=1e-12)
+    # by hand, k = 3: the LLRs are +-log 27; (log2(28) + 3 log2(28 / 27)) / 4 for each class
+    assert cllr(3 * CALIBRATED_BONAFIDE, 3 * CALIBRATED_SPOOF) == pytest.approx(
+        (np.log2(28) + 3 * np.log2(28 / 27)) / 4, abs=1e-12
+    )
+
+
+def test_the_bayes_threshold_and_act_dcf_of_calibrated_and_shifted_llrs():
+    params = MinDcfParams()  # P(spoof) 0.05, C_miss 1, C_fa 10
+    assert bayes_threshold(params) == pytest.approx(-np.log(0.95 * 1 / (0.05 * 10)))
+    assert bayes_threshold(MinDcfParams(p_spoof=0.5, c_miss=1.0, c_fa=1.0)) == 0.0
+    # Calibrated: the low block (LLR -1.10) is rejected at the threshold -0.64, the high one accepted:
+    # (0.95 * 1/4 + 0.5 * 1/4) / 0.5 = 0.725, which is also the best threshold's cost.
+    assert act_dcf(CALIBRATED_BONAFIDE, CALIBRATED_SPOOF, params) == pytest.approx(0.725)
+    assert min_dcf(CALIBRATED_BONAFIDE, CALIBRATED_SPOOF, params) == pytest.approx(0.725)
+    # Shifted up by 1, every LLR is above the threshold: all accepted, Pfa = 1, cost 0.5 / 0.5 = 1.
+    # The ranking is the same, so minDCF is too; actDCF - minDCF is the cost of the shift.
+    shifted = CALIBRATED_BONAFIDE + 1, CALIBRATED_SPOOF + 1
+    assert act_dcf(*shifted, params) == pytest.approx(1.0)
+    assert min_dcf(*shifted, params) == pytest.approx(0.725)
+    # Shifted down by 2, all rejected: Pmiss = 1, cost 0.95 / 0.5.
+    assert act_dcf(CALIBRATED_BONAFIDE - 2, CALIBRATED_SPOOF - 2, params) == pytest.approx(1.9)
+    # An LLR exactly at the threshold is rejected (spoof at or below it), as every decision here.
+    at = bayes_threshold(params)
+    assert act_dcf(np.array([at]), np.array([at - 1]), params) == pytest.approx(0.95 / 0.5)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_act_dcf_is_never_below_min_dcf_nor_cllr_below_min_cllr(seed):
+    rng = np.random.default_rng(seed)
+    bonafide = rng.integers(0, 12, rng.integers(1, 40)).astype(float)  # coarse scores: many ties
+    spoof = rng.integers(-4, 8, rng.integers(1, 60)).astype(float)
+    params = MinDcfParams(
+        p_spoof=rng.uniform(0.01, 0.99), c_miss=rng.uniform(0.1, 10), c_fa=rng.uniform(0.1, 10)
+    )
+    slope, offset = rng.uniform(0, 3), rng.uniform(-10, 10)  # any calibration that keeps the ranking
+    bonafide_llr, spoof_llr = slope * bonafide + offset, slope * spoof + offset
+    assert act_dcf(bonafide_llr, spoof_llr, params) >= min_dcf(bonafide, spoof, params) - 1e-12
+    assert cllr(bonafide_llr, spoof_llr) >= min_cllr(bonafide, spoof) - 1e-12
+    assert min_cllr(bonafide, spoof) <= 1.0 + 1e-12
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_min_cllr_agrees_with_scikit_learns_isotonic_regression(seed):
+    from sklearn.isotonic import IsotonicRegression
+
+    rng = np.random.default_rng(seed)
+    bonafide = rng.integers(0, 12, rng.integers(2, 40)).astype(float)
+    spoof = rng.integers(-4, 8, rng.integers(2, 60)).astype(float)
+    scores = np.concatenate([bonafide, spoof])
+    targets = np.r_[np.ones(bonafide.size), np.zeros(spoof.size)]
+    posterior = np.clip(IsotonicRegression().fit_transform(scores, targets), 1e-300, 1 - 1e-16)
+    llr = np.log(posterior / (1 - posterior)) - np.log(bonafide.size / spoof.size)
+    # where the posterior is 0 or 1 only one class lies, at no cost; clipping keeps the logs finite
+    assert min_cllr(bonafide, spoof) == pytest.approx(
+        cllr(llr[: bonafide.size], llr[bonafide.size :]), abs=1e-9
+    )
+
+
+def test_the_calibration_metrics_of_a_split_are_rounded_and_need_a_calibration_for_llrs():
+    from deepfake_audio.models.calibration import Calibration
+
+    rng = np.random.default_rng(0)
+    labels = ["bonafide"] * 30 + ["spoof"] * 30
+    scores = np.round(np.concatenate([rng.normal(1, 1, 30), rng.normal(-1, 1, 30)]), 6)
+    plain = countermeasure_metrics(labels, scores, 0.0, params=PARAMS)
+    assert "cllr" not in plain and "act_dcf" not in plain and 0 < plain["min_cllr"] < 1
+    calibrated = countermeasure_metrics(labels, scores, 0.0, params=PARAMS, calibration=Calibration(2.0, 0.5))
+    assert calibrated["min_cllr"] == plain["min_cllr"]
+    assert calibrated["cllr"] == rounded(
+        cllr(2 * scores[:30] + 0.5, 2 * scores[30:] + 0.5), FRACTION_DECIMALS
+    )
+    assert calibrated["act_dcf"] >= calibrated["min_dcf"] and calibrated["cllr"] >= calibrated["min_cllr"]
+    assert all(decimals_of(calibrated[key]) <= FRACTION_DECIMALS for key in ("cllr", "min_cllr", "act_dcf"))
 
 
 def test_bootstrap_interval_contains_the_estimate_narrows_and_is_reproducible():

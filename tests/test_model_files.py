@@ -212,6 +212,15 @@ CARD_PROBLEMS = {
     "sample_rate 10**9": ("sample_rate", 10**9, "sample_rate: Input should be less than or equal to 192000"),
     "sample_rate true": ("sample_rate", True, "sample_rate: Input should be a valid integer"),
     "NaN threshold": ("threshold", float("nan"), "threshold: not a finite number: nan"),
+    "no calibration": ("calibration", DELETE, "calibration: required key is missing"),
+    "negative slope": (
+        "calibration.slope",
+        -1.0,
+        "calibration.slope: Input should be greater than or equal to 0",
+    ),
+    "infinite offset": ("calibration.offset", float("inf"), "calibration.offset: not a finite number: inf"),
+    "calibration a number": ("calibration", 1.0, "calibration: Input should be an object"),
+    "unknown calibration key": ("calibration.scale", 2.0, "calibration.scale: unknown key"),
     "infinite threshold": ("threshold", float("-inf"), "threshold: not a finite number: -inf"),
     "threshold as text": ("threshold", "0.5", "threshold: Input should be a valid number"),
     "no threshold": ("threshold", DELETE, "threshold: required key is missing"),
@@ -347,12 +356,14 @@ def test_a_card_with_fitting_statistics_is_read(models_dir, tmp_path):
 @pytest.mark.parametrize(
     "version, reason",
     [
-        ("1", "model card version '1' (a str) is not 1"),
-        (1.0, "model card version 1.0 (a float) is not 1"),
-        (True, "model card version True (a bool) is not 1"),
-        (None, "model card version None (a NoneType) is not 1"),
-        (2, "model card version 2 is not 1"),
-        (DELETE, "model card without card_version (version 1 expected)"),
+        ("2", "model card version '2' (a str) is not 2"),
+        (2.0, "model card version 2.0 (a float) is not 2"),
+        (True, "model card version True (a bool) is not 2"),
+        (None, "model card version None (a NoneType) is not 2"),
+        (3, "model card version 3 is not 2"),
+        # A card from before the calibration: says what it lacks.
+        (1, "model card version 1 is not 2 (it has no calibration of the score into a log-likelihood ratio)"),
+        (DELETE, "model card without card_version (version 2 expected)"),
     ],
 )
 def test_the_card_version_is_named_with_its_type(models_dir, tmp_path, version, reason):

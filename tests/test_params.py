@@ -56,7 +56,10 @@ def test_out_of_range_and_bad_choice(raw):
     raw["train_cnn"]["dropout"] = 1.5
     raw["data"]["source"] = "asvspoof2019"
     message = str(pytest.raises(ParamsError, parse_params, raw, "p").value).splitlines()
-    assert message[0].startswith("p: data.source: Input should be 'synthetic', 'asvspoof2017' or 'custom'")
+    assert message[0].startswith(
+        "p: data.source: Input should be 'synthetic', 'asvspoof2017', 'custom', 'asvspoof2019_la', "
+        "'asvspoof2019_pa', 'asvspoof2021_la', 'asvspoof2021_df', 'in_the_wild' or 'asvspoof5' (got 'asvspoof2019')"
+    )
     assert message[1].startswith("p: train_cnn.dropout: Input should be less than 1")
 
 
@@ -511,7 +514,7 @@ def test_the_check_stage_writes_a_stamp_that_does_not_depend_on_the_params(tmp_p
     assert done.returncode == 0, done.stderr
     stamp = (tmp_path / "data" / "params.checked").read_text()
     assert stamp == "params.yaml matches the schema in deepfake_audio/params.py\n"
-    (tmp_path / "params.yaml").write_text(PROJECT_TEXT.replace("seed: 2017", "seed: 7"))
+    (tmp_path / "params.yaml").write_text(PROJECT_TEXT.replace("seed: 2017", "seed: 8"))
     assert run_check_params(tmp_path).returncode == 0
     assert (tmp_path / "data" / "params.checked").read_text() == stamp
     assert sorted(path.name for path in (tmp_path / "data").iterdir()) == ["params.checked"]
@@ -523,6 +526,22 @@ def test_the_check_stage_stops_on_a_bad_value_with_one_line(tmp_path):
     assert done.returncode == 1
     assert done.stderr == (
         "error: params.yaml: features.n_fft: Input should be less than or equal to 65536 (got 1000000000)\n"
+    )
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["params.yaml"]
+
+
+def test_the_check_stage_refuses_an_evaluation_only_main_corpus(tmp_path):
+    (tmp_path / "params.yaml").write_text(
+        PROJECT_TEXT.replace("source: synthetic ", "source: asvspoof2021_la").replace(
+            "root: null ", "root: /data/LA"
+        )
+    )
+    done = run_check_params(tmp_path)
+    assert done.returncode == 1
+    assert done.stderr == (
+        "error: data.source: asvspoof2021_la is evaluation data only (no train or dev split), so it "
+        "cannot be the main corpus: train on asvspoof2019_la and list asvspoof2021_la in evaluate.cross "
+        "for cross-corpus evaluation\n"
     )
     assert sorted(path.name for path in tmp_path.iterdir()) == ["params.yaml"]
 

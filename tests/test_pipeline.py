@@ -40,6 +40,8 @@ ALL_STAGES = [
     "evaluate@cnn",
     "evaluate@gmm",
     "evaluate_fusion",
+    "prepare_cross",
+    "evaluate_cross",
     "explain@svc",
     "explain@cnn",
     "explain@gmm",
@@ -56,6 +58,7 @@ SVC_STAGES = [
     "train_svc",
     "evaluate@svc",
     "evaluate_fusion",
+    "evaluate_cross",
     "explain@svc",
     "audit@svc",
     "audit_report",
@@ -154,6 +157,7 @@ def test_repro_runs_every_stage_once(repo):
         "audit@cnn": ["audit_audio", "evaluate@cnn"],
         "audit@gmm": ["audit_audio", "evaluate@gmm"],
         "audit_report": ["audit@svc", "audit@cnn", "audit@gmm", "evaluate_fusion"],
+        "evaluate_cross": ["prepare_cross", "evaluate_fusion"],
     }
     assert all(
         stages.index(stage) > stages.index(before) for stage, befores in after.items() for before in befores
@@ -185,11 +189,19 @@ def test_a_refused_param_stops_before_any_stage_loses_its_outputs(repo):
 
 
 def metrics_from_scores(repo, model):
-    """What metrics/<model>.json must hold, recomputed from the score file and the manifest."""
+    """What metrics/<model>.json must hold, recomputed from the score file and the manifest at the
+    threshold and calibration of the model's card."""
+    from deepfake_audio.models.trained import decision_calibration, decision_threshold
+
     scores = pd.read_csv(repo / "data" / "scores" / f"{model}.csv", dtype={"utt_id": str})
     manifest = read_manifest(repo / "data" / "prepared" / "manifest.csv").set_index("utt_id")
     conditions = manifest[[column for column in CONDITION_COLUMNS if column in manifest.columns]]
-    return evaluate_scores(scores.join(conditions, on="utt_id"), load_params(repo / "params.yaml").evaluate)
+    return evaluate_scores(
+        scores.join(conditions, on="utt_id"),
+        load_params(repo / "params.yaml").evaluate,
+        threshold=decision_threshold(repo / "models", model),
+        calibration=decision_calibration(repo / "models", model),
+    )
 
 
 def test_metrics_follow_from_the_committed_scores(repo):
@@ -205,7 +217,13 @@ def test_metrics_follow_from_the_committed_scores(repo):
         }
         metrics = read_json(repo / "metrics" / f"{model}.json")
         assert metrics == metrics_from_scores(repo, model)
-        assert {"eer_rocch", "min_dcf", "eer_ci95", "roc_auc_ci95"} <= set(metrics["eval"])
+        assert {"eer_rocch", "min_dcf", "eer_ci95", "roc_auc_ci95", "act_dcf", "cllr", "min_cllr"} <= set(
+            metrics["eval"]
+        )
+        assert metrics["eval"]["act_dcf"] >= metrics["eval"]["min_dcf"]
+        assert metrics["eval"]["cllr"] >= metrics["eval"]["min_cllr"]
+        # the dev EER threshold of the scores is the card's
+        assert metrics["dev"]["decision_threshold"] == metrics["dev"]["eer_threshold"]
         assert "condition" in metrics["by_condition"]["eval"]
     data = read_json(repo / "metrics" / "data.json")
     assert data["train"]["n_bonafide"] == 10 and data["eval"]["n_spoof"] == 10
@@ -216,12 +234,66 @@ def test_metrics_follow_from_the_committed_scores(repo):
     assert curves[["seed", "epoch"]].values.tolist() == [[1, 1], [1, 2], [2, 1], [2, 2]]
 
 
+def test_cross_metrics_follow_from_the_cross_score_files_at_the_main_dev_thresholds(repo):
+    from deepfake_audio.models.trained import decision_calibration, decision_threshold
+
+    repo, _ = repo
+    names = [corpus.name for corpus in load_params(repo / "params.yaml").evaluate.cross]
+    assert names == ["unseen", "narrowband"]
+    matrix = pd.read_csv(repo / "plots" / "cross" / "matrix.csv")
+    for name in names:
+        manifest = read_manifest(repo / "data" / "cross" / name / "manifest.csv")
+        assert set(manifest["split"]) == {"eval"} and len(manifest) == 20
+        # The rendered audio is named where the stage left it, not where it was written first.
+        assert manifest["path"].str.startswith(f"data/cross/{name}/raw/").all()
+        assert all((repo / path).is_file() for path in manifest["path"])
+        conditions = manifest.set_index("utt_id")[list(CONDITION_COLUMNS)]
+        metrics = read_json(repo / "metrics" / "cross" / f"{name}.json")
+        assert list(metrics) == ["svc", "cnn", "gmm", "fusion"]
+        for model, model_metrics in metrics.items():
+            scores = pd.read_csv(
+                repo / "data" / "scores" / "cross" / name / f"{model}.csv", dtype={"utt_id": str}
+            )
+            assert list(scores.columns) == ["utt_id", "split", "label", "score"]
+            main_threshold = read_json(repo / "metrics" / f"{model}.json")["dev"]["decision_threshold"]
+            assert decision_threshold(repo / "models", model) == main_threshold
+            recomputed = evaluate_scores(
+                scores.join(conditions, on="utt_id"),
+                load_params(repo / "params.yaml").evaluate,
+                threshold=main_threshold,
+                calibration=decision_calibration(repo / "models", model),
+            )
+            assert model_metrics == recomputed
+            assert model_metrics["eval"]["decision_threshold"] == main_threshold
+            assert set(model_metrics["by_condition"]["eval"]) >= {"attack", "condition"}
+            row = matrix[(matrix["model"] == model) & (matrix["evaluated_on"] == name)]
+            assert row[["trained_on", "split", "eer"]].values.tolist() == [
+                ["synthetic", "eval", model_metrics["eval"]["eer"]]
+            ]
+    main = matrix[matrix["evaluated_on"] == "synthetic"]
+    assert main["model"].tolist() == ["svc", "cnn", "gmm", "fusion"]
+    assert main["eer"].tolist() == [
+        read_json(repo / "metrics" / f"{model}.json")["eval"]["eer"]
+        for model in ("svc", "cnn", "gmm", "fusion")
+    ]
+    assert matrix["case"].tolist()[:3] == [
+        "svc on synthetic eval",
+        "svc on unseen eval",
+        "svc on narrowband eval",
+    ]
+
+
 def test_declared_plots_resolve_to_data(repo):
     repo, _ = repo
     plots = json.loads(dvc("plots", "show", "--json", cwd=repo))["data"]
     images = {
         f"plots/explain/{model}/images/{name}" for model, names in EXPLAIN_IMAGES.items() for name in names
     } | {f"plots/audit/images/{name}" for name in ("audit.png", "speech.png")}
+    images |= {"plots/cross/images/matrix.png"} | {
+        f"plots/cross/images/{corpus}/{name}.png"
+        for corpus in ("unseen", "narrowband")
+        for name in ("roc", "conditions", "attacks")
+    }
     assert (
         set(plots)
         == {
@@ -233,6 +305,8 @@ def test_declared_plots_resolve_to_data(repo):
             "hist_fusion",
             "confusion",
             "conditions",
+            "attacks",
+            "cross_matrix",
             "cnn_loss",
             "cnn_dev_eer",
             "permutation_importance",

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import skops.io
 import soundfile as sf
-from helpers import PROJECT, SAMPLE_RATE, run_predict, speech_like
+from helpers import PROJECT, SAMPLE_RATE, dev_fit, run_predict, speech_like
 
 from deepfake_audio import Detector
 from deepfake_audio.cli import main
@@ -18,7 +18,7 @@ from deepfake_audio.models import cnn, svc
 from deepfake_audio.models.card import CARD_MEMBER, attach_card, make_card
 from deepfake_audio.models.files import read_card
 from deepfake_audio.params import load_params
-from deepfake_audio.predict import FIELDS
+from deepfake_audio.predict import CALIBRATED_FIELDS, DEFAULT_PRIOR, FIELDS
 
 PARAMS = load_params(PROJECT / "params.yaml")
 
@@ -176,6 +176,109 @@ def test_table_output_and_a_numeric_threshold(tmp_path, capsys, models_dir):
         ]
 
 
+@pytest.mark.parametrize("model", ["svc", "cnn", "gmm", "fusion"])
+def test_calibrated_json_adds_the_llr_the_prior_and_the_probability(tmp_path, capsys, models_dir, model):
+    from scipy.special import expit
+
+    sf.write(tmp_path / "a.wav", speech_like(), SAMPLE_RATE, subtype="PCM_16")
+    status, out, errors = predict(
+        capsys,
+        tmp_path / "a.wav",
+        "--calibrated",
+        "--format",
+        "json",
+        "--model",
+        model,
+        "--models-dir",
+        models_dir,
+    )
+    assert status == 0 and errors == []
+    (row,) = json.loads(out)
+    assert list(row) == [*FIELDS, *CALIBRATED_FIELDS]
+    # The fixture's cards take the score as the LLR (slope 1, offset 0); the prior is 0.5 by default.
+    assert row["llr"] == row["score"] and row["prior_bonafide"] == DEFAULT_PRIOR == 0.5
+    assert row["p_bonafide"] == round(float(expit(row["llr"])), 6)
+
+
+def test_calibrated_csv_and_table_apply_the_cards_calibration_under_the_prior_given(
+    tmp_path, capsys, models_dir
+):
+    from dataclasses import replace
+
+    folder = tmp_path / "calibrated"
+    shutil.copytree(models_dir, folder)
+    card = replace(read_card(models_dir / svc.MODEL_FILE), calibration={"slope": 2.0, "offset": -1.0})
+    svc.save_svc(svc.load_svc(models_dir / svc.MODEL_FILE), folder / svc.MODEL_FILE, card)
+    sf.write(tmp_path / "a.wav", speech_like(), SAMPLE_RATE, subtype="PCM_16")
+    detector = Detector.load(folder, "svc")
+    plain = detector.score(tmp_path / "a.wav")
+    assert plain.calibrated is None and list(plain.as_dict()) == list(FIELDS)
+    prediction = detector.score(tmp_path / "a.wav", prior=0.9)
+    llr = round(2.0 * prediction.score - 1.0, 6)
+    odds = np.exp(llr) * 9  # likelihood ratio times the prior odds 0.9 / 0.1
+    assert prediction.calibrated.llr == pytest.approx(llr, abs=1e-12)
+    assert prediction.calibrated.prior_bonafide == 0.9
+    assert prediction.calibrated.p_bonafide == pytest.approx(odds / (1 + odds), abs=1e-6)
+    assert prediction.decision == plain.decision  # the threshold decides, not the prior
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        detector.score(tmp_path / "a.wav", prior=1.0)
+
+    common = (tmp_path / "a.wav", "--model", "svc", "--models-dir", folder, "--calibrated", "--prior", "0.9")
+    status, out, _ = predict(capsys, *common, "--format", "csv")
+    (row,) = pd.read_csv(pd.io.common.StringIO(out)).to_dict("records")
+    assert status == 0 and list(row) == [*FIELDS, *CALIBRATED_FIELDS]
+    assert (row["llr"], row["prior_bonafide"], row["p_bonafide"]) == (
+        prediction.calibrated.llr,
+        0.9,
+        prediction.calibrated.p_bonafide,
+    )
+    status, out, _ = predict(capsys, *common)
+    header, line = out.splitlines()
+    assert status == 0 and header.split() == [*FIELDS, *CALIBRATED_FIELDS]
+    assert line.split()[-3:] == [str(prediction.calibrated.llr), "0.9", str(prediction.calibrated.p_bonafide)]
+
+
+def test_calibrated_output_with_explain_and_on_a_cluster_worker(tmp_path, capsys, models_dir):
+    from deepfake_audio.predict import score_files
+
+    sf.write(tmp_path / "a.wav", speech_like(), SAMPLE_RATE, subtype="PCM_16")
+    status, out, _ = predict(
+        capsys, tmp_path / "a.wav", "--explain", tmp_path / "maps", "--calibrated", "--prior", "0.2",
+        "--format", "json", "--models-dir", models_dir,
+    )  # fmt: skip
+    (row,) = json.loads(out)
+    assert status == 0 and (tmp_path / "maps" / "a.wav.png").is_file()
+    assert list(row) == [*FIELDS, *CALIBRATED_FIELDS] and row["prior_bonafide"] == 0.2
+    # the task a Dask worker runs (predict --scheduler) carries the prior too
+    (outcome,) = score_files(
+        [str(tmp_path / "a.wav")],
+        models_dir=str(models_dir),
+        model="cnn",
+        window_s=30.0,
+        threshold=None,
+        prior=0.2,
+    )
+    assert outcome.prediction.as_dict() == {**row, "path": str(tmp_path / "a.wav")}
+
+
+@pytest.mark.parametrize("value", ["0", "1", "1.5", "-0.2", "nan", "half"])
+def test_a_prior_outside_zero_to_one_is_refused_by_the_parser(capsys, value):
+    with pytest.raises(SystemExit) as stop:
+        main(["predict", "x.wav", "--calibrated", "--prior", value])
+    assert stop.value.code == 2
+    assert (
+        "argument --prior: expected the prior probability of bona fide, a number strictly between 0 and 1, "
+        f"got {value!r}"
+    ) in capsys.readouterr().err
+
+
+def test_a_prior_without_calibrated_output_is_refused(tmp_path, capsys, models_dir):
+    sf.write(tmp_path / "a.wav", speech_like(), SAMPLE_RATE, subtype="PCM_16")
+    status, out, errors = predict(capsys, tmp_path / "a.wav", "--prior", "0.3", "--models-dir", models_dir)
+    assert status == 2 and out == ""
+    assert errors == ["error: --prior is the prior of the --calibrated output; add --calibrated"]
+
+
 def test_bad_options_are_refused_by_the_parser(capsys):
     with pytest.raises(SystemExit) as stop:
         main(["predict", "x.wav", "--threshold", "high"])
@@ -194,9 +297,13 @@ def test_help_describes_every_option(capsys):
         "--models-dir",
         "--window",
         "--explain",
+        "--calibrated",
+        "--prior",
         "FILE_OR_DIR",
     ):
         assert option in text
+    # the prior --calibrated takes without --prior, however argparse wraps the lines
+    assert f"(default: {DEFAULT_PRIOR})" in " ".join(text.split())
 
 
 def test_explain_writes_a_gradcam_image_per_file(tmp_path, capsys, models_dir):
@@ -330,7 +437,7 @@ def test_models_with_different_preprocessing_are_not_fused(tmp_path, models_dir)
     shutil.copytree(models_dir, folder)
     other = PARAMS.model_copy(update={"features": PARAMS.features.model_copy(update={"hop_length": 200})})
     model = svc.load_svc(models_dir / svc.MODEL_FILE)
-    svc.save_svc(model, folder / svc.MODEL_FILE, make_card("svc", other, 0.0, sections=()))
+    svc.save_svc(model, folder / svc.MODEL_FILE, make_card("svc", other, dev_fit(), sections=()))
     with pytest.raises(InputError, match="the models were trained on different features or sample rates"):
         Detector.load(folder, "fusion")
     assert CARD_MEMBER.endswith(".json")

@@ -89,10 +89,10 @@ def test_an_unexpected_failure_names_the_file_scores_the_rest_and_is_3(
     first, second = write(tmp_path / "a.wav"), write(tmp_path / "b.wav", speech_like(seed=1))
     score = Detector.score
 
-    def fails_on_a(self, path, threshold=None):
+    def fails_on_a(self, path, threshold=None, **options):
         if path.name == "a.wav":
             raise ValueError("Input must be finite")
-        return score(self, path, threshold)
+        return score(self, path, threshold, **options)
 
     monkeypatch.setattr(Detector, "score", fails_on_a)
     status, out, errors = run_predict(

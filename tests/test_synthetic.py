@@ -1,11 +1,15 @@
-"""The embedded synthetic replay corpus: determinism, layout, disjoint splits, artefact."""
+"""The embedded synthetic corpus: determinism, layout, disjoint splits, vocoded attacks, artefact."""
 
+import dataclasses
 import re
+import warnings
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+import yaml
 
 from deepfake_audio.corpus.asvspoof2017 import (
     NOT_APPLICABLE,
@@ -14,18 +18,31 @@ from deepfake_audio.corpus.asvspoof2017 import (
     parse_protocol,
     protocol_path,
 )
-from deepfake_audio.corpus.synthetic import ARTEFACT_TONE_HZ, generate_corpus, plan_corpus
+from deepfake_audio.corpus.manifest import manifest_from_asvspoof2017
+from deepfake_audio.corpus.synthetic import (
+    ARTEFACT_TONE_HZ,
+    VOCODERS,
+    Utterance,
+    generate_corpus,
+    plan_corpus,
+    render_utterance,
+    split_vocoders,
+    synthesise_speech,
+    vocode,
+)
 from deepfake_audio.errors import InputError
-from deepfake_audio.params import SyntheticParams, SyntheticSplit
+from deepfake_audio.params import ParamsError, SyntheticParams, SyntheticSplit, parse_params
 from deepfake_audio.vocabulary import SPLITS
 
 SAMPLE_RATE = 16000
 SEED = 7
+PROJECT_PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
 
 
 def tiny_params(**overrides) -> SyntheticParams:
+    # Six spoofs: three replays (one per replay configuration) and three vocoded takes.
     split = SyntheticSplit(
-        speakers=2, genuine=3, spoof=3, environments=2, playback_devices=2, recorders=2, replay_configs=3
+        speakers=2, genuine=3, spoof=6, environments=2, playback_devices=2, recorders=2, replay_configs=3
     )
     fields = {"phrases": 3, "train": split, "dev": split, "eval": split, **overrides}
     return SyntheticParams(**fields)
@@ -66,6 +83,14 @@ def entries(root: Path, split: str):
 def read(root: Path, split: str, file: str) -> np.ndarray:
     samples, _ = sf.read(audio_dir(root, split) / file, dtype="float64")
     return samples
+
+
+def render(utt: Utterance, *, seed: int = SEED, params: SyntheticParams | None = None) -> np.ndarray:
+    params = params or tiny_params()
+    pcm = render_utterance(
+        utt, sample_rate=SAMPLE_RATE, seed=seed, snr_db=params.snr_db, artefact=params.artefact
+    )
+    return pcm.astype(np.float64) / 32768
 
 
 # --------------------------------------------------------------------------- determinism
@@ -182,15 +207,21 @@ def test_protocol_rows_are_well_formed(corpus):
             assert re.fullmatch(r"S0[1-3]", row.phrase)
             if row.label == "genuine":
                 assert (row.environment, row.playback, row.recorder) == (NOT_APPLICABLE,) * 3
+                assert row.attack == NOT_APPLICABLE
             else:
                 assert re.fullmatch(r"E\d\d", row.environment)
-                assert re.fullmatch(r"P\d\d", row.playback)
+                assert re.fullmatch(r"P\d\d" if row.attack == "replay" else r"A0\d", row.playback)
                 assert re.fullmatch(r"R\d\d", row.recorder)
         genuine_speakers = {row.speaker for row in rows if row.label == "genuine"}
-        spoof_speakers = {row.speaker for row in rows if row.label == "spoof"}
-        assert genuine_speakers == spoof_speakers
+        for attack in ("replay", "vocoded"):
+            spoofs = [
+                row
+                for row in rows
+                if row.label == "spoof" and (row.attack == "replay") == (attack == "replay")
+            ]
+            assert {row.speaker for row in spoofs} == genuine_speakers, attack
         assert len(genuine_speakers) == tiny_params().split(split).speakers
-        assert len({row.replay_config for row in rows if row.label == "spoof"}) == 3
+        assert len({row.replay_config for row in rows if row.attack == "replay"}) == 3
 
 
 def test_every_replay_config_and_device_is_used_when_counts_allow():
@@ -198,7 +229,8 @@ def test_every_replay_config_and_device_is_used_when_counts_allow():
         speakers=3, genuine=20, spoof=30, environments=3, playback_devices=4, recorders=3, replay_configs=8
     )
     plan = plan_corpus(tiny_params(eval=split), SEED)["eval"]
-    spoofs = [utt.protocol_entry() for utt in plan if utt.label == "spoof"]
+    spoofs = [utt.protocol_entry() for utt in plan if utt.attack == "replay"]
+    assert len(spoofs) == 15
     assert len({row.replay_config for row in spoofs}) == 8
     assert len({row.playback for row in spoofs}) == 4
     assert len({row.environment for row in spoofs}) == 3
@@ -210,7 +242,158 @@ def test_replay_configs_are_clipped_to_the_possible_triples():
         speakers=2, genuine=10, spoof=20, environments=1, playback_devices=2, recorders=2, replay_configs=50
     )
     plan = plan_corpus(tiny_params(dev=split), SEED)["dev"]
-    assert len({utt.protocol_entry().replay_config for utt in plan if utt.label == "spoof"}) == 4
+    assert len({utt.protocol_entry().replay_config for utt in plan if utt.attack == "replay"}) == 4
+
+
+# --------------------------------------------------------------------------- vocoded attacks
+
+
+def test_the_vocoders_are_disjoint_between_splits_and_numbered_in_order():
+    assert [vocoder.attack_id for vocoder in VOCODERS] == [f"A{n:02d}" for n in range(1, len(VOCODERS) + 1)]
+    assert [vocoder.split for vocoder in VOCODERS] == sorted(
+        (vocoder.split for vocoder in VOCODERS), key=SPLITS.index
+    )
+    by_split = {split: {vocoder.attack_id for vocoder in split_vocoders(split)} for split in SPLITS}
+    assert all(by_split.values())
+    assert sum(map(len, by_split.values())) == len(VOCODERS)  # each vocoder in one split only
+    train_families = {vocoder.family for vocoder in split_vocoders("train")}
+    eval_families = {vocoder.family for vocoder in split_vocoders("eval")}
+    assert eval_families & train_families and eval_families - train_families  # known and unknown
+
+
+def test_attack_ids_in_the_protocols_are_disjoint_between_splits(corpus):
+    seen: set[str] = set()
+    for split in SPLITS:
+        attacks = {row.attack for row in entries(corpus, split) if row.label == "spoof"} - {"replay"}
+        assert attacks <= {vocoder.attack_id for vocoder in split_vocoders(split)}, split
+        assert attacks and not attacks & seen, split
+        seen |= attacks
+
+
+def test_spoofs_are_half_replayed_and_half_vocoded_spread_over_the_splits_vocoders():
+    split = SyntheticSplit(
+        speakers=3, genuine=10, spoof=25, environments=2, playback_devices=2, recorders=2, replay_configs=3
+    )
+    plan = plan_corpus(tiny_params(train=split, dev=split, eval=split), SEED)
+    for name in SPLITS:
+        attacks = Counter(utt.attack for utt in plan[name])
+        assert attacks.pop("-") == 10 and attacks.pop("replay") == 13, name  # the odd spoof is a replay
+        assert sorted(attacks) == [vocoder.attack_id for vocoder in split_vocoders(name)], name
+        assert sum(attacks.values()) == 12 and max(attacks.values()) - min(attacks.values()) <= 1, name
+        vocoded = [utt for utt in plan[name] if utt.attack.startswith("A")]
+        assert {utt.speaker.speaker_id for utt in vocoded} == {utt.speaker.speaker_id for utt in plan[name]}
+
+
+@pytest.mark.parametrize(
+    ("attacks", "replays"), [(("replay",), 6), (("vocoded",), 0), (("vocoded", "replay"), 3)]
+)
+def test_the_attacks_param_chooses_the_kinds_of_spoof(attacks, replays):
+    params = tiny_params(attacks=attacks)
+    plan = plan_corpus(params, SEED)
+    for split in SPLITS:
+        spoofs = [utt.protocol_entry() for utt in plan[split] if utt.label == "spoof"]
+        assert len(spoofs) == params.split(split).spoof == 6
+        assert sum(row.attack == "replay" for row in spoofs) == replays
+        assert sum(bool(re.fullmatch(r"A0\d", row.attack)) for row in spoofs) == 6 - replays
+        assert sum(bool(re.fullmatch(r"P\d\d", row.playback)) for row in spoofs) == replays
+
+
+def test_protocol_and_manifest_name_each_spoofs_attack(corpus):
+    manifest = manifest_from_asvspoof2017(corpus)
+    params = tiny_params()
+    for split in SPLITS:
+        rows = manifest[manifest["split"] == split]
+        spoof = params.split(split).spoof
+        assert (rows["attack"] == NOT_APPLICABLE).sum() == params.split(split).genuine
+        assert (rows["label"] == "bonafide").sum() == params.split(split).genuine
+        assert (rows["attack"] == "replay").sum() == spoof - spoof // 2
+        vocoded = rows[rows["attack"].str.fullmatch(r"A0\d")]
+        assert len(vocoded) == spoof // 2 and set(vocoded["label"]) == {"spoof"}
+        assert (vocoded["playback"] == vocoded["attack"]).all()
+        # The condition of a vocoded file is the room and recorder it was recorded in, and the vocoder.
+        for row in vocoded.itertuples():
+            assert re.fullmatch(rf"E\d\d_{row.attack}_R\d\d", row.condition), row.condition
+
+
+def vocoded_utterances(params: SyntheticParams | None = None, split: str = "train") -> list[Utterance]:
+    return [utt for utt in plan_corpus(params or tiny_params(), SEED)[split] if utt.attack.startswith("A")]
+
+
+def test_a_vocoded_file_differs_from_its_take_recorded_as_genuine():
+    for split in SPLITS:
+        for utt in vocoded_utterances(split=split):
+            vocoded = render(utt)
+            genuine = render(dataclasses.replace(utt, playback=None))  # same take, room, recorder and noise
+            assert vocoded.size == genuine.size, utt.file
+            correlation = np.corrcoef(vocoded, genuine)[0, 1]
+            assert abs(correlation) < 0.9, (utt.file, utt.attack, correlation)
+
+
+def test_a_vocoded_file_is_the_same_for_the_same_seed_and_differs_for_another():
+    for utt in vocoded_utterances():
+        assert np.array_equal(render(utt), render(utt)), utt.file
+        assert not np.array_equal(render(utt, seed=SEED + 1), render(utt)), utt.file
+
+
+@pytest.mark.parametrize("vocoder", VOCODERS, ids=lambda vocoder: vocoder.attack_id)
+@pytest.mark.parametrize("sample_rate", [8000, 16000, 22050])
+def test_every_vocoder_gives_plausible_speech(vocoder, sample_rate):
+    utt = plan_corpus(tiny_params(), SEED)["train"][0]
+    take = synthesise_speech(utt.speaker, utt.phrase, np.random.default_rng(1), sample_rate=sample_rate)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no empty mel filters, no window longer than the take
+        out = vocode(take, vocoder, rng=np.random.default_rng(2), sample_rate=sample_rate)
+    again = vocode(take, vocoder, rng=np.random.default_rng(2), sample_rate=sample_rate)
+    assert np.array_equal(out.samples, again.samples)
+    if vocoder.family != "phase vocoder":  # Griffin-Lim's initial phases, LPC's noise: drawn
+        other = vocode(take, vocoder, rng=np.random.default_rng(3), sample_rate=sample_rate)
+        assert not np.array_equal(out.samples, other.samples)
+    assert (out.start, out.stop, out.samples.size) == (take.start, take.stop, take.samples.size)
+    assert np.all(np.isfinite(out.samples))
+    speech = out.samples[out.span]
+    lead = out.samples[: min(out.start, sample_rate // 20)]  # the first 50 ms, well before the speech
+    assert np.sqrt(np.mean(speech**2)) == pytest.approx(1.0)  # the take's level, like a take
+    assert np.max(np.abs(speech)) < 12.0  # a crest factor below 22 dB: no runaway filter
+    assert np.sqrt(np.mean(lead**2)) < 0.03  # the leading non-speech stays quiet
+    difference = np.linalg.norm(out.samples - take.samples) / np.linalg.norm(take.samples)
+    assert difference > 0.3, difference  # not the take itself
+    # Still the take's speech: the level contours (20 ms frames) follow each other, if
+    # loosely where a phase vocoder smears the onsets.
+    frame = sample_rate // 50
+    envelopes = [
+        np.log(np.mean(x[: x.size // frame * frame].reshape(-1, frame) ** 2, axis=1) + 1e-6)
+        for x in (take.samples[take.span], speech)
+    ]
+    assert np.corrcoef(*envelopes)[0, 1] > 0.7
+
+
+def raw_params() -> dict:
+    return yaml.safe_load(PROJECT_PARAMS.read_text())
+
+
+@pytest.mark.parametrize(
+    ("attacks", "message"),
+    [
+        ([], r"^p: synthetic: attacks must name at least one of replay, vocoded$"),
+        (["replay", "replay"], r"^p: synthetic: attacks lists an attack twice: \['replay', 'replay'\]$"),
+        (["vocoder"], r"^p: synthetic.attacks.0: Input should be 'replay' or 'vocoded' \(got 'vocoder'\)$"),
+    ],
+)
+def test_bad_attacks_are_refused_by_key(attacks, message):
+    raw = raw_params()
+    raw["synthetic"]["attacks"] = attacks
+    with pytest.raises(ParamsError, match=message):
+        parse_params(raw, "p")
+
+
+def test_attacks_default_to_both_and_either_alone_is_allowed():
+    raw = raw_params()
+    assert parse_params(raw).synthetic.attacks == ("replay", "vocoded")
+    del raw["synthetic"]["attacks"]
+    assert parse_params(raw).synthetic.attacks == ("replay", "vocoded")
+    for attack in ("replay", "vocoded"):
+        raw["synthetic"]["attacks"] = [attack]
+        assert parse_params(raw).synthetic.attacks == (attack,)
 
 
 # --------------------------------------------------------------------------- artefact

@@ -33,7 +33,7 @@ from deepfake_audio.errors import InputError
 from deepfake_audio.features.frames import card_frames_as_extracted
 from deepfake_audio.features.spectrogram import SpectrogramStats, training_stats
 from deepfake_audio.io import atomic_path, write_csv
-from deepfake_audio.metrics import dev_threshold
+from deepfake_audio.models.calibration import fit_on_dev
 from deepfake_audio.models.card import ModelCard, make_card
 from deepfake_audio.models.files import read_card
 from deepfake_audio.models.gmm import streamed_gmm_scores
@@ -177,8 +177,8 @@ def retrain_on_trimmed(trimmed: Extracted, params: Params, name: str) -> Retrain
 def _retrain_svc(trimmed: Extracted, params: Params) -> Retrained:
     train, dev = (LabelledFeatures.from_table(trimmed.rows(split).table) for split in ("train", "dev"))
     model, _, _ = fit_svc(train, dev, params.train_svc, seed=params.seed, n_jobs=params.compute.n_jobs)
-    threshold = dev_threshold(dev.labels, svc_scores(model, dev.features))
-    card = make_card("svc", params, threshold, sections=("train_svc", "audit"), trim=params.audit.vad)
+    fitted = fit_on_dev(dev.labels, svc_scores(model, dev.features))
+    card = make_card("svc", params, fitted, sections=("train_svc", "audit"), trim=params.audit.vad)
     return Retrained(model, card)
 
 
@@ -198,9 +198,9 @@ def _retrain_cnn(trimmed: Extracted, params: Params) -> Retrained:
         dev_labels=labels.iloc[dev_rows],
         params=params.train_cnn,
     )
-    threshold = dev_threshold(labels.iloc[dev_rows], cnn_scores(model, spectrograms, dev_rows))
+    fitted = fit_on_dev(labels.iloc[dev_rows], cnn_scores(model, spectrograms, dev_rows))
     card = make_card(
-        "cnn", params, threshold, sections=("train_cnn", "audit"), stats=stats, trim=params.audit.vad
+        "cnn", params, fitted, sections=("train_cnn", "audit"), stats=stats, trim=params.audit.vad
     )
     return Retrained(model, card)
 

@@ -11,10 +11,15 @@ this layout, so this one parser serves them all::
 A protocol line has seven space-separated fields,
 ``FILE LABEL SPEAKER PHRASE ENVIRONMENT PLAYBACK RECORDER``, with ``-`` where a field
 does not apply (genuine rows have ``- - -`` in the last three).
+
+The embedded corpus also holds synthetic-speech spoofs: their PLAYBACK field names the
+vocoder (attack ids ``A01``, ``A02``, ...; the real corpus's loudspeakers are ``P01``-``P26``),
+which then played no loudspeaker: the vocoded take was recorded directly.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import astuple, dataclass
 from pathlib import Path
 
@@ -30,6 +35,8 @@ PROTOCOL_FILES = {
 }
 FILE_PREFIX = {"train": "T", "dev": "D", "eval": "E"}
 NOT_APPLICABLE = "-"
+REPLAY = "replay"  # the attack of every spoof whose PLAYBACK field names a loudspeaker
+VOCODER_ID = re.compile(r"A\d\d")
 
 
 class ProtocolError(InputError):
@@ -57,6 +64,13 @@ class ProtocolEntry:
         if NOT_APPLICABLE in parts:
             return NOT_APPLICABLE
         return "_".join(parts)
+
+    @property
+    def attack(self) -> str:
+        """The attack: a vocoder id (``A01``...) for synthetic speech, ``replay`` for a replay, or ``-``."""
+        if self.label != SPOOF:
+            return NOT_APPLICABLE
+        return self.playback if VOCODER_ID.fullmatch(self.playback) else REPLAY
 
     def to_line(self) -> str:
         return " ".join(astuple(self))

@@ -2,7 +2,7 @@
 
 Required columns: ``path`` (relative to the CSV's folder, or absolute), ``label``
 (``bonafide``, ``genuine`` or ``spoof``) and ``split`` (``train``, ``dev``, ``eval``);
-optional: ``speaker`` and ``condition``. Any format libsndfile reads is accepted; the
+optional: ``speaker``, ``condition`` and ``attack`` (an attack id, for per-attack EER). Any format libsndfile reads is accepted; the
 features stage converts every file to the configured rate, mono.
 
 Each recording may be listed once. Two rows naming the same audio are refused with their
@@ -28,7 +28,7 @@ from deepfake_audio.tables import read_table, refuse_rows
 from deepfake_audio.vocabulary import BONAFIDE, GENUINE, SPLITS, SPOOF
 
 REQUIRED = ("path", "label", "split")
-OPTIONAL = ("speaker", "condition")
+OPTIONAL = ("speaker", "condition", "attack")
 _LABEL_FROM_CSV = {BONAFIDE: BONAFIDE, GENUINE: BONAFIDE, SPOOF: SPOOF}
 
 

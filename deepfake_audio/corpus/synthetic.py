@@ -1,9 +1,10 @@
-"""The embedded replay-attack corpus: a miniature of ASVspoof 2017, simulated offline.
+"""The embedded spoofing corpus: a miniature of ASVspoof 2017, with vocoded spoofs, simulated offline.
 
 ASVspoof 2017 asks whether a recording of a passphrase is bona fide (the speaker talked
 into the recorder) or a replay (an attacker's recording of the speaker, played through
-a loudspeaker into the recorder). This module generates a corpus with the same layout
-and the same kind of difference, from a seed, in seconds and without any download.
+a loudspeaker into the recorder). ASVspoof 2019 LA adds synthetic speech: a vocoder's
+output, not a person's. This module generates a corpus with the ASVspoof 2017 layout and
+both kinds of spoof (``attacks``), from a seed, in about a minute and without any download.
 
 Source speech
     Every speaker has a pitch range (male or female), a vocal-tract length that scales
@@ -34,20 +35,35 @@ Replay (spoof)
     therefore no shortcut: only the playback chain, and the second acoustic chain the
     replay went through, set spoofs apart.
 
+Vocoded (spoof)
+    A take of the speaker (the clean synthesised speech, before any room) is analysed and
+    resynthesised by one of the split's vocoders (``VOCODERS``, attack ids ``A01``...),
+    none of which needs trained weights: mel-spectrogram or MFCC inversion with Griffin-Lim
+    phase reconstruction, an LPC-10-style source-filter vocoder, or a phase vocoder
+    shifting the pitch (or stretching the time) and back. The vocoded take keeps the take's
+    timing and is recorded exactly as a genuine take is, in one of the split's rooms with
+    one of its recorders; only the vocoder's traces set it apart. The protocol names the
+    vocoder in the PLAYBACK field (``E05 A04 R04``), since no loudspeaker played it.
+
 Splits
-    Speakers, rooms, loudspeakers and recorders (hence replay configurations) are
-    disjoint between train, dev and eval, so dev and eval measure generalisation to
-    unseen devices.
+    Speakers, rooms, loudspeakers, recorders (hence replay configurations) and vocoders
+    are disjoint between train, dev and eval, so dev and eval measure generalisation to
+    unseen devices and attacks. Vocoder families recur with other settings (eval has one
+    family, MFCC inversion, that no other split has). With both attacks, a split's
+    ``spoof`` files are half replayed (the odd one, if any) and half vocoded, spread
+    evenly over the split's vocoders.
 
 Artefact option
     With ``artefact: true`` the corpus carries the ASVspoof 2017 dataset artefact found
     by Chettri et al. (2020): a click in the first 100 ms of every genuine file and a
-    faint tone in the leading non-speech (up to 250 ms) of every spoofed one. Nothing
-    else changes.
+    faint tone in the leading non-speech (up to 250 ms) of every spoofed one, replayed
+    or vocoded (it marks the label, as a collection artefact would). Nothing else changes.
 
 Determinism: every random draw comes from a ``numpy.random.Generator`` seeded through a
-``SeedSequence`` keyed by the corpus seed, the split and the utterance, so a corpus is
-byte-identical for the same seed and params, whatever ``n_jobs``.
+``SeedSequence`` keyed by the corpus seed, the split and the utterance (a vocoder's draws,
+such as Griffin-Lim's initial phases, have a stream of their own), so a corpus is
+byte-identical for the same seed and params, whatever ``n_jobs``. With ``attacks:
+[replay]`` the corpus is the replay-only corpus of the versions before vocoded attacks.
 """
 
 from __future__ import annotations
@@ -56,7 +72,9 @@ import itertools
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import ClassVar
 
+import librosa
 import numpy as np
 import soundfile as sf
 from joblib import Parallel, delayed
@@ -76,7 +94,9 @@ from deepfake_audio.params import SyntheticParams, SyntheticSplit
 from deepfake_audio.progress import Progress
 from deepfake_audio.vocabulary import GENUINE, SPLITS, SPOOF
 
-__all__ = ["generate_corpus", "plan_corpus", "Utterance"]
+REPLAY, VOCODED = "replay", "vocoded"  # the values of synthetic.attacks
+
+__all__ = ["VOCODERS", "Utterance", "Vocoder", "generate_corpus", "plan_corpus", "vocode"]
 
 # Phrases depend on their index only, never on the corpus seed: like RedDots, the
 # passphrases are fixed and the seed only changes who says them and how.
@@ -85,6 +105,7 @@ _PHRASE_ENTROPY = 20170502
 # does not change the speakers.
 _SPEAKERS, _ROOMS, _RECORDERS, _PLAYBACKS, _ASSIGNMENT, _UTTERANCE = range(6)
 _CHUNK = 16  # utterances per parallel task; results do not depend on it
+_VOCODER_STREAM = 4  # under an utterance's seed key: 0-2 are _streams', 3 stress.py's
 
 # Blocks over which the vocal tract is held still; neighbours are crossfaded.
 _BLOCK_S, _FADE_S, _WARM_S = 0.020, 0.005, 0.020
@@ -103,6 +124,14 @@ _LOUDSPEAKER_HUM_DB = (-40.0, -75.0)
 ARTEFACT_TONE_HZ = (900.0, 1100.0)
 _TARGET_LEVEL_DBFS = (-30.0, -18.0)
 _PEAK_LIMIT = 0.95
+# The LPC vocoder: analysis every 10 ms; a frame is voiced when within 30 dB of the
+# loudest and with fewer zero crossings than a 1.5 kHz tone; pitch between 60 and 400 Hz.
+_LPC_HOP_S = 0.010
+_LPC_VOICED_LEVEL_DB = -30.0
+_LPC_VOICED_CROSSINGS_HZ = 3000.0
+_LPC_F0_HZ = (60.0, 400.0)
+_LPC_PITCH_WINDOW_S = 0.064
+_LPC_PREEMPHASIS = 0.9375
 
 
 # --------------------------------------------------------------------------- phones
@@ -341,24 +370,32 @@ class Utterance:
     phrase: int  # 1-based
     room: RoomProfile
     recorder: RecorderProfile
-    playback: PlaybackProfile | None  # None: genuine
+    # What the protocol's PLAYBACK field names: the loudspeaker of a replay, the vocoder of
+    # a vocoded take (recorded directly), or None for a genuine file.
+    playback: PlaybackProfile | Vocoder | None
     seed_key: tuple[int, ...]  # spawn key of its SeedSequence under the corpus seed
 
     @property
     def label(self) -> str:
         return GENUINE if self.playback is None else SPOOF
 
+    @property
+    def attack(self) -> str:
+        """``replay``, the vocoder's id (``A01``...), or ``-`` for a genuine file."""
+        return self.protocol_entry().attack
+
     def protocol_entry(self) -> ProtocolEntry:
         phrase = f"S{self.phrase:02d}"
         if self.playback is None:
             return ProtocolEntry(self.file, GENUINE, self.speaker.speaker_id, phrase)
+        device = self.playback.attack_id if isinstance(self.playback, Vocoder) else self.playback.playback_id
         return ProtocolEntry(
             self.file,
             SPOOF,
             self.speaker.speaker_id,
             phrase,
             self.room.environment_id,
-            self.playback.playback_id,
+            device,
             self.recorder.recorder_id,
         )
 
@@ -508,13 +545,33 @@ def plan_corpus(params: SyntheticParams, seed: int) -> dict[str, list[Utterance]
             rooms=rooms,
             recorders=recorders,
             playbacks=playbacks,
+            vocoders=split_vocoders(split),
+            n_vocoded=vocoded_count(sizes.spoof, params.attacks),
             rng=assignment_rng,
         )
     return plan
 
 
+def vocoded_count(n_spoof: int, attacks: tuple[str, ...]) -> int:
+    """How many of a split's ``n_spoof`` spoofs are vocoded: all, none, or half (rounded down)."""
+    if VOCODED not in attacks:
+        return 0
+    return n_spoof if REPLAY not in attacks else n_spoof // 2
+
+
 def _assign(
-    split, split_index, sizes: SyntheticSplit, *, n_phrases, speakers, rooms, recorders, playbacks, rng
+    split,
+    split_index,
+    sizes: SyntheticSplit,
+    *,
+    n_phrases,
+    speakers,
+    rooms,
+    recorders,
+    playbacks,
+    vocoders,
+    n_vocoded,
+    rng,
 ) -> list[Utterance]:
     """Speakers, phrases and chains for the split's files, balanced, in shuffled order."""
     configs = choose_replay_configs(
@@ -524,20 +581,31 @@ def _assign(
         n_recorders=len(recorders),
         wanted=sizes.replay_configs,
     )
-    # speaker, phrase, (room, playback, recorder)
-    rows: list[tuple[int, int, tuple[int, int | None, int]]] = []
+    rooms_and_recorders = list(itertools.product(range(len(rooms)), range(len(recorders))))
+    # speaker, phrase, (room, loudspeaker or vocoder or None, recorder)
+    rows: list[tuple[int, int, tuple[int, PlaybackProfile | Vocoder | None, int]]] = []
     for label, count in ((GENUINE, sizes.genuine), (SPOOF, sizes.spoof)):
         who = _balanced(rng, range(len(speakers)), count)
         what = _balanced(rng, range(1, n_phrases + 1), count)
+        where: list[tuple[int, PlaybackProfile | Vocoder | None, int]]
         if label == GENUINE:
-            where = [
-                (room, None, recorder)
-                for room, recorder in _balanced(
-                    rng, list(itertools.product(range(len(rooms)), range(len(recorders)))), count
-                )
-            ]
+            where = [(room, None, recorder) for room, recorder in _balanced(rng, rooms_and_recorders, count)]
         else:
-            where = _balanced(rng, configs, count)
+            # Replays first, then vocoded takes; ``who`` and ``what`` are in shuffled rounds,
+            # so both attacks get every speaker and phrase when their counts allow.
+            where = [
+                (room, playbacks[playback], recorder)
+                for room, playback, recorder in _balanced(rng, configs, count - n_vocoded)
+            ]
+            if n_vocoded:  # recorded like genuine speech: any of the split's rooms and recorders
+                where += [
+                    (room, vocoders[vocoder], recorder)
+                    for vocoder, (room, recorder) in zip(
+                        _balanced(rng, range(len(vocoders)), n_vocoded),
+                        _balanced(rng, rooms_and_recorders, n_vocoded),
+                        strict=True,
+                    )
+                ]
         rows += zip(who, what, where, strict=True)
     order = rng.permutation(len(rows))
     utterances = []
@@ -551,7 +619,7 @@ def _assign(
                 phrase=phrase,
                 room=rooms[room],
                 recorder=recorders[recorder],
-                playback=None if playback is None else playbacks[playback],
+                playback=playback,
                 seed_key=(split_index, _UTTERANCE, index),
             )
         )
@@ -631,7 +699,17 @@ def render_utterance(
     take_rng, chain_rng = np.random.default_rng(take_seq), np.random.default_rng(chain_seq)
     speech = synthesise_speech(utt.speaker, utt.phrase, take_rng, sample_rate=sample_rate)
     snr = chain_rng.uniform(*snr_db)
-    if utt.playback is None:
+    if isinstance(utt.playback, Vocoder):  # the vocoded take, recorded as the genuine take would be
+        vocoded = vocode(
+            speech,
+            utt.playback,
+            rng=np.random.default_rng(_vocoder_stream(utt, seed)),
+            sample_rate=sample_rate,
+        )
+        audio = render_genuine(
+            vocoded, utt.room, utt.recorder, snr_db=snr, rng=chain_rng, sample_rate=sample_rate
+        )
+    elif utt.playback is None:
         audio = render_genuine(
             speech, utt.room, utt.recorder, snr_db=snr, rng=chain_rng, sample_rate=sample_rate
         )
@@ -668,6 +746,12 @@ def speech_span(utt: Utterance, *, sample_rate: int, seed: int) -> tuple[int, in
 def _streams(utt: Utterance, seed: int) -> list[np.random.SeedSequence]:
     # Take, chain and artefact each have a stream, so switching the artefact leaves the rest as is.
     return np.random.SeedSequence(seed, spawn_key=utt.seed_key).spawn(3)
+
+
+def _vocoder_stream(utt: Utterance, seed: int) -> np.random.SeedSequence:
+    # The vocoder's own stream, so that a vocoded file and its take recorded as genuine share
+    # the room's and recorder's draws. The stream after _streams' three is the stress module's.
+    return np.random.SeedSequence(seed, spawn_key=(*utt.seed_key, _VOCODER_STREAM))
 
 
 # --------------------------------------------------------------------------- source
@@ -1063,6 +1147,230 @@ def _peaking(freq, gain_db, q, *, sample_rate):
     b = np.array([1 + alpha * a, -2 * np.cos(w0), 1 - alpha * a])
     den = np.array([1 + alpha / a, -2 * np.cos(w0), 1 - alpha / a])
     return np.concatenate([b / den[0], den / den[0]])[None, :]
+
+
+# --------------------------------------------------------------------------- vocoders
+
+
+@dataclass(frozen=True)
+class GriffinLim:
+    """A mel-spectrogram vocoder without trained weights: mel analysis, Griffin-Lim synthesis.
+
+    The take's power mel spectrogram (``n_mels`` bands, a ``window_s`` Hann window, hop a
+    quarter of it), mapped back to linear frequency, gets its phase from ``n_iter``
+    iterations of fast Griffin-Lim from a random start. With ``n_mfcc`` the mel spectrum is
+    first reduced to that many cepstra (MFCC inversion): a smooth envelope, and the pitch
+    harmonics go with the cepstra left out.
+    """
+
+    n_mels: int
+    window_s: float
+    n_iter: int
+    n_mfcc: int | None = None
+
+    @property
+    def family(self) -> str:
+        return "mel inversion" if self.n_mfcc is None else "MFCC inversion"
+
+    @property
+    def description(self) -> str:
+        bands = (
+            f"{self.n_mels} mel bands"
+            if self.n_mfcc is None
+            else f"{self.n_mfcc} cepstra of {self.n_mels} mel bands"
+        )
+        return f"{self.family}: {bands}, {_ms(self.window_s)} window, {self.n_iter} Griffin-Lim iterations"
+
+    def __call__(self, x: np.ndarray, *, rng: np.random.Generator, sample_rate: int) -> np.ndarray:
+        n_fft = _window_samples(self.window_s, sample_rate)
+        hop = n_fft // 4
+        mel = librosa.feature.melspectrogram(
+            y=x, sr=sample_rate, n_fft=n_fft, hop_length=hop, n_mels=self.n_mels
+        )
+        if self.n_mfcc is not None:
+            cepstra = librosa.feature.mfcc(S=librosa.power_to_db(mel), n_mfcc=self.n_mfcc)
+            mel = librosa.feature.inverse.mfcc_to_mel(cepstra, n_mels=self.n_mels)
+        power = np.maximum(_mel_pseudo_inverse(sample_rate, n_fft, self.n_mels) @ mel, 0.0)
+        return librosa.griffinlim(
+            np.sqrt(power).astype(np.float32),
+            n_iter=self.n_iter,
+            hop_length=hop,
+            n_fft=n_fft,
+            length=x.size,
+            random_state=rng,
+        ).astype(np.float64)
+
+
+@lru_cache(maxsize=16)
+def _mel_pseudo_inverse(sample_rate: int, n_fft: int, n_mels: int) -> np.ndarray:
+    # librosa.feature.inverse.mel_to_stft solves a non-negative least-squares problem per
+    # file, which takes seconds; the pseudo-inverse (clipped at zero by the caller), as
+    # Tacotron's and many TTS recipes' Griffin-Lim front ends use, takes milliseconds.
+    return np.linalg.pinv(librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels))
+
+
+@dataclass(frozen=True)
+class LinearPrediction:
+    """An LPC-10-style source-filter vocoder.
+
+    Every 10 ms, over a ``frame_s`` Hann window of the pre-emphasised take: an all-pole
+    envelope of order ``order`` (``librosa.lpc``, Burg's method), the level of its
+    prediction error, a voiced/unvoiced decision from the frame's level and zero-crossing
+    rate, and the pitch (``librosa.yin``). The envelope filters a pulse train at that pitch
+    (voiced; ``noise_mix`` of its power is noise) or white noise (unvoiced) at the
+    prediction-error level; the output then follows the frame levels of the input and is
+    de-emphasised.
+    """
+
+    order: int
+    frame_s: float
+    noise_mix: float = 0.0
+
+    family: ClassVar[str] = "LPC"
+
+    @property
+    def description(self) -> str:
+        excitation = "pulse or noise excitation"
+        if self.noise_mix:
+            excitation += f", {self.noise_mix:.0%} noise when voiced"
+        return f"LPC-10 style: order {self.order}, {_ms(self.frame_s)} frames, {excitation}"
+
+    def __call__(self, x: np.ndarray, *, rng: np.random.Generator, sample_rate: int) -> np.ndarray:
+        hop = int(_LPC_HOP_S * sample_rate)
+        frame = _window_samples(self.frame_s, sample_rate)
+        # A noise floor 80 dB below the speech (LPC of digital silence is undefined), and
+        # pre-emphasis, which LPC-10 applies too: it flattens the spectrum the envelope fits.
+        x = librosa.effects.preemphasis(x + 1e-4 * rng.standard_normal(x.size), coef=_LPC_PREEMPHASIS)
+        n_frames = 1 + x.size // hop  # frame k is centred on sample k * hop
+        frames = librosa.util.frame(np.pad(x, frame // 2), frame_length=frame, hop_length=hop)[:, :n_frames]
+        window = signal.get_window("hann", frame)
+        windowed = frames * window[:, None]
+        coefficients = librosa.lpc(windowed, order=self.order, axis=0)
+        # The level of the prediction error over the window the envelope was fitted to: each
+        # frame through its inverse filter A(z), all frames in one batched convolution.
+        residual = signal.fftconvolve(windowed, coefficients, axes=0)[:frame]
+        error = np.sqrt(np.mean(residual**2, axis=0)) / _rms(window)
+        level = librosa.feature.rms(y=x, frame_length=frame, hop_length=hop)[0, :n_frames]
+        crossings = librosa.feature.zero_crossing_rate(x, frame_length=frame, hop_length=hop)[0, :n_frames]
+        voiced = (level > 10 ** (_LPC_VOICED_LEVEL_DB / 20) * np.max(level)) & (
+            crossings * sample_rate < _LPC_VOICED_CROSSINGS_HZ
+        )
+        f0 = librosa.yin(
+            x,
+            fmin=_LPC_F0_HZ[0],
+            fmax=_LPC_F0_HZ[1],
+            sr=sample_rate,
+            frame_length=_window_samples(_LPC_PITCH_WINDOW_S, sample_rate),
+            hop_length=hop,
+        )[:n_frames]
+        # Unit-power excitation: pulses of height sqrt(period) once a period, or noise.
+        f0_per_sample = np.interp(np.arange(x.size), np.arange(n_frames) * hop, f0)
+        cycles = np.floor(np.cumsum(f0_per_sample) / sample_rate)
+        pulses = np.diff(cycles, prepend=0.0) * np.sqrt(sample_rate / f0_per_sample)
+        noise = rng.standard_normal(x.size)
+        voiced_per_sample = np.repeat(voiced, hop)[: x.size]
+        excitation = np.where(
+            voiced_per_sample, np.sqrt(1 - self.noise_mix) * pulses + np.sqrt(self.noise_mix) * noise, noise
+        )
+        out = np.empty(x.size)
+        state = np.zeros(self.order)
+        for k in range(n_frames):  # the filter's state carries over from frame to frame
+            piece = slice(k * hop, min((k + 1) * hop, x.size))
+            if piece.start >= x.size:
+                break
+            out[piece], state = signal.lfilter([error[k]], coefficients[:, k], excitation[piece], zi=state)
+        # As LPC-10 sends each frame's RMS: the output follows the input's level frame by frame
+        # (a pulse train on a harmonic the envelope fitted would otherwise ring far too loud).
+        achieved = librosa.feature.rms(y=out, frame_length=frame, hop_length=hop)[0, :n_frames]
+        correction = level / np.maximum(achieved, 1e-12)
+        out *= np.interp(np.arange(x.size), np.arange(n_frames) * hop, correction)
+        return librosa.effects.deemphasis(out, coef=_LPC_PREEMPHASIS)
+
+
+@dataclass(frozen=True)
+class PhaseVocoder:
+    """STFT phase-vocoder processing and its undoing (``librosa.effects``, ``window_s`` STFT).
+
+    Pitch shifted by ``semitones`` and back, or with ``rate`` time-stretched by ``rate``
+    and back: the take keeps its pitch and timing, and gains the phase vocoder's
+    traces (phasiness, smeared onsets, a reverberant colour).
+    """
+
+    window_s: float
+    semitones: float = 0.0
+    rate: float = 1.0
+
+    family: ClassVar[str] = "phase vocoder"
+
+    @property
+    def description(self) -> str:
+        if self.semitones:
+            change = f"pitch {'up' if self.semitones > 0 else 'down'} {abs(self.semitones):g} semitones"
+        else:
+            change = f"stretched to {self.rate:g} x speed"
+        return f"phase vocoder: {change} and back, {_ms(self.window_s)} window"
+
+    def __call__(self, x: np.ndarray, *, rng: np.random.Generator, sample_rate: int) -> np.ndarray:
+        n_fft = _window_samples(self.window_s, sample_rate)
+        if self.semitones:
+            there = librosa.effects.pitch_shift(x, sr=sample_rate, n_steps=self.semitones, n_fft=n_fft)
+            back = librosa.effects.pitch_shift(there, sr=sample_rate, n_steps=-self.semitones, n_fft=n_fft)
+        else:
+            there = librosa.effects.time_stretch(x, rate=self.rate, n_fft=n_fft)
+            back = librosa.effects.time_stretch(there, rate=1 / self.rate, n_fft=n_fft)
+        return librosa.util.fix_length(back, size=x.size)
+
+
+@dataclass(frozen=True)
+class Vocoder:
+    """A synthetic-speech attack (``A..``): a vocoder and its settings, used in one split."""
+
+    attack_id: str
+    split: str
+    method: GriffinLim | LinearPrediction | PhaseVocoder
+
+    @property
+    def family(self) -> str:
+        return self.method.family
+
+    @property
+    def description(self) -> str:
+        return self.method.description
+
+
+# The vocoders of each split. Families recur across splits with other settings, as ASVspoof
+# 2019 LA's eval has known and unknown attacks; MFCC inversion (A08) is eval's unknown family.
+VOCODERS = (
+    Vocoder("A01", "train", GriffinLim(n_mels=80, window_s=0.064, n_iter=24)),
+    Vocoder("A02", "train", LinearPrediction(order=16, frame_s=0.025)),
+    Vocoder("A03", "train", PhaseVocoder(window_s=0.032, semitones=4.0)),
+    Vocoder("A04", "dev", GriffinLim(n_mels=40, window_s=0.032, n_iter=16)),
+    Vocoder("A05", "dev", PhaseVocoder(window_s=0.064, rate=0.8)),
+    Vocoder("A06", "eval", GriffinLim(n_mels=128, window_s=0.128, n_iter=16)),
+    Vocoder("A07", "eval", LinearPrediction(order=10, frame_s=0.030, noise_mix=0.3)),
+    Vocoder("A08", "eval", GriffinLim(n_mels=80, window_s=0.064, n_iter=16, n_mfcc=20)),
+    Vocoder("A09", "eval", PhaseVocoder(window_s=0.064, semitones=-5.0)),
+)
+
+
+def split_vocoders(split: str) -> list[Vocoder]:
+    """The vocoders a split's vocoded spoofs use (no two splits share one)."""
+    return [vocoder for vocoder in VOCODERS if vocoder.split == split]
+
+
+def vocode(speech: Speech, vocoder: Vocoder, *, rng: np.random.Generator, sample_rate: int) -> Speech:
+    """A take through a vocoder: same timing, unit RMS over the speech, as ``synthesise_speech`` gives."""
+    out = vocoder.method(speech.samples, rng=rng, sample_rate=sample_rate)
+    return Speech(out / _rms(out[speech.span]), speech.start, speech.stop)
+
+
+def _ms(seconds: float) -> str:
+    return f"{1000 * seconds:g} ms"
+
+
+def _window_samples(seconds: float, sample_rate: int) -> int:
+    """An even window length of about ``seconds`` that the FFT handles fast (1412, at 22.05 kHz, would not be)."""
+    return 2 * next_fast_len(round(seconds * sample_rate / 2), real=True)
 
 
 # --------------------------------------------------------------------------- finishing

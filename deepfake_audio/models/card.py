@@ -3,8 +3,10 @@
 Both formats are zip archives (skops and ``.keras``), and both loaders ignore members
 they do not know, so the card travels inside the model file as one JSON member: the
 preprocessing the model was trained on (sample rate, feature params, the global
-spectrogram statistics), the dev EER threshold, the params it was trained with and the
-library versions. It is data only: a tampered card can change a number, never run code.
+spectrogram statistics), the dev EER threshold, the calibration of its score into a
+log-likelihood ratio (both fitted on dev, ``calibration.fit_on_dev``), the params it was
+trained with and the library versions. It is data only: a tampered card can change a
+number, never run code.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from pathlib import Path
 import numpy as np
 
 from deepfake_audio.features.spectrogram import SpectrogramStats
+from deepfake_audio.models.calibration import Calibration, DevFit
 from deepfake_audio.params import FeaturesParams, FramesParams, Params, VadParams
 
 CARD_MEMBER = "deepfake_audio_card.json"
-CARD_VERSION = 1
+# 2: the card carries the score's calibration (version 1 cards have none: retrain those models).
+CARD_VERSION = 2
 _LIBRARIES = (
     "deepfake-audio",
     "numpy",
@@ -44,6 +48,7 @@ class ModelCard:
     features: dict  # FeaturesParams, as JSON
     min_duration_s: float  # shorter files were left out of training (prepare.min_duration_s)
     threshold: float  # the dev EER threshold: spoof at or below it
+    calibration: dict  # {"slope": .., "offset": ..}: the score's LLR is slope * score + offset
     trained_with: dict  # the params sections that made the model
     versions: dict
     spectrogram_stats: dict | None = None  # {"mean": [...], "std": [...]} with normalize: global
@@ -54,6 +59,11 @@ class ModelCard:
     @property
     def features_params(self) -> FeaturesParams:
         return FeaturesParams.model_validate_json(json.dumps(self.features))
+
+    @property
+    def score_calibration(self) -> Calibration:
+        """The map from the model's score to a log-likelihood ratio, fitted on dev."""
+        return Calibration.from_dict(self.calibration)
 
     @property
     def stats(self) -> SpectrogramStats | None:
@@ -78,7 +88,7 @@ class ModelCard:
 def make_card(
     model: str,
     params: Params,
-    threshold: float,
+    dev: DevFit,
     *,
     sections: tuple[str, ...],
     stats: SpectrogramStats | None = None,
@@ -87,7 +97,8 @@ def make_card(
 ) -> ModelCard:
     """The card of a model trained with ``params``; ``sections`` names the params that made it.
 
-    ``trim``: the speech detector that cut the training audio beyond ``features.trim``
+    ``dev``: the decision threshold and the calibration fitted on the model's dev scores
+    (``calibration.fit_on_dev``). ``trim``: the speech detector that cut the training audio beyond ``features.trim``
     (the audit's models retrained on trimmed audio).
     """
     return ModelCard(
@@ -95,7 +106,8 @@ def make_card(
         sample_rate=params.data.sample_rate,
         features=params.features.model_dump(mode="json"),
         min_duration_s=params.prepare.min_duration_s,
-        threshold=float(threshold),
+        threshold=float(dev.threshold),
+        calibration=dev.calibration.as_dict(),
         trained_with={
             "seed": params.seed,
             **{name: getattr(params, name).model_dump(mode="json") for name in sections},

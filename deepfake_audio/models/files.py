@@ -58,6 +58,8 @@ _LOADERS = {"svc": svc.load_svc, "cnn": _load_cnn, "gmm": gmm.load_gmm, "fusion"
 _FUSION_INPUTS = list(SINGLE_MODELS)
 _MAX_MESSAGE = 400  # characters kept of a loader's error
 _NOT_OURS = "not a model file of this project (no readable model card); retrain it with `dvc repro`"
+# What a card of an older version lacks, said when one is refused.
+_OLDER_CARDS = {1: " (it has no calibration of the score into a log-likelihood ratio)"}
 
 _Finite = Annotated[float, Field(allow_inf_nan=False)]
 # The bounds params.yaml has for the setting, so that every model trained from valid params reads.
@@ -75,6 +77,11 @@ class _Stats(_Schema):
     std: list[Annotated[float, Field(gt=0.0, allow_inf_nan=False)]]
 
 
+class _Calibration(_Schema):
+    slope: Annotated[float, Field(ge=0.0, allow_inf_nan=False)]  # never reverses the scores' ranking
+    offset: _Finite
+
+
 class _Card(_Schema):
     """What a card must hold; ``ModelCard`` is the card as the code uses it."""
 
@@ -83,6 +90,7 @@ class _Card(_Schema):
     features: FeaturesParams
     min_duration_s: _MinDuration
     threshold: _Finite
+    calibration: _Calibration
     trained_with: dict[str, Any]
     versions: dict[str, str | None]
     spectrogram_stats: _Stats | None = None
@@ -109,8 +117,9 @@ def read_card(path: str | Path, model: str | None = None) -> ModelCard:
     version = raw["card_version"]
     if type(version) is not int or version != CARD_VERSION:
         kind = "" if type(version) is int else f" ({_a(version)})"
+        why = _OLDER_CARDS.get(version, "") if type(version) is int else ""
         raise InputError(
-            f"{path}: model card version {version!r}{kind} is not {CARD_VERSION}; "
+            f"{path}: model card version {version!r}{kind} is not {CARD_VERSION}{why}; "
             "retrain the model with `dvc repro`"
         )
     try:
@@ -134,6 +143,7 @@ def read_card(path: str | Path, model: str | None = None) -> ModelCard:
         features=raw["features"],
         min_duration_s=float(checked.min_duration_s),
         threshold=float(checked.threshold),
+        calibration=checked.calibration.model_dump(),
         trained_with=raw["trained_with"],
         versions=raw["versions"],
         spectrogram_stats=raw.get("spectrogram_stats"),

@@ -1,7 +1,8 @@
 """The registry of trained models: for each model name its file, loader, saver and scorer.
 
 Models are loaded by name through ``files.load_model`` (the checked reader); a model's
-decision threshold is the one its card holds (``decision_threshold``). The CNN's module
+decision threshold and the calibration of its score are the ones its card holds
+(``decision_threshold``, ``decision_calibration``). The CNN's module
 imports TensorFlow, so it is imported only when a CNN is loaded, saved or scored: an SVC
 alone never loads TensorFlow.
 """
@@ -17,6 +18,7 @@ import pandas as pd
 
 from deepfake_audio import paths
 from deepfake_audio.models import files, fusion, gmm, svc
+from deepfake_audio.models.calibration import Calibration
 from deepfake_audio.models.card import ModelCard
 from deepfake_audio.tables import read_table
 from deepfake_audio.vocabulary import FUSION, SCORE_DECIMALS, SINGLE_MODELS
@@ -80,6 +82,12 @@ def decision_threshold(models_dir: str | Path, name: str) -> float:
     return files.read_card(model_path(models_dir, name), name).threshold
 
 
+def decision_calibration(models_dir: str | Path, name: str) -> Calibration:
+    """The calibration of model ``name`` in ``models_dir``: its card's (fitted on dev with the
+    threshold, ``calibration.fit_on_dev``), which turns a score into a log-likelihood ratio."""
+    return files.read_card(model_path(models_dir, name), name).score_calibration
+
+
 def read_scores(model: str, split: str) -> pd.DataFrame:
     """The ``split`` rows of the score file evaluate wrote for ``model``: utt_id, split, label, score."""
     scores = read_table(paths.scores_file(model))
@@ -112,7 +120,11 @@ def model_scores(
         scores["gmm"] = REGISTRY["gmm"].score(models["gmm"], frames)
     scores = scores.astype(float).round(SCORE_DECIMALS)
     if FUSION in models:
-        scores[FUSION] = np.round(
-            REGISTRY[FUSION].score(models[FUSION], scores[list(SINGLE_MODELS)]), SCORE_DECIMALS
-        )
+        scores[FUSION] = fused_scores(models[FUSION], scores)
     return scores
+
+
+def fused_scores(model, single: pd.DataFrame) -> np.ndarray:
+    """The fusion's scores of utterances whose single models' scores (rounded as written) are
+    the columns of ``single``; rounded likewise."""
+    return np.round(REGISTRY[FUSION].score(model, single[list(SINGLE_MODELS)]), SCORE_DECIMALS)
