@@ -66,7 +66,11 @@ def synthetic_metrics(scored: pd.DataFrame) -> dict:
         "eval": {
             "condition": {
                 name: {"eer": 10.0 + i, "n_bonafide": 40, "n_spoof": 40} for i, name in enumerate(CONDITIONS)
-            }
+            },
+            "attack": {
+                name: {"eer": 20.0 + i, "n_bonafide": 40, "n_spoof": 20}
+                for i, name in enumerate(("A01", "replay"))
+            },
         }
     }
     return metrics
@@ -99,7 +103,7 @@ def declared_evaluate_plots():
 
 def test_every_model_has_each_kind_of_plot_declared():
     files = {file for _, file, _, _ in declared_evaluate_plots()}
-    for kind in ("roc", "det", "hist", "confusion", "conditions"):
+    for kind in ("roc", "det", "hist", "confusion", "conditions", "attacks"):
         for model in MODELS:
             assert f"{PLOTS_DIR}{model}/{kind}_{model}.csv" in files
 

@@ -64,7 +64,7 @@ FIELDS = {
 SUBSETS = ("progress", "eval", "hidden")
 TRIMS = ("notrim", "trim")
 MANIFEST_SUBSET = "eval"  # the organisers' evaluation subset: what the manifest keeps
-SPLITS = ("eval",)
+EVAL_ONLY = ("eval",)  # the one split the 2021 releases have
 SUFFIX = ".flac"
 
 # (bona fide, spoof) over every row of the released keys (progress + eval + hidden), which is

@@ -35,7 +35,7 @@ from deepfake_audio.vocabulary import BONAFIDE, SPOOF
 FOLDER = "release_in_the_wild"
 META = "meta.csv"
 COLUMNS = ("file", "speaker", "label")
-LABELS = {"bona-fide": BONAFIDE, "spoof": SPOOF}
+META_LABELS = {"bona-fide": BONAFIDE, "spoof": SPOOF}  # meta.csv's words
 SUFFIX = ".wav"
 WHOLE = "release"  # the part the published counts describe
 
@@ -75,13 +75,15 @@ def parse_meta(path: Path) -> list[dict[str, str]]:
                 f"got {len(fields)}: {line!r}"
             )
         file, speaker, label = (value.strip() for value in fields)
-        local_copy.choice(label, tuple(LABELS), where=where, name="label")
+        local_copy.choice(label, tuple(META_LABELS), where=where, name="label")
         if not file.endswith(SUFFIX) or "/" in file:
             raise ProtocolError(f"{where}: file must name a {SUFFIX} file in {path.parent}, got {file!r}")
         if not speaker:
             raise ProtocolError(f"{where}: speaker is empty")
         names.append((where, file))
-        rows.append({"file": file, "utt_id": Path(file).stem, "label": LABELS[label], "speaker": speaker})
+        rows.append(
+            {"file": file, "utt_id": Path(file).stem, "label": META_LABELS[label], "speaker": speaker}
+        )
     if not rows:
         raise ProtocolError(f"{path}: protocol file lists no utterances")
     local_copy.refuse_repeats(names)

@@ -116,7 +116,7 @@ def _asvspoof2021(track: str) -> Source:
             _local_root(params), track=track, n_jobs=params.compute.n_jobs
         ),
         listing=lambda params: asvspoof2021.manifest(_local_root(params), track=track),
-        splits=lambda params: asvspoof2021.SPLITS,
+        splits=lambda params: asvspoof2021.EVAL_ONLY,
         main_problem=lambda params: (
             f"data.source: {params.data.source} is evaluation data only (no train or dev split), so "
             "it cannot be the main corpus: train on asvspoof2019_la and list "
