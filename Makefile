@@ -14,6 +14,8 @@ $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --requirement requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --editable .
+	# librosa's JIT helpers compiled by one process: workers compiling them at once can corrupt numba's cache.
+	$(BIN)/python -m deepfake_audio.jit_cache
 	touch $(STAMP)
 
 repro: $(STAMP)
